@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { SessionId, SessionKind } from './job.ts';
+import { IceServer } from './ice.ts';
+import { EndReason } from './session-state.ts';
+import { TwilioInbound, TwilioOutbound } from './twilio-media.ts';
+
+/**
+ * The control WebSocket between a session's Durable Object (edge) and the media worker that
+ * claimed it. The worker dials `GET /internal/sessions/{id}/control` with
+ * `Authorization: Bearer <controlToken>`; the first dial wins (101), later ones get 409, expired
+ * tokens 410. Messages are JSON text frames.
+ */
+
+export const PhoneCall = z.strictObject({
+  callSid: z.string(),
+  from: z.string(),
+  to: z.string(),
+  direction: z.enum(['inbound', 'outbound']),
+});
+export type PhoneCall = z.infer<typeof PhoneCall>;
+
+export const TrickleCandidate = z.strictObject({
+  /** `a=mid` of the media section the candidate belongs to (null when the fragment has none). */
+  mid: z.string().nullable(),
+  /** The candidate attribute value, without the `a=` / `candidate:` prefix stripped: `candidate:...`. */
+  candidate: z.string().min(1).max(1024),
+});
+export type TrickleCandidate = z.infer<typeof TrickleCandidate>;
+
+/** Edge -> worker. */
+export const ControlToWorker = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('session'),
+    sessionId: SessionId,
+    kind: SessionKind,
+    /** The browser's SDP offer (WebRTC sessions). */
+    offer: z.string().optional(),
+    /** The phone call (phone sessions). */
+    call: PhoneCall.optional(),
+    /** Server-side TURN credentials for the worker, minted for this session. */
+    iceServers: z.array(IceServer),
+    iceServersExpiresAt: z.number().nullable(),
+    /** Epoch ms after which the edge ends the session whatever happens. */
+    endsAt: z.number().nullable(),
+  }),
+  z.strictObject({
+    type: z.literal('candidates'),
+    ufrag: z.string().optional(),
+    pwd: z.string().optional(),
+    candidates: z.array(TrickleCandidate),
+    endOfCandidates: z.boolean(),
+  }),
+  z.strictObject({ type: z.literal('ice-servers'), iceServers: z.array(IceServer), expiresAt: z.number().nullable() }),
+  z.strictObject({ type: z.literal('hangup'), reason: EndReason }),
+  /** A frame from Twilio's Media Stream, piped through the edge. */
+  z.strictObject({ type: z.literal('twilio'), message: TwilioInbound }),
+  /** Twilio's Media Stream WebSocket closed. */
+  z.strictObject({ type: z.literal('twilio.closed'), code: z.number().int() }),
+]);
+export type ControlToWorker = z.infer<typeof ControlToWorker>;
+
+/** Worker -> edge. */
+export const ControlToEdge = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('answer'), sdp: z.string().min(1).max(65536) }),
+  z.strictObject({ type: z.literal('state'), state: z.literal('live') }),
+  z.strictObject({ type: z.literal('end'), detail: z.string().max(256).optional() }),
+  z.strictObject({ type: z.literal('ice.refresh') }),
+  /** A frame for Twilio's Media Stream. */
+  z.strictObject({ type: z.literal('twilio'), message: TwilioOutbound }),
+]);
+export type ControlToEdge = z.infer<typeof ControlToEdge>;
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+function parseJson<T>(schema: z.ZodType<T>, text: string, what: string): ParseResult<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, error: `${what}: not JSON` };
+  }
+  const r = schema.safeParse(raw);
+  return r.success ? { ok: true, value: r.data } : { ok: false, error: `${what}: ${z.prettifyError(r.error)}` };
+}
+
+export const parseControlToWorker = (text: string) => parseJson(ControlToWorker, text, 'control message');
+export const parseControlToEdge = (text: string) => parseJson(ControlToEdge, text, 'control message');
+export const parseTwilioInbound = (text: string) => parseJson(TwilioInbound, text, 'Twilio message');
+export const parseTwilioOutbound = (text: string) => parseJson(TwilioOutbound, text, 'Twilio message');
+export { parseJson };

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+/**
+ * The `events` WebRTC data channel (JSON objects with a `type`, both ways).
+ * Worker -> client: pipeline events below plus handler events (any other `type`).
+ * Client -> worker: inputs the handler reads (`{type: "input", ...}`) or any object with a `type`.
+ */
+export const MAX_EVENT_BYTES = 16384;
+
+export const VadStart = z.strictObject({ type: z.literal('vad.start'), at: z.number() });
+export const VadEnd = z.strictObject({ type: z.literal('vad.end'), at: z.number(), speechMs: z.number() });
+export const ReplyStart = z.strictObject({ type: z.literal('reply.start'), at: z.number(), turn: z.number().int() });
+export const ReplyEnd = z.strictObject({ type: z.literal('reply.end'), at: z.number(), turn: z.number().int() });
+export const Interrupted = z.strictObject({
+  type: z.literal('interrupted'),
+  at: z.number(),
+  turn: z.number().int(),
+  /** How much of the reply the user heard before the interruption. */
+  playedMs: z.number(),
+});
+export const TurnMetrics = z.strictObject({
+  type: z.literal('metrics'),
+  turn: z.number().int(),
+  /** End of the user's speech (as decided by the VAD) to the first reply frame sent. */
+  endOfSpeechToFirstFrameMs: z.number(),
+  /** Handler call to its first yielded frame. */
+  handlerFirstFrameMs: z.number(),
+  /** The configured silence that decided the end of the turn. */
+  silenceMs: z.number(),
+});
+export const ErrorEvent = z.strictObject({ type: z.literal('error'), message: z.string() });
+
+export const PipelineEvent = z.discriminatedUnion('type', [
+  VadStart,
+  VadEnd,
+  ReplyStart,
+  ReplyEnd,
+  Interrupted,
+  TurnMetrics,
+  ErrorEvent,
+]);
+export type PipelineEvent = z.infer<typeof PipelineEvent>;
+
+/** Any event on the channel: a JSON object with a non-empty string `type`. */
+export const ChannelMessage = z.looseObject({ type: z.string().min(1).max(64) });
+export type ChannelMessage = z.infer<typeof ChannelMessage>;
+
+export function parseChannelMessage(text: string): { ok: true; value: ChannelMessage } | { ok: false; error: string } {
+  if (text.length > MAX_EVENT_BYTES) return { ok: false, error: `event larger than ${MAX_EVENT_BYTES} bytes` };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'event is not JSON' };
+  }
+  const r = ChannelMessage.safeParse(raw);
+  return r.success ? { ok: true, value: r.data } : { ok: false, error: 'event must be an object with a string "type"' };
+}

@@ -1,0 +1,36 @@
+/**
+ * The configuration of ARCHITECTURE.md, as environment variables. `npm start` passes every one
+ * that is set to each component, over the local defaults below.
+ */
+export const EDGE_VARS = [
+  'AUTH_MODE', 'API_KEYS', 'TOKEN_SECRET', 'PUBLIC_BASE_URL',
+  'TURN_PROVIDER', 'TURN_URLS', 'TURN_SECRET', 'TURN_TTL_S', 'STUN_URLS',
+  'CLOUDFLARE_TURN_KEY_ID', 'CLOUDFLARE_TURN_KEY_API_TOKEN', 'CLOUDFLARE_TURN_API_BASE',
+  'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_API_BASE', 'TWILIO_FROM',
+  'SQS_QUEUE_URL', 'SQS_ENDPOINT', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY',
+  'CONTROL_SECRET', 'CLAIM_TIMEOUT_MS', 'PHONE_WAIT_MS', 'SESSION_TIME_LIMIT_MS',
+] as const;
+
+/** Local-only defaults: never valid in production, where every secret is set explicitly. */
+export const LOCAL_DEFAULTS: Record<string, string> = {
+  AUTH_MODE: 'none',
+  PUBLIC_BASE_URL: 'http://127.0.0.1:8787',
+  TURN_PROVIDER: 'none',
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+  CONTROL_SECRET: 'local-control-secret-change-me',
+  TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
+  TWILIO_AUTH_TOKEN: 'local-twilio-auth-token',
+  TOKEN_SECRET: 'local-token-secret-change-me',
+};
+
+/** Defaults overlaid with whatever the environment sets. */
+export function edgeVarsFromEnv(env: NodeJS.ProcessEnv, overrides: Record<string, string> = {}): Record<string, string> {
+  const vars: Record<string, string> = { ...LOCAL_DEFAULTS };
+  for (const k of EDGE_VARS) {
+    const v = env[k];
+    if (v !== undefined && v !== '') vars[k] = v;
+  }
+  return { ...vars, ...overrides };
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# `npm test`: installs whatever is missing (Node, npm packages), then typechecks and runs every
+# test suite of every workspace through turbo.
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+sb_install
+cd "$SB_ROOT"
+turbo run typecheck test --concurrency=1 --output-logs=full --log-order=stream "$@"

@@ -1,0 +1,3 @@
+import { Hono } from 'hono';
+
+export const health = new Hono().get('/healthz', (c) => c.json({ ok: true }));

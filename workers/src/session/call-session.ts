@@ -1,0 +1,407 @@
+import { DurableObject } from 'cloudflare:workers';
+import {
+  mintControlToken,
+  parseControlToEdge,
+  parseTwilioInbound,
+  verifyControlToken,
+  type ControlToEdge,
+  type ControlToWorker,
+  type EndReason,
+  type PhoneCall,
+  type SessionJob,
+  type SessionKind,
+  type SessionStatus,
+} from '@switchboard/protocol';
+import { loadConfig, requireSetting, type Config } from '../config.ts';
+import type { Env } from '../env.ts';
+import { HttpError } from '../errors.ts';
+import { sendJob } from '../queue/sqs.ts';
+import type { TrickleFragment } from '../sdp/trickle.ts';
+import { mintIceServers } from '../turn/mint.ts';
+import { jsonError } from './json-error.ts';
+import { mediaTokenSubject } from './media-token.ts';
+import { moveTo, nextDeadline, toStatus, type SessionRecord } from './record.ts';
+import { fail, type Failure, type Result, type VoiceAction } from './results.ts';
+import { Waiters } from './waiters.ts';
+
+const CONTROL = 'control';
+const TWILIO = 'twilio';
+/** How long one voice webhook waits for a claim before answering with hold music and a redirect. */
+const VOICE_WEBHOOK_WAIT_MS = 3000;
+/** Lifetime of the `<Parameter name="token">` handed to Twilio's stream. */
+const MEDIA_TOKEN_TTL_MS = 300_000;
+
+/**
+ * One per session: the state machine (created -> queued -> claimed -> live -> ended), the
+ * rendezvous between the client and the media worker that claims it over the control WebSocket
+ * (hibernation API), and the pipe between Twilio's Media Stream and that worker.
+ */
+export class CallSession extends DurableObject<Env> {
+  private rec: SessionRecord | null = null;
+  private readonly answered = new Waiters<{ answer: string; etag: string }>();
+  private readonly claimed = new Waiters<void>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      this.rec = (await ctx.storage.get<SessionRecord>('rec')) ?? null;
+    });
+  }
+
+  /** The record as it is now (a method, so TypeScript does not carry narrowing across awaits). */
+  private current(): SessionRecord | null {
+    return this.rec;
+  }
+
+  private get config(): Config {
+    return loadConfig(this.env);
+  }
+
+  private async save(rec: SessionRecord): Promise<void> {
+    this.rec = rec;
+    await this.ctx.storage.put('rec', rec);
+    await this.ctx.storage.setAlarm(nextDeadline(rec));
+  }
+
+  private controlSocket(): WebSocket | undefined {
+    return this.ctx.getWebSockets(CONTROL)[0];
+  }
+
+  private twilioSocket(): WebSocket | undefined {
+    return this.ctx.getWebSockets(TWILIO)[0];
+  }
+
+  private send(msg: ControlToWorker): void {
+    this.controlSocket()?.send(JSON.stringify(msg));
+  }
+
+  /** Creates the session record and puts its job on the queue. */
+  private async createAndQueue(id: string, kind: SessionKind, now: number, extra: Partial<SessionRecord>, waitMs: number) {
+    const config = this.config;
+    const rec: SessionRecord = {
+      id,
+      kind,
+      state: 'created',
+      createdAt: now,
+      jobExpiresAt: now + waitMs,
+      endsAt: now + config.SESSION_TIME_LIMIT_MS,
+      ...extra,
+    };
+    // Queued before the send: a fast worker may claim before SendMessage returns.
+    await this.save(moveTo(rec, 'queued', now));
+    const job: SessionJob = {
+      v: 1,
+      sessionId: id,
+      kind,
+      createdAt: now,
+      expiresAt: rec.jobExpiresAt,
+      controlToken: await mintControlToken(requireSetting(config.CONTROL_SECRET, 'CONTROL_SECRET'), id, rec.jobExpiresAt),
+    };
+    try {
+      await sendJob(config, job);
+    } catch (err) {
+      await this.end('error', err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+  }
+
+  // ---- RPC from the routes -------------------------------------------------------------------
+
+  /** WHIP: creates the session, queues it and waits for the claiming worker's SDP answer. */
+  async startWebRtc(args: {
+    id: string;
+    offer: string;
+    offerUfrag: string;
+    clientTokenDigest: string | null;
+  }): Promise<Result<{ answer: string; etag: string }>> {
+    if (this.rec) return fail(409, 'conflict', 'session already exists');
+    const timeout = this.config.CLAIM_TIMEOUT_MS;
+    const extra: Partial<SessionRecord> = { offer: args.offer, offerUfrag: args.offerUfrag };
+    if (args.clientTokenDigest) extra.clientTokenDigest = args.clientTokenDigest;
+    try {
+      await this.createAndQueue(args.id, 'webrtc', Date.now(), extra, timeout);
+    } catch (err) {
+      return asFailure(err);
+    }
+    const now = this.current();
+    const early = now?.answer && now.etag ? { answer: now.answer, etag: now.etag } : null;
+    const got = early ?? (await this.answered.wait(timeout));
+    if (got) return { ok: true, ...got };
+    const after = this.current();
+    if (after && after.state !== 'ended') await this.end('claim_timeout');
+    const final = this.current();
+    if (final?.reason === 'claim_timeout') return fail(503, 'no_worker', `no media worker answered within ${timeout} ms`);
+    return fail(502, 'session_failed', `session ended before an answer: ${final?.reason ?? 'unknown'} ${final?.detail ?? ''}`.trim());
+  }
+
+  async status(clientTokenDigest: string | null): Promise<Result<{ status: SessionStatus }>> {
+    const denied = this.checkClient(clientTokenDigest);
+    if (denied) return denied;
+    return { ok: true, status: toStatus(this.rec!) };
+  }
+
+  /** WHIP PATCH: relays trickled candidates to the worker. */
+  async trickle(frag: TrickleFragment, clientTokenDigest: string | null, ifMatch: string | null): Promise<Result<object>> {
+    const denied = this.checkClient(clientTokenDigest);
+    if (denied) return denied;
+    const rec = this.rec!;
+    if (rec.state === 'ended') return fail(404, 'not_found', 'session has ended');
+    if (ifMatch && ifMatch !== '*' && ifMatch !== rec.etag) return fail(412, 'precondition_failed', 'If-Match does not match the session ETag');
+    if (frag.ufrag && rec.offerUfrag && frag.ufrag !== rec.offerUfrag)
+      return fail(400, 'ice_restart_unsupported', 'ICE restart is not supported: start a new session');
+    this.send({ type: 'candidates', ...frag });
+    return { ok: true };
+  }
+
+  /** WHIP DELETE. Ending an ended session is a no-op. */
+  async hangup(clientTokenDigest: string | null): Promise<Result<object>> {
+    const denied = this.checkClient(clientTokenDigest);
+    if (denied) return denied;
+    await this.end('client_hangup');
+    return { ok: true };
+  }
+
+  /** Creates (idempotently) and queues a phone session. */
+  async startPhone(id: string, call: PhoneCall): Promise<Result<object>> {
+    if (this.rec) return { ok: true };
+    try {
+      await this.createAndQueue(id, 'phone', Date.now(), { call }, this.config.PHONE_WAIT_MS);
+    } catch (err) {
+      return asFailure(err);
+    }
+    return { ok: true };
+  }
+
+  /** The voice webhook (and its redirects): connect once claimed, else hold, else goodbye. */
+  async voice(id: string, call: PhoneCall): Promise<Result<VoiceAction>> {
+    const started = await this.startPhone(id, call);
+    if (!started.ok) return started;
+    let rec = this.rec!;
+    if (rec.state === 'created' || rec.state === 'queued') {
+      const left = rec.jobExpiresAt - Date.now();
+      if (left > 0) await this.claimed.wait(Math.min(left, VOICE_WEBHOOK_WAIT_MS));
+      rec = this.rec!;
+    }
+    if (rec.state === 'claimed' || rec.state === 'live') {
+      const config = this.config;
+      const token = await mintControlToken(
+        requireSetting(config.CONTROL_SECRET, 'CONTROL_SECRET'),
+        mediaTokenSubject(id),
+        Date.now() + MEDIA_TOKEN_TTL_MS,
+      );
+      return { ok: true, action: 'connect', sessionId: id, token };
+    }
+    if (rec.state === 'ended') return { ok: true, action: 'goodbye' };
+    if (Date.now() >= rec.jobExpiresAt) {
+      await this.end('claim_timeout');
+      return { ok: true, action: 'goodbye' };
+    }
+    return { ok: true, action: 'hold' };
+  }
+
+  /** Twilio status callback: terminal call states end the session. */
+  async phoneStatus(callStatus: string): Promise<void> {
+    if (!this.rec) return;
+    if (callStatus === 'completed') await this.end('phone_hangup');
+    else if (['busy', 'failed', 'no-answer', 'canceled'].includes(callStatus)) await this.end('call_failed', callStatus);
+  }
+
+  private checkClient(digest: string | null): Failure | null {
+    if (!this.rec) return fail(404, 'not_found', 'no such session');
+    if (this.rec.clientTokenDigest && this.rec.clientTokenDigest !== digest)
+      return fail(401, 'unauthorized', 'this session belongs to another client token');
+    return null;
+  }
+
+  // ---- WebSocket upgrades (control from workers, media from the Twilio proxy) ----------------
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket')
+      return jsonError(426, 'upgrade_required', 'expected a WebSocket upgrade');
+    const path = new URL(request.url).pathname;
+    if (path === '/control') return this.acceptControl(request);
+    if (path === '/twilio-media') return this.acceptTwilio();
+    return jsonError(404, 'not_found', 'unknown session endpoint');
+  }
+
+  /** A worker claims the session: first valid dial wins, later ones get 409, expired tokens 410. */
+  private async acceptControl(request: Request): Promise<Response> {
+    const token = /^Bearer\s+(\S+)$/i.exec(request.headers.get('Authorization') ?? '')?.[1];
+    if (!token) return jsonError(401, 'unauthorized', 'missing Authorization: Bearer <controlToken>');
+    const id = request.headers.get('X-Session-Id') ?? '';
+    const secret = this.config.CONTROL_SECRET;
+    if (!secret) return jsonError(500, 'misconfigured', 'CONTROL_SECRET is not set');
+    const check = await verifyControlToken(secret, id, token, Date.now());
+    if (!check.ok) {
+      if (check.reason === 'expired') return jsonError(410, 'gone', 'the job has expired');
+      return jsonError(401, 'unauthorized', `control token ${check.reason === 'malformed' ? 'is malformed' : 'is not valid'}`);
+    }
+    const rec = this.rec;
+    if (!rec || rec.id !== id) return jsonError(404, 'not_found', 'no such session');
+    if (rec.state === 'ended') return jsonError(410, 'gone', `session has ended (${rec.reason ?? 'unknown'})`);
+    if (rec.state === 'claimed' || rec.state === 'live' || this.controlSocket())
+      return jsonError(409, 'conflict', 'session already claimed by another worker');
+    const workerId = (request.headers.get('X-Worker-Id') ?? 'unknown').slice(0, 128);
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1], [CONTROL]);
+    await this.save({ ...moveTo(rec, 'claimed', Date.now()), workerId });
+    this.claimed.resolveAll(undefined);
+    void this.handOver(pair[1]);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /** Sends the claiming worker the session: the offer or the call, and its own TURN credentials. */
+  private async handOver(ws: WebSocket): Promise<void> {
+    const rec = this.rec!;
+    let ice: Awaited<ReturnType<typeof mintIceServers>>;
+    try {
+      ice = await mintIceServers(this.config, `worker:${rec.id}`);
+    } catch (err) {
+      await this.end('error', `TURN credentials for the worker: ${(err as Error).message}`);
+      return;
+    }
+    const msg: ControlToWorker = {
+      type: 'session',
+      sessionId: rec.id,
+      kind: rec.kind,
+      iceServers: ice.iceServers,
+      iceServersExpiresAt: ice.expiresAt,
+      endsAt: rec.endsAt,
+    };
+    if (rec.offer) msg.offer = rec.offer;
+    if (rec.call) msg.call = rec.call;
+    ws.send(JSON.stringify(msg));
+  }
+
+  private acceptTwilio(): Response {
+    const rec = this.rec;
+    if (!rec || rec.kind !== 'phone') return jsonError(404, 'not_found', 'no such phone session');
+    if (rec.state === 'ended') return jsonError(410, 'gone', 'session has ended');
+    if (this.twilioSocket()) return jsonError(409, 'conflict', 'a media stream is already attached');
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1], [TWILIO]);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (typeof message !== 'string') {
+      ws.send(JSON.stringify({ type: 'error', message: 'binary frames are not accepted' }));
+      return;
+    }
+    const tag = this.ctx.getTags(ws)[0];
+    if (tag === TWILIO) return this.fromTwilio(message);
+    if (tag === CONTROL) {
+      const parsed = parseControlToEdge(message);
+      if (!parsed.ok) {
+        ws.send(JSON.stringify({ type: 'error', message: parsed.error }));
+        return;
+      }
+      return this.fromWorker(parsed.value);
+    }
+  }
+
+  private async fromWorker(msg: ControlToEdge): Promise<void> {
+    const rec = this.rec;
+    if (!rec || rec.state === 'ended') return;
+    switch (msg.type) {
+      case 'answer': {
+        const etag = `"${crypto.randomUUID()}"`;
+        await this.save({ ...rec, answer: msg.sdp, etag });
+        this.answered.resolveAll({ answer: msg.sdp, etag });
+        return;
+      }
+      case 'state':
+        if (rec.state === 'claimed') await this.save(moveTo(rec, 'live', Date.now()));
+        return;
+      case 'end':
+        await this.end('worker_ended', msg.detail);
+        return;
+      case 'ice.refresh': {
+        try {
+          const ice = await mintIceServers(this.config, `worker:${rec.id}`);
+          this.send({ type: 'ice-servers', iceServers: ice.iceServers, expiresAt: ice.expiresAt });
+        } catch (err) {
+          this.controlSocket()?.send(JSON.stringify({ type: 'error', message: (err as Error).message }));
+        }
+        return;
+      }
+      case 'twilio':
+        this.twilioSocket()?.send(JSON.stringify(msg.message));
+        return;
+    }
+  }
+
+  /** A Twilio Media Streams frame: validated, then passed to the worker as sent. */
+  private async fromTwilio(text: string): Promise<void> {
+    const parsed = parseTwilioInbound(text);
+    if (!parsed.ok) {
+      console.warn(`session ${this.rec?.id}: dropped Twilio frame: ${parsed.error}`);
+      return;
+    }
+    this.controlSocket()?.send(`{"type":"twilio","message":${text}}`);
+    if (parsed.value.event === 'stop') await this.end('phone_hangup');
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    const tag = this.ctx.getTags(ws)[0];
+    if (tag === CONTROL) {
+      await this.end('worker_lost', `control WebSocket closed (${code})`);
+    } else if (tag === TWILIO) {
+      this.send({ type: 'twilio.closed', code });
+      await this.end('phone_hangup');
+    }
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.webSocketClose(ws, 1006);
+  }
+
+  /** Deadlines: claim timeout, time limit, and the purge of an ended session's record. */
+  override async alarm(): Promise<void> {
+    const rec = this.rec;
+    if (!rec) return;
+    const now = Date.now();
+    if (now < nextDeadline(rec)) {
+      await this.ctx.storage.setAlarm(nextDeadline(rec));
+      return;
+    }
+    if (rec.state === 'created' || rec.state === 'queued') await this.end('claim_timeout');
+    else if (rec.state === 'claimed' || rec.state === 'live') await this.end('time_limit');
+    else {
+      await this.ctx.storage.deleteAll();
+      this.rec = null;
+    }
+  }
+
+  /** Ends the session once: records why, tells the worker, closes both sockets. */
+  private async end(reason: EndReason, detail?: string): Promise<void> {
+    const rec = this.rec;
+    if (!rec || rec.state === 'ended') return;
+    const ended: SessionRecord = { ...moveTo(rec, 'ended', Date.now()), reason };
+    if (detail) ended.detail = detail.slice(0, 256);
+    await this.save(ended);
+    const control = this.controlSocket();
+    if (control) {
+      if (reason !== 'worker_ended' && reason !== 'worker_lost') this.send({ type: 'hangup', reason });
+      safeClose(control, 1000, reason);
+    }
+    const twilio = this.twilioSocket();
+    if (twilio) safeClose(twilio, 1000, reason);
+    this.answered.resolveAll(null);
+    this.claimed.resolveAll(null);
+  }
+}
+
+function safeClose(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // already closing
+  }
+}
+
+function asFailure(err: unknown): Failure {
+  if (err instanceof HttpError && (err.status === 500 || err.status === 502 || err.status === 503))
+    return fail(err.status, err.code, err.message);
+  return fail(502, 'upstream_failed', err instanceof Error ? err.message : String(err));
+}

@@ -1,0 +1,76 @@
+import type { EndReason, PhoneCall, SessionKind, SessionState, SessionStatus } from '@switchboard/protocol';
+
+/** What a CallSession Durable Object stores about its session. Times are epoch ms. */
+export interface SessionRecord {
+  id: string;
+  kind: SessionKind;
+  state: SessionState;
+  reason?: EndReason;
+  detail?: string;
+  createdAt: number;
+  queuedAt?: number;
+  claimedAt?: number;
+  liveAt?: number;
+  endedAt?: number;
+  /** The job (and its control token) is void after this. */
+  jobExpiresAt: number;
+  /** The edge ends the session at this time whatever happens. */
+  endsAt: number;
+  workerId?: string;
+  /** Digest of the client token that created it (AUTH_MODE=token). */
+  clientTokenDigest?: string;
+  offer?: string;
+  offerUfrag?: string;
+  answer?: string;
+  etag?: string;
+  call?: PhoneCall;
+}
+
+const NEXT: Record<SessionState, readonly SessionState[]> = {
+  created: ['queued', 'ended'],
+  queued: ['claimed', 'ended'],
+  claimed: ['live', 'ended'],
+  live: ['ended'],
+  ended: [],
+};
+
+export function canMove(from: SessionState, to: SessionState): boolean {
+  return NEXT[from].includes(to);
+}
+
+/** Moves the record to `to`, stamping the time; throws on a move the state machine forbids. */
+export function moveTo(rec: SessionRecord, to: SessionState, now: number): SessionRecord {
+  if (!canMove(rec.state, to)) throw new Error(`session ${rec.id}: ${rec.state} -> ${to} is not allowed`);
+  const stamp = { queued: 'queuedAt', claimed: 'claimedAt', live: 'liveAt', ended: 'endedAt', created: 'createdAt' } as const;
+  return { ...rec, state: to, [stamp[to]]: now };
+}
+
+export function toStatus(rec: SessionRecord): SessionStatus {
+  const s: SessionStatus = { id: rec.id, kind: rec.kind, state: rec.state, createdAt: rec.createdAt };
+  if (rec.reason) s.reason = rec.reason;
+  if (rec.detail) s.detail = rec.detail;
+  if (rec.queuedAt) s.queuedAt = rec.queuedAt;
+  if (rec.claimedAt) s.claimedAt = rec.claimedAt;
+  if (rec.liveAt) s.liveAt = rec.liveAt;
+  if (rec.endedAt) s.endedAt = rec.endedAt;
+  if (rec.workerId) s.workerId = rec.workerId;
+  if (rec.call) s.callSid = rec.call.callSid;
+  return s;
+}
+
+/** Ended sessions stay readable this long, then the object deletes its storage. */
+export const RETAIN_ENDED_MS = 2 * 3_600_000;
+
+/** The next time the object must act: the claim deadline, the time limit, or the purge. */
+export function nextDeadline(rec: SessionRecord): number {
+  switch (rec.state) {
+    case 'created':
+    case 'queued':
+      return rec.jobExpiresAt;
+    case 'claimed':
+    case 'live':
+      return rec.endsAt;
+    case 'ended':
+      return (rec.endedAt ?? rec.createdAt) + RETAIN_ENDED_MS;
+  }
+}
