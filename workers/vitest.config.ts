@@ -2,7 +2,8 @@ import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
 // Two projects: pure modules under Node (`src/**/*.test.ts`), and routes plus the Durable Object
-// inside workerd (`test/**/*.test.ts`) through the Cloudflare Vitest plugin.
+// inside workerd (`test/**/*.test.ts`) through the Cloudflare Vitest plugin, against a real
+// fauxqs and a protocol-level fake of Twilio's REST API started by the global setup.
 export default defineConfig({
   test: {
     projects: [
@@ -11,18 +12,34 @@ export default defineConfig({
       },
       {
         plugins: [
-          cloudflareTest({
+          cloudflareTest(({ inject }) => ({
             wrangler: { configPath: './wrangler.jsonc' },
             miniflare: {
               bindings: {
                 CONTROL_SECRET: 'test-control-secret',
                 TWILIO_AUTH_TOKEN: 'test-twilio-auth-token',
                 TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
+                TWILIO_FROM: '+15550001111',
+                TWILIO_API_BASE: inject<string>('twilioApiBase'),
+                TOKEN_SECRET: 'test-token-secret',
+                API_KEYS: 'key-one,key-two',
+                SQS_QUEUE_URL: inject<string>('sqsQueueUrl'),
+                SQS_ENDPOINT: inject<string>('sqsEndpoint'),
+                AWS_ACCESS_KEY_ID: 'test',
+                AWS_SECRET_ACCESS_KEY: 'test',
+                CLAIM_TIMEOUT_MS: '2000',
+                PHONE_WAIT_MS: '7000',
               },
+              ratelimits: { TIGHT_LIMITER: { namespace_id: '9001', simple: { limit: 2, period: 60 } } },
             },
-          }),
+          })),
         ],
-        test: { name: 'workerd', include: ['test/**/*.test.ts'] },
+        test: {
+          name: 'workerd',
+          include: ['test/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
+          testTimeout: 20_000,
+        },
       },
     ],
   },

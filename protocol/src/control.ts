@@ -56,6 +56,8 @@ export const ControlToWorker = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('twilio'), message: TwilioInbound }),
   /** Twilio's Media Stream WebSocket closed. */
   z.strictObject({ type: z.literal('twilio.closed'), code: z.number().int() }),
+  /** The edge could not use the worker's last message (or could not serve its request). */
+  z.strictObject({ type: z.literal('error'), message: z.string() }),
 ]);
 export type ControlToWorker = z.infer<typeof ControlToWorker>;
 

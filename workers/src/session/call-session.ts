@@ -284,16 +284,16 @@ export class CallSession extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const tag = this.ctx.getTags(ws)[0];
     if (typeof message !== 'string') {
-      ws.send(JSON.stringify({ type: 'error', message: 'binary frames are not accepted' }));
+      if (tag === CONTROL) this.send({ type: 'error', message: 'binary frames are not accepted' });
       return;
     }
-    const tag = this.ctx.getTags(ws)[0];
     if (tag === TWILIO) return this.fromTwilio(message);
     if (tag === CONTROL) {
       const parsed = parseControlToEdge(message);
       if (!parsed.ok) {
-        ws.send(JSON.stringify({ type: 'error', message: parsed.error }));
+        this.send({ type: 'error', message: parsed.error });
         return;
       }
       return this.fromWorker(parsed.value);
@@ -321,7 +321,7 @@ export class CallSession extends DurableObject<Env> {
           const ice = await mintIceServers(this.config, `worker:${rec.id}`);
           this.send({ type: 'ice-servers', iceServers: ice.iceServers, expiresAt: ice.expiresAt });
         } catch (err) {
-          this.controlSocket()?.send(JSON.stringify({ type: 'error', message: (err as Error).message }));
+          this.send({ type: 'error', message: (err as Error).message });
         }
         return;
       }

@@ -1,0 +1,100 @@
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import WebSocket from 'ws';
+import twilio from 'twilio';
+import { TestWorker } from '../support/worker-client.ts';
+import { chromeOffer } from '../fixtures/sdp.ts';
+
+const edge = inject('edgeUrl');
+const worker = new TestWorker(edge, inject('sqsEndpoint'), inject('sqsQueueUrl'), 'w-e2e-1');
+const rival = new TestWorker(edge, inject('sqsEndpoint'), inject('sqsQueueUrl'), 'w-e2e-2');
+afterAll(() => {
+  worker.close();
+  rival.close();
+});
+
+const ANSWER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n';
+
+describe('the edge under wrangler dev, with fauxqs and workers on the real SQS SDK and ws', () => {
+  it('answers a WHIP offer through queue, claim and control WebSocket', async () => {
+    const pending = fetch(`${edge}/v1/sessions`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: chromeOffer() });
+    const job = await worker.nextJob();
+    const c = await worker.claim(job);
+    expect(c.status).toBe(101);
+    const session = await c.messages.next();
+    expect(session).toMatchObject({ type: 'session', sessionId: job.sessionId, kind: 'webrtc', offer: chromeOffer() });
+    c.send({ type: 'answer', sdp: ANSWER });
+    const res = await pending;
+    expect(res.status).toBe(201);
+    expect(await res.text()).toBe(ANSWER);
+    c.send({ type: 'state', state: 'live' });
+    await expect.poll(async () => (await (await fetch(`${edge}/v1/sessions/${job.sessionId}/status`)).json()).state).toBe('live');
+    expect((await fetch(`${edge}/v1/sessions/${job.sessionId}`, { method: 'DELETE' })).status).toBe(200);
+    expect(await c.messages.next()).toEqual({ type: 'hangup', reason: 'client_hangup' });
+  });
+
+  it('lets exactly one of two workers claim a job delivered twice', async () => {
+    const pending = fetch(`${edge}/v1/sessions`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: chromeOffer() });
+    const job = await worker.nextJob();
+    const [a, b] = await Promise.all([worker.claim(job), rival.claim(job)]);
+    expect([a.status, b.status].sort()).toEqual([101, 409]);
+    const winner = a.status === 101 ? a : b;
+    await winner.messages.next();
+    winner.send({ type: 'answer', sdp: ANSWER });
+    expect((await pending).status).toBe(201);
+    const st = await (await fetch(`${edge}/v1/sessions/${job.sessionId}/status`)).json();
+    expect(st.workerId).toBe(a.status === 101 ? 'w-e2e-1' : 'w-e2e-2');
+  });
+
+  it('pipes a phone call: signed webhook, TwiML, signed media WebSocket, frames both ways', async () => {
+    const token = inject('twilioAuthToken');
+    const callSid = 'CA' + 'ab'.repeat(16);
+    const form = { AccountSid: 'AC' + '0'.repeat(32), CallSid: callSid, From: '+15557654321', To: '+15550001111', Direction: 'inbound', CallStatus: 'ringing' };
+    const voice = async () =>
+      fetch(`${edge}/twilio/voice`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          // Signed by the twilio package itself, as Twilio would.
+          'X-Twilio-Signature': twilio.getExpectedTwilioSignature(token, `${edge}/twilio/voice`, form),
+        },
+        body: new URLSearchParams(form).toString(),
+      });
+    const hold = voice();
+    const job = await worker.nextJob(`c_${callSid}`);
+    const c = await worker.claim(job);
+    expect(c.status).toBe(101);
+    expect(await c.messages.next()).toMatchObject({ type: 'session', kind: 'phone' });
+    const first = await (await hold).text();
+    const xml = first.includes('<Connect>') ? first : await (await voice()).text();
+    const streamUrl = `${edge.replace(/^http/, 'ws')}/twilio/media`;
+    expect(xml).toContain(`<Stream url="${streamUrl}">`);
+    const sessionId = /name="sessionId" value="([^"]+)"/.exec(xml)![1]!;
+    const streamToken = /name="token" value="([^"]+)"/.exec(xml)![1]!;
+
+    const tw = new WebSocket(streamUrl, { headers: { 'X-Twilio-Signature': twilio.getExpectedTwilioSignature(token, streamUrl, {}) } });
+    await new Promise((r, j) => tw.once('open', r).once('error', j));
+    const got: string[] = [];
+    tw.on('message', (d) => got.push(d.toString()));
+    const streamSid = 'MZ' + 'cd'.repeat(16);
+    tw.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
+    tw.send(JSON.stringify({ event: 'start', sequenceNumber: '1', streamSid, start: { accountSid: form.AccountSid, streamSid, callSid, tracks: ['inbound'], customParameters: { sessionId, token: streamToken }, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } } }));
+    tw.send(JSON.stringify({ event: 'dtmf', sequenceNumber: '2', streamSid, dtmf: { track: 'inbound_track', digit: '5' } }));
+    expect(await c.messages.next()).toMatchObject({ type: 'twilio', message: { event: 'connected' } });
+    expect(await c.messages.next()).toMatchObject({ type: 'twilio', message: { event: 'start' } });
+    expect(await c.messages.next()).toMatchObject({ type: 'twilio', message: { event: 'dtmf', dtmf: { digit: '5' } } });
+    c.send({ type: 'twilio', message: { event: 'mark', streamSid, mark: { name: 'm1' } } });
+    await expect.poll(() => got.length).toBe(1);
+    expect(JSON.parse(got[0]!)).toEqual({ event: 'mark', streamSid, mark: { name: 'm1' } });
+    tw.close();
+    await expect.poll(async () => (await (await fetch(`${edge}/v1/sessions/${sessionId}/status`)).json()).reason).toBe('phone_hangup');
+  });
+
+  it('refuses a media WebSocket with a bad signature', async () => {
+    const ws = new WebSocket(`${edge.replace(/^http/, 'ws')}/twilio/media`, { headers: { 'X-Twilio-Signature': 'bm9wZQ==' } });
+    const status = await new Promise<number>((r) => {
+      ws.once('unexpected-response', (_q, res) => r(res.statusCode ?? 0));
+      ws.once('open', () => r(101));
+    });
+    expect(status).toBe(403);
+  });
+});

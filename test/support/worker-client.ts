@@ -1,0 +1,95 @@
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import WebSocket from 'ws';
+import { parseControlToWorker, parseSessionJob, type ControlToEdge, type ControlToWorker, type SessionJob } from '@switchboard/protocol';
+
+/**
+ * A stand-in for the media worker's claim logic, on the real clients it will use: the AWS SDK
+ * long-polling SQS, and a plain `ws` dial to the session's control WebSocket.
+ */
+export class TestWorker {
+  private readonly sqs: SQSClient;
+
+  constructor(
+    private readonly edgeUrl: string,
+    endpoint: string,
+    private readonly queueUrl: string,
+    readonly id = `w-${Math.random().toString(36).slice(2, 8)}`,
+  ) {
+    this.sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  }
+
+  /** Long-polls for the next job (optionally for one session) and deletes it. */
+  async nextJob(sessionId?: string, timeoutMs = 8000): Promise<SessionJob> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const r = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      for (const m of r.Messages ?? []) {
+        await this.sqs.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: m.ReceiptHandle }));
+        const job = parseSessionJob(m.Body ?? '');
+        if (!sessionId || job.sessionId === sessionId) return job;
+      }
+    }
+    throw new Error(`no job within ${timeoutMs} ms`);
+  }
+
+  claim(job: Pick<SessionJob, 'sessionId' | 'controlToken'>): Promise<ControlClaim> {
+    const url = `${this.edgeUrl.replace(/^http/, 'ws')}/internal/sessions/${job.sessionId}/control`;
+    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${job.controlToken}`, 'X-Worker-Id': this.id } });
+    return new Promise((resolve) => {
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ws: null, messages: new MessageQueue(), send: () => {} }));
+      });
+      ws.once('open', () => {
+        const messages = new MessageQueue();
+        ws.on('message', (data) => {
+          const parsed = parseControlToWorker(data.toString());
+          if (parsed.ok) messages.push(parsed.value);
+        });
+        ws.on('close', (code) => messages.close(code));
+        resolve({ status: 101, body: '', ws, messages, send: (m) => ws.send(JSON.stringify(m)) });
+      });
+    });
+  }
+
+  close(): void {
+    this.sqs.destroy();
+  }
+}
+
+export interface ControlClaim {
+  status: number;
+  body: string;
+  ws: WebSocket | null;
+  messages: MessageQueue;
+  send(msg: ControlToEdge): void;
+}
+
+export class MessageQueue {
+  private readonly items: ControlToWorker[] = [];
+  private readonly waiters: ((m: ControlToWorker) => void)[] = [];
+  closedWith: number | null = null;
+
+  push(m: ControlToWorker): void {
+    const w = this.waiters.shift();
+    if (w) w(m);
+    else this.items.push(m);
+  }
+
+  close(code: number): void {
+    this.closedWith = code;
+  }
+
+  next(timeoutMs = 5000): Promise<ControlToWorker> {
+    const m = this.items.shift();
+    if (m) return Promise.resolve(m);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no control message within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push((x) => {
+        clearTimeout(t);
+        resolve(x);
+      });
+    });
+  }
+}

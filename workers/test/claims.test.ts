@@ -1,0 +1,93 @@
+import { SELF } from 'cloudflare:test';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { mintControlToken } from '@switchboard/protocol';
+import { drainQueue, nextJob } from './support/sqs.ts';
+import { ANSWER, chromeOffer } from '../../test/fixtures/sdp.ts';
+import { claim } from './support/worker-client.ts';
+
+const EDGE = 'http://edge.test';
+
+beforeEach(drainQueue);
+
+function startSession() {
+  return SELF.fetch(`${EDGE}/v1/sessions`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: chromeOffer() });
+}
+
+describe('claiming a session over the control WebSocket', () => {
+  it('first claim wins; a duplicate job delivery claimed by another worker gets 409', async () => {
+    const pending = startSession();
+    const job = await nextJob();
+    const [a, b] = await Promise.all([claim(job, 'worker-a'), claim(job, 'worker-b')]);
+    const statuses = [a.status, b.status].sort();
+    expect(statuses).toEqual([101, 409]);
+    const winner = a.status === 101 ? a : b;
+    const loser = a.status === 101 ? b : a;
+    expect(JSON.parse(loser.body)).toMatchObject({ error: { code: 'conflict' } });
+    await winner.inbox.next();
+    winner.send({ type: 'answer', sdp: ANSWER });
+    expect((await pending).status).toBe(201);
+    // A third dial after the answer is refused too.
+    expect((await claim(job, 'worker-c')).status).toBe(409);
+  });
+
+  it('refuses bad tokens (401), tokens for another session (401), expired tokens (410), unknown sessions (404)', async () => {
+    const pending = startSession();
+    const job = await nextJob();
+    expect((await claim({ ...job, controlToken: 'garbage-token-garbage' })).status).toBe(401);
+    const forged = await mintControlToken('not-the-secret', job.sessionId, job.expiresAt);
+    expect((await claim({ ...job, controlToken: forged })).status).toBe(401);
+    const other = `s_${'a'.repeat(32)}`;
+    const forOther = await mintControlToken('test-control-secret', other, job.expiresAt);
+    expect((await claim({ sessionId: job.sessionId, controlToken: forOther })).status).toBe(401);
+    expect((await claim({ sessionId: other, controlToken: forOther })).status).toBe(404);
+    const expired = await mintControlToken('test-control-secret', job.sessionId, Date.now() - 1);
+    expect((await claim({ ...job, controlToken: expired })).status).toBe(410);
+    // The real token still wins after all that.
+    const c = await claim(job);
+    expect(c.status).toBe(101);
+    await c.inbox.next();
+    c.send({ type: 'answer', sdp: ANSWER });
+    expect((await pending).status).toBe(201);
+  });
+
+  it('requires a WebSocket upgrade (426) and a token (401)', async () => {
+    const pending = startSession();
+    const job = await nextJob();
+    const plain = await SELF.fetch(`${EDGE}/internal/sessions/${job.sessionId}/control`);
+    expect(plain.status).toBe(426);
+    const noToken = await SELF.fetch(`${EDGE}/internal/sessions/${job.sessionId}/control`, { headers: { Upgrade: 'websocket' } });
+    expect(noToken.status).toBe(401);
+    const c = await claim(job);
+    await c.inbox.next();
+    c.send({ type: 'answer', sdp: ANSWER });
+    await pending;
+  });
+
+  it('ends the session as worker_lost when the worker drops its control WebSocket', async () => {
+    const pending = startSession();
+    const job = await nextJob();
+    const c = await claim(job);
+    await c.inbox.next();
+    c.send({ type: 'answer', sdp: ANSWER });
+    await pending;
+    c.ws!.close(1011, 'crash');
+    await expect
+      .poll(async () => (await (await SELF.fetch(`${EDGE}/v1/sessions/${job.sessionId}/status`)).json<{ reason?: string }>()).reason)
+      .toBe('worker_lost');
+  });
+
+  it('ends the session when the worker says so, and answers bad control messages with an error', async () => {
+    const pending = startSession();
+    const job = await nextJob();
+    const c = await claim(job);
+    await c.inbox.next();
+    c.ws!.send('{"type":"nonsense"}');
+    expect(await c.inbox.next()).toMatchObject({ type: 'error', message: expect.stringContaining('control message') });
+    c.send({ type: 'answer', sdp: ANSWER });
+    await pending;
+    c.send({ type: 'end', detail: 'handler closed' });
+    await expect
+      .poll(async () => (await (await SELF.fetch(`${EDGE}/v1/sessions/${job.sessionId}/status`)).json<{ reason?: string; detail?: string }>()))
+      .toMatchObject({ reason: 'worker_ended', detail: 'handler closed' });
+  });
+});

@@ -1,0 +1,24 @@
+import type { TestProject } from 'vitest/node';
+import { startLocalSqs } from '../../scripts/stack/local-sqs.ts';
+import { startFakeTwilioApi } from './fakes/twilio-api.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    sqsEndpoint: string;
+    sqsQueueUrl: string;
+    twilioApiBase: string;
+  }
+}
+
+/** Real fauxqs and the Twilio API fake, on 127.0.0.1, for the Worker under test. */
+export default async function setup(project: TestProject) {
+  const sqs = await startLocalSqs({ queueName: 'edge-test-jobs' });
+  const twilio = await startFakeTwilioApi();
+  project.provide('sqsEndpoint', sqs.endpoint);
+  project.provide('sqsQueueUrl', sqs.queueUrl);
+  project.provide('twilioApiBase', twilio.url);
+  return async () => {
+    await sqs.stop();
+    await new Promise((r) => twilio.server.close(r));
+  };
+}

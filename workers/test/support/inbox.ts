@@ -1,0 +1,33 @@
+/** Messages of a WebSocket, awaited in order. */
+export class Inbox<T> {
+  private readonly items: T[] = [];
+  private readonly waiting: ((v: T) => void)[] = [];
+  closed: { code: number; reason: string } | null = null;
+
+  push(v: T): void {
+    const w = this.waiting.shift();
+    if (w) w(v);
+    else this.items.push(v);
+  }
+
+  next(timeoutMs = 5000): Promise<T> {
+    const v = this.items.shift();
+    if (v !== undefined) return Promise.resolve(v);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no message within ${timeoutMs} ms`)), timeoutMs);
+      this.waiting.push((x) => {
+        clearTimeout(t);
+        resolve(x);
+      });
+    });
+  }
+
+  /** Next message matching `pred`, skipping others. */
+  async until(pred: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await this.next(Math.max(1, deadline - Date.now()));
+      if (pred(v)) return v;
+    }
+  }
+}

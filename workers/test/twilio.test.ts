@@ -1,0 +1,144 @@
+import { SELF } from 'cloudflare:test';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { drainQueue, nextJob, receiveJobs } from './support/sqs.ts';
+import { Inbox } from './support/inbox.ts';
+import { callSid, openMediaStream, postSigned, voiceForm } from './support/twilio.ts';
+import { claim } from './support/worker-client.ts';
+
+beforeEach(drainQueue);
+
+const param = (xml: string, name: string) => new RegExp(`<Parameter name="${name}" value="([^"]+)"`).exec(xml)?.[1];
+
+describe('POST /twilio/voice', () => {
+  it('refuses unsigned, wrongly signed and tampered webhooks with 403 text', async () => {
+    const sid = callSid();
+    const unsigned = await SELF.fetch('http://edge.test/twilio/voice', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(voiceForm(sid)).toString(),
+    });
+    expect(unsigned.status).toBe(403);
+    expect(unsigned.headers.get('Content-Type')).toMatch(/^text\/plain/);
+    expect((await postSigned('/twilio/voice', voiceForm(sid), { token: 'wrong' })).status).toBe(403);
+    expect((await postSigned('/twilio/voice', voiceForm(sid), { tamper: true })).status).toBe(403);
+    expect(await receiveJobs(10, 0)).toEqual([]);
+  });
+
+  it('holds with a redirect until a worker claims, then connects the stream; retries are idempotent', async () => {
+    const sid = callSid();
+    const first = await postSigned('/twilio/voice', voiceForm(sid));
+    expect(first.status).toBe(200);
+    expect(first.headers.get('Content-Type')).toBe('text/xml');
+    const hold = await first.text();
+    expect(hold).toContain('<Say>');
+    expect(hold).toContain('<Redirect method="POST">http://127.0.0.1:8787/twilio/voice</Redirect>');
+    // Twilio retries the same webhook: still one job for the call.
+    expect((await postSigned('/twilio/voice', voiceForm(sid))).status).toBe(200);
+    const jobs = await receiveJobs(10, 0);
+    expect(jobs.map((j) => j.job.sessionId)).toEqual([`c_${sid}`]);
+    expect(jobs[0]!.job.kind).toBe('phone');
+    const c = await claim(jobs[0]!.job);
+    expect(c.status).toBe(101);
+    const session = await c.inbox.next();
+    expect(session).toMatchObject({ type: 'session', kind: 'phone', call: { callSid: sid, from: '+15557654321', to: '+15550001111', direction: 'inbound' } });
+    const connect = await (await postSigned('/twilio/voice', voiceForm(sid))).text();
+    expect(connect).toMatch(/<Connect><Stream url="ws:\/\/127\.0\.0\.1:8787\/twilio\/media">/);
+    expect(param(connect, 'sessionId')).toBe(`c_${sid}`);
+    expect(param(connect, 'token')).toMatch(/^\d+\.[\w-]+$/);
+  });
+
+  it('says goodbye once the wait limit passes with no worker', async () => {
+    const sid = callSid();
+    await postSigned('/twilio/voice', voiceForm(sid));
+    await new Promise((r) => setTimeout(r, 7100));
+    const xml = await (await postSigned('/twilio/voice', voiceForm(sid))).text();
+    expect(xml).toContain('<Hangup/>');
+    const st = await (await SELF.fetch(`http://edge.test/v1/sessions/c_${sid}/status`)).json<{ state: string; reason: string }>();
+    expect(st).toMatchObject({ state: 'ended', reason: 'claim_timeout' });
+  });
+
+  it('answers bad bodies with TwiML errors: 415 wrong type, 400 missing CallSid', async () => {
+    const wrongType = await SELF.fetch('http://edge.test/twilio/voice', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    expect(wrongType.status).toBe(415);
+    expect(await wrongType.text()).toContain('<Response>');
+    const noSid = await postSigned('/twilio/voice', { From: '+1555', AccountSid: 'AC1' });
+    expect(noSid.status).toBe(400);
+    expect(await noSid.text()).toContain('<Hangup/>');
+  });
+});
+
+describe('POST /twilio/status', () => {
+  it('ends the session on a completed call', async () => {
+    const sid = callSid();
+    await postSigned('/twilio/voice', voiceForm(sid));
+    const job = await nextJob(`c_${sid}`);
+    const c = await claim(job);
+    await c.inbox.next();
+    const res = await postSigned('/twilio/status', voiceForm(sid, { CallStatus: 'completed', CallDuration: '12' }));
+    expect(res.status).toBe(204);
+    expect(await c.inbox.next()).toEqual({ type: 'hangup', reason: 'phone_hangup' });
+    const st = await (await SELF.fetch(`http://edge.test/v1/sessions/c_${sid}/status`)).json<{ state: string; reason: string }>();
+    expect(st).toMatchObject({ state: 'ended', reason: 'phone_hangup' });
+    expect((await postSigned('/twilio/status', voiceForm(sid, { CallStatus: 'completed' }), { token: 'x' })).status).toBe(403);
+  });
+});
+
+describe('GET /twilio/media', () => {
+  it('refuses an upgrade with a bad signature (403)', async () => {
+    expect((await openMediaStream({ token: 'wrong' })).status).toBe(403);
+    expect((await SELF.fetch('http://edge.test/twilio/media', { headers: { Upgrade: 'websocket' } })).status).toBe(403);
+  });
+
+  it('pipes Twilio frames to the claiming worker and its frames back to Twilio', async () => {
+    const sid = callSid();
+    await postSigned('/twilio/voice', voiceForm(sid));
+    const job = await nextJob(`c_${sid}`);
+    const worker = await claim(job);
+    await worker.inbox.next();
+    const twiml = await (await postSigned('/twilio/voice', voiceForm(sid))).text();
+    const res = await openMediaStream();
+    expect(res.status).toBe(101);
+    const twilio = res.webSocket!;
+    twilio.accept();
+    const toTwilio = new Inbox<string>();
+    twilio.addEventListener('message', (e) => toTwilio.push(String(e.data)));
+    const streamSid = 'MZ' + '1'.repeat(32);
+    twilio.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
+    twilio.send(JSON.stringify({
+      event: 'start', sequenceNumber: '1', streamSid,
+      start: { accountSid: 'AC00000000000000000000000000000000', streamSid, callSid: sid, tracks: ['inbound'],
+        customParameters: { sessionId: param(twiml, 'sessionId'), token: param(twiml, 'token') },
+        mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } },
+    }));
+    twilio.send(JSON.stringify({ event: 'media', sequenceNumber: '2', streamSid, media: { track: 'inbound', chunk: '1', timestamp: '5', payload: '/////w==' } }));
+    expect(await worker.inbox.next()).toMatchObject({ type: 'twilio', message: { event: 'connected' } });
+    expect(await worker.inbox.next()).toMatchObject({ type: 'twilio', message: { event: 'start', streamSid } });
+    expect(await worker.inbox.next()).toMatchObject({ type: 'twilio', message: { event: 'media', media: { payload: '/////w==' } } });
+    worker.send({ type: 'twilio', message: { event: 'media', streamSid, media: { payload: 'f39/fw==' } } });
+    worker.send({ type: 'twilio', message: { event: 'mark', streamSid, mark: { name: 'reply-1' } } });
+    worker.send({ type: 'twilio', message: { event: 'clear', streamSid } });
+    expect(JSON.parse(await toTwilio.next())).toEqual({ event: 'media', streamSid, media: { payload: 'f39/fw==' } });
+    expect(JSON.parse(await toTwilio.next())).toEqual({ event: 'mark', streamSid, mark: { name: 'reply-1' } });
+    expect(JSON.parse(await toTwilio.next())).toEqual({ event: 'clear', streamSid });
+    twilio.send(JSON.stringify({ event: 'stop', sequenceNumber: '3', streamSid, stop: { accountSid: 'AC00000000000000000000000000000000', callSid: sid } }));
+    expect(await worker.inbox.next()).toMatchObject({ type: 'twilio', message: { event: 'stop' } });
+    await expect
+      .poll(async () => (await (await SELF.fetch(`http://edge.test/v1/sessions/c_${sid}/status`)).json<{ reason?: string }>()).reason)
+      .toBe('phone_hangup');
+  });
+
+  it('closes a stream whose start carries a forged token', async () => {
+    const res = await openMediaStream();
+    const twilio = res.webSocket!;
+    twilio.accept();
+    const closed = new Promise<number>((r) => twilio.addEventListener('close', (e) => r(e.code)));
+    const streamSid = 'MZ' + '2'.repeat(32);
+    twilio.send(JSON.stringify({
+      event: 'start', sequenceNumber: '1', streamSid,
+      start: { accountSid: 'AC1', streamSid, callSid: 'CA1', tracks: ['inbound'],
+        customParameters: { sessionId: `c_CA${'3'.repeat(32)}`, token: '9999999999999.AAAAAAAAAAAAAAAAAAAAAAAA' },
+        mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } },
+    }));
+    expect(await closed).toBe(1008);
+  });
+});
