@@ -54,7 +54,7 @@ function toBase64(bytes: Uint8Array): string {
  * whitespace and non-zero trailing bits, which Twilio's string comparison rejects. Checking the
  * header against its own re-encoding reveals nothing about the expected signature.
  */
-function decodeSignature(header: string): Uint8Array | null {
+function decodeSignature(header: string): Uint8Array<ArrayBuffer> | null {
   if (!/^[A-Za-z0-9+/]{27}=$/.test(header)) return null;
   let bin: string;
   try {
