@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { HttpError } from '../errors.ts';
 import { startFakeCloudflareTurn, type Behaviour, type FakeUpstream } from './fake-upstreams.test-helper.ts';
+import { failure } from './failure.test-helper.ts';
 import { mintIceServers } from './mint.ts';
 
 const KEY_ID = 'a1b2c3d4e5f6turnkeyid';
@@ -28,16 +29,6 @@ async function withFake(behaviour?: Behaviour, vars: Record<string, string> = {}
   return { fake, config };
 }
 
-async function failure(p: Promise<unknown>): Promise<HttpError> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(HttpError);
-  return err as HttpError;
-}
 
 describe('Cloudflare Realtime TURN', () => {
   it('POSTs generate-ice-servers with Bearer token and {"ttl"} and normalises the documented answer', async () => {
