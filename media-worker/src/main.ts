@@ -1,13 +1,40 @@
-import { SessionJob } from '@switchboard/protocol';
+import { loadWorkerConfig } from './config.ts';
+import { loadHandler } from './handlers/load.ts';
+import { createMetrics } from './http/metrics.ts';
+import { startHttp } from './http/server.ts';
+import { createVadFactory } from './vad/factory.ts';
+import { MediaWorker } from './worker.ts';
 
 /**
- * The media worker: claims session jobs from the queue and runs the audio pipeline. This build
- * only proves the workspace wiring (it shares the protocol schemas with the edge); claiming,
- * WebRTC and the pipeline arrive with the media-worker issue.
+ * `node media-worker/src/main.ts`: loads config, the handler (HANDLER) and the VAD model once,
+ * serves /healthz /readyz /metrics, claims jobs; SIGTERM drains (DRAIN_TIMEOUT_MS) and exits 0.
  */
-export const acceptsJobs = SessionJob;
+async function main(): Promise<void> {
+  const config = loadWorkerConfig(process.env);
+  const handler = await loadHandler(config.HANDLER);
+  const vad = await createVadFactory();
+  const metrics = createMetrics();
+  const worker = new MediaWorker(config, handler, vad, metrics);
+  const http = await startHttp({ host: config.WORKER_HTTP_HOST, port: config.WORKER_HTTP_PORT, metrics, ready: () => worker.ready });
+  worker.start();
+  const addr = http.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.WORKER_HTTP_PORT;
+  console.log(`media worker ${worker.id} up: handler ${config.HANDLER}, ${config.MAX_SESSIONS} slots, http://${config.WORKER_HTTP_HOST}:${port}/healthz`);
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  console.error('switchboard media worker: not implemented yet (see the media-worker issue)');
-  process.exit(1);
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: draining ${worker.activeSessions} session(s), up to ${config.DRAIN_TIMEOUT_MS} ms`);
+    await worker.drain(config.DRAIN_TIMEOUT_MS);
+    http.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
 }
+
+main().catch((err: unknown) => {
+  console.error(`media worker failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -8,13 +8,14 @@ import { parseControlToWorker, parseSessionJob, type ControlToEdge, type Control
  */
 export class TestWorker {
   private readonly sqs: SQSClient;
+  private readonly edgeUrl: string;
+  private readonly queueUrl: string;
+  readonly id: string;
 
-  constructor(
-    private readonly edgeUrl: string,
-    endpoint: string,
-    private readonly queueUrl: string,
-    readonly id = `w-${Math.random().toString(36).slice(2, 8)}`,
-  ) {
+  constructor(edgeUrl: string, endpoint: string, queueUrl: string, id = `w-${Math.random().toString(36).slice(2, 8)}`) {
+    this.edgeUrl = edgeUrl;
+    this.queueUrl = queueUrl;
+    this.id = id;
     this.sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
   }
 

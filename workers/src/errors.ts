@@ -5,14 +5,16 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
  * `{"error": {"code", "message"}}` with its status (and `Retry-After` where set).
  */
 export class HttpError extends Error {
-  constructor(
-    readonly status: ContentfulStatusCode,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
+  readonly status: ContentfulStatusCode;
+  readonly code: string;
+  readonly headers: Record<string, string>;
+
+  constructor(status: ContentfulStatusCode, code: string, message: string, headers: Record<string, string> = {}) {
     super(message);
     this.name = 'HttpError';
+    this.status = status;
+    this.code = code;
+    this.headers = headers;
   }
 }
 

@@ -1,0 +1,198 @@
+/**
+ * Opus encode/decode over `@evan/opus` (native prebuilt, wasm fallback; OPUS_FORCE_WASM=1 forces
+ * wasm). Opus on the wire is always 48 kHz in WebRTC, so both streams work at 48 kHz unless told
+ * otherwise; converting to other rates is the resampler's job.
+ *
+ * Limits of the library that shape this file:
+ * - `decode()` always passes decode_fec=0, so in-band FEC (LBRR) cannot be recovered on our side;
+ *   lost packets are concealed with PLC instead (decodeLost). Our encoder still emits FEC so the
+ *   remote end (Chrome) can use it.
+ * - PLC is reached by decoding a packet whose frames are empty (a TOC byte with no payload, which
+ *   libopus conceals for the duration the TOC says). Decoding an empty buffer is rejected by the
+ *   native build and conceals a fixed 120 ms in the wasm one, so we never do that.
+ * - Every call returns a fresh copy of the output (the library slices its internal buffer); we
+ *   add no further copies: input Int16Arrays are passed as is and output bytes are viewed, not
+ *   copied, as Int16Array.
+ */
+import { Decoder, Encoder } from '@evan/opus';
+import { audioFrame, type AudioFrame } from './frame.ts';
+
+export const OPUS_SAMPLE_RATE = 48000;
+/** Opus frames are 2.5 ms multiples; one packet holds at most 120 ms. */
+const MAX_PACKET_MS = 120;
+/** libopus generic CTL: OPUS_GET_LOOKAHEAD (the typings misspell the getter). */
+const OPUS_GET_LOOKAHEAD = 4027;
+
+type OpusRate = 8000 | 12000 | 16000 | 24000 | 48000;
+const OPUS_RATES: readonly number[] = [8000, 12000, 16000, 24000, 48000];
+
+function checkChannels(channels: number): asserts channels is 1 | 2 {
+  if (channels !== 1 && channels !== 2) throw new RangeError(`Opus streams have 1 or 2 channels, not ${channels}`);
+}
+
+/** Views the library's byte output as int16 samples without copying (copies only if misaligned). */
+function bytesToInt16(bytes: Uint8Array): Int16Array {
+  if (bytes.byteOffset % 2 === 0) return new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1);
+  return new Int16Array(bytes.slice().buffer);
+}
+
+/**
+ * Decodes one Opus stream (one RTP SSRC) at 48 kHz into `channels` channels, whatever the packet
+ * signals: libopus down-mixes stereo packets for a mono decoder and duplicates mono packets for a
+ * stereo one (Chrome signals `opus/48000/2` but sends mono content). Any packet duration Opus
+ * allows (2.5 to 120 ms) decodes in one call.
+ */
+export class OpusDecoderStream {
+  readonly sampleRate = OPUS_SAMPLE_RATE;
+  readonly channels: 1 | 2;
+  readonly #decoder: Decoder;
+  /** TOC byte of the last good packet: its stereo flag is reused for concealment packets. */
+  #lastToc = -1;
+
+  constructor(channels: number = 1) {
+    checkChannels(channels);
+    this.channels = channels;
+    this.#decoder = new Decoder({ channels, sample_rate: OPUS_SAMPLE_RATE });
+  }
+
+  /** Decodes one packet. Throws on an empty or corrupt packet (the stream stays usable). */
+  decode(packet: Uint8Array): AudioFrame {
+    if (packet.length === 0) throw new RangeError('empty Opus packet (use decodeLost() for a missing one)');
+    const out = this.#decoder.decode(packet);
+    this.#lastToc = packet[0]!;
+    return audioFrame(bytesToInt16(out), OPUS_SAMPLE_RATE, this.channels);
+  }
+
+  /**
+   * Packet-loss concealment for `durationMs` of missing audio (a multiple of 2.5 ms, e.g. the
+   * duration of the lost packets: 20 ms per lost Chrome packet). Extrapolates from the decoder's
+   * state; before any packet it yields silence. Long gaps are concealed 120 ms at a time.
+   */
+  decodeLost(durationMs: number): AudioFrame {
+    const units = Math.round(durationMs / 2.5); // 2.5 ms = 120 samples at 48 kHz
+    if (!(durationMs > 0) || Math.abs(units * 2.5 - durationMs) > 1e-9) {
+      throw new RangeError(`cannot conceal ${durationMs} ms: Opus durations are positive multiples of 2.5 ms`);
+    }
+    const total = units * 120;
+    const out = new Int16Array(total * this.channels);
+    let done = 0;
+    while (done < total) {
+      const chunk = Math.min(total - done, (MAX_PACKET_MS * OPUS_SAMPLE_RATE) / 1000);
+      const pcm = bytesToInt16(this.#decoder.decode(concealmentPacket(chunk, this.#lastToc)));
+      out.set(pcm.subarray(0, Math.min(pcm.length, (total - done) * this.channels)), done * this.channels);
+      done += chunk;
+    }
+    return audioFrame(out, OPUS_SAMPLE_RATE, this.channels);
+  }
+
+  /** Duration of the last decoded (or concealed) packet in ms. */
+  get lastPacketDurationMs(): number {
+    return (this.#decoder.last_packet_duration / OPUS_SAMPLE_RATE) * 1000;
+  }
+
+  /** Resets the decoder state (e.g. on an SSRC change). */
+  reset(): void {
+    this.#decoder.reset();
+    this.#lastToc = -1;
+  }
+}
+
+/**
+ * A packet that makes libopus run PLC for `samples` samples at 48 kHz: a TOC byte with CELT
+ * fullband frames of the largest size (20/10/5/2.5 ms) dividing the duration, frame-count code 3
+ * (CBR) and zero payload bytes, so every frame is empty and gets concealed. PLC continues in the
+ * mode of the last real packet (libopus ignores the TOC's mode when concealing); the stereo flag
+ * is copied from the last real packet so the decoder's stream channel count does not flip.
+ */
+function concealmentPacket(samples: number, lastToc: number): Uint8Array {
+  // CELT-only fullband configs: 28 = 2.5 ms, 29 = 5 ms, 30 = 10 ms, 31 = 20 ms.
+  const sizes: ReadonlyArray<readonly [config: number, samples: number]> = [
+    [31, 960],
+    [30, 480],
+    [29, 240],
+    [28, 120],
+  ];
+  const [config, frame] = sizes.find(([, n]) => samples % n === 0) ?? [28, 120];
+  const stereo = lastToc >= 0 ? lastToc & 0x04 : 0;
+  return Uint8Array.of((config << 3) | stereo | 0x03, samples / frame);
+}
+
+export interface OpusEncoderOptions {
+  /** Input rate; 48000 for WebRTC (default). Other Opus rates: 8000/12000/16000/24000. */
+  sampleRate?: number;
+  channels?: number;
+  /** Bits per second (500..512000); default: libopus' choice for the rate and channels. */
+  bitrate?: number;
+  /** 0..10 (libopus default 9 at 48 kHz); lower trades quality for CPU. */
+  complexity?: number;
+  /** In-band forward error correction (LBRR) the receiver can use to rebuild a lost packet. Default true. */
+  fec?: boolean;
+  /** Expected loss in percent; libopus only spends bits on FEC when this is above 0. Default 10 with fec. */
+  packetLossPercent?: number;
+  /** Discontinuous transmission: tiny packets during silence. Default false. */
+  dtx?: boolean;
+  /** Default 'voip' (speech, with the loss-robust settings). */
+  application?: 'voip' | 'audio' | 'restricted_lowdelay';
+}
+
+/** Encodes whole 10/20/40/60 ms frames into one Opus packet each. */
+export class OpusEncoderStream {
+  readonly sampleRate: number;
+  readonly channels: 1 | 2;
+  /** Frame sizes (samples per channel) this encoder accepts: 10, 20, 40 and 60 ms at its rate. */
+  readonly #frameSizes: ReadonlySet<number>;
+  readonly #encoder: Encoder;
+
+  constructor(options: OpusEncoderOptions = {}) {
+    const sampleRate = options.sampleRate ?? OPUS_SAMPLE_RATE;
+    const channels = options.channels ?? 1;
+    if (!OPUS_RATES.includes(sampleRate)) throw new RangeError(`Opus cannot encode at ${sampleRate} Hz`);
+    checkChannels(channels);
+    this.sampleRate = sampleRate;
+    this.channels = channels;
+    this.#frameSizes = new Set([10, 20, 40, 60].map((ms) => (ms * sampleRate) / 1000));
+    const enc = new Encoder({
+      channels,
+      sample_rate: sampleRate as OpusRate,
+      application: options.application ?? 'voip',
+    });
+    if (options.bitrate !== undefined) enc.bitrate = options.bitrate;
+    if (options.complexity !== undefined) {
+      if (!Number.isInteger(options.complexity) || options.complexity < 0 || options.complexity > 10) {
+        throw new RangeError(`Opus complexity is 0..10, not ${options.complexity}`);
+      }
+      enc.complexity = options.complexity as Encoder['complexity'];
+    }
+    const fec = options.fec ?? true;
+    enc.inband_fec = fec;
+    enc.packet_loss = options.packetLossPercent ?? (fec ? 10 : 0);
+    enc.dtx = options.dtx ?? false;
+    this.#encoder = enc;
+  }
+
+  /** Encodes exactly one 10, 20, 40 or 60 ms frame at the encoder's rate and channel count. */
+  encode(frame: AudioFrame): Uint8Array {
+    if (frame.sampleRate !== this.sampleRate || frame.channels !== this.channels) {
+      throw new RangeError(
+        `Opus encoder is ${this.sampleRate} Hz/${this.channels} ch, got ${frame.sampleRate} Hz/${frame.channels} ch (resample first)`,
+      );
+    }
+    const n = frame.samples.length / frame.channels;
+    if (!this.#frameSizes.has(n)) {
+      const ms = (n / this.sampleRate) * 1000;
+      throw new RangeError(
+        `Opus encodes 10/20/40/60 ms frames; got ${n} samples (${ms} ms) at ${this.sampleRate} Hz (use a Reframer)`,
+      );
+    }
+    return this.#encoder.encode(frame.samples);
+  }
+
+  /** Encoder delay in samples at the encoder's rate (decoded audio lags the input by this much). */
+  get lookahead(): number {
+    return this.#encoder.ctl(OPUS_GET_LOOKAHEAD);
+  }
+
+  reset(): void {
+    this.#encoder.reset();
+  }
+}

@@ -1,0 +1,249 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { audioFrame, type AudioFrame } from './frame.ts';
+import { PacedOutput, type PacedOutputOptions } from './paced-output.ts';
+import { initResampler } from './resampler.ts';
+
+// Real clock, real timers. Assertions are about behaviour (grid, accounting, ordering), with
+// timing bounds loose enough for a shared, noisy CI machine.
+
+interface Sent {
+  frame: AudioFrame;
+  ts: number;
+  marker: boolean;
+  at: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** `ms` of 48 kHz mono audio whose every sample holds `tag` (so frames can be identified). */
+function tagged(ms: number, tag: number, rate = 48000, channels = 1): AudioFrame {
+  return audioFrame(new Int16Array(((ms * rate) / 1000) * channels).fill(tag), rate, channels);
+}
+
+const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+let outputs: PacedOutput[] = [];
+
+function make(extra: Partial<PacedOutputOptions> = {}): { out: PacedOutput; sent: Sent[]; idle: () => Promise<void> } {
+  const sent: Sent[] = [];
+  let idleWaiter: (() => void) | undefined;
+  const out = new PacedOutput({
+    sampleRate: 48000,
+    channels: 1,
+    frameMs: 20,
+    initialRtpTimestamp: 0,
+    send: (frame, ts, marker) => sent.push({ frame, ts, marker, at: performance.now() }),
+    onIdle: () => idleWaiter?.(),
+    ...extra,
+  });
+  outputs.push(out);
+  const idle = () =>
+    new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no onIdle within 5 s')), 5000);
+      idleWaiter = () => {
+        clearTimeout(t);
+        idleWaiter = undefined;
+        resolve();
+      };
+    });
+  return { out, sent, idle };
+}
+
+beforeAll(async () => {
+  await initResampler();
+});
+
+afterEach(() => {
+  for (const o of outputs) o.destroy();
+  outputs = [];
+});
+
+describe('PacedOutput', () => {
+  it('sends one frame per 20 ms tick with RTP +960 per tick, continuing through an idle gap', async () => {
+    const { out, sent, idle } = make();
+    out.push(tagged(400, 1));
+    expect(out.queuedMs()).toBe(400);
+    const t0 = performance.now();
+    out.start();
+    await idle();
+    expect(sent.length).toBe(20);
+    await sleep(150);
+    // Second reply at another rate, in odd pieces: resampled and reframed to 20 ms at 48 kHz.
+    for (let i = 0; i < 10; i++) out.push(tagged(20, 2, 16000));
+    out.flushReply();
+    await idle();
+    out.stop();
+
+    expect(sent.length).toBe(30);
+    for (const s of sent) {
+      expect(s.frame.sampleRate).toBe(48000);
+      expect(s.frame.samples.length).toBe(960);
+      expect(s.ts % 960).toBe(0);
+      // Never early: tick k goes out no sooner than start + k * 20 ms (1 ms slack for timer granularity).
+      expect(s.at).toBeGreaterThanOrEqual(t0 + (s.ts / 960) * 20 - 1.5);
+    }
+    const first = sent.slice(0, 20);
+    const second = sent.slice(20);
+    first.forEach((s, i) => expect(s.ts).toBe(i * 960));
+    second.forEach((s, i) => i > 0 && expect(s.ts - second[i - 1]!.ts).toBe(960));
+    // Over the idle gap the timestamps kept advancing with the clock.
+    const gapTicks = (second[0]!.ts - first[19]!.ts) / 960;
+    const gapMs = second[0]!.at - first[19]!.at;
+    expect(gapTicks).toBeGreaterThan(7);
+    expect(Math.abs(gapTicks - gapMs / 20)).toBeLessThanOrEqual(2);
+    expect(sent.map((s) => s.marker)).toEqual(sent.map((_, i) => i === 0 || i === 20));
+    expect(first.every((s) => s.frame.samples[0] === 1)).toBe(true);
+    // The 16 kHz reply: flat level 2 after resampling (away from its edges).
+    expect(second[5]!.frame.samples[480]).toBe(2);
+
+    const st = out.stats();
+    expect(st.framesSent).toBe(30);
+    expect(st.silentTicks).toBeGreaterThanOrEqual(gapTicks - 1);
+    expect(st.droppedMs).toBe(0);
+    expect(st.latenessMs.count).toBeGreaterThanOrEqual(30);
+    expect(st.latenessMs.max).toBeGreaterThanOrEqual(st.latenessMs.p99);
+    expect(st.latenessMs.p99).toBeGreaterThanOrEqual(st.latenessMs.p50);
+  });
+
+  it('with sendSilence, sends a frame every tick: count matches elapsed time, marker at talkspurt start', async () => {
+    const { out, sent } = make({ sendSilence: true, initialRtpTimestamp: 2 ** 32 - 960 * 3 });
+    const t0 = performance.now();
+    out.start();
+    await sleep(300);
+    out.push(tagged(100, 7));
+    await sleep(400);
+    out.stop();
+    const elapsed = performance.now() - t0;
+    const st = out.stats();
+    // Every tick produced exactly one packet, timestamps +960 each, wrapping at 2^32.
+    expect(sent.length).toBe(st.framesSent + st.silentTicks);
+    expect(st.skippedTicks).toBe(0);
+    for (let i = 1; i < sent.length; i++) expect((sent[i]!.ts - sent[i - 1]!.ts + 2 ** 32) % 2 ** 32).toBe(960);
+    expect(sent[3]!.ts).toBe(0);
+    // About one packet per 20 ms (+-1, widened only by ticks this machine delivered late).
+    const slack = 1 + Math.ceil(st.latenessMs.max / 20);
+    expect(Math.abs(sent.length - elapsed / 20)).toBeLessThanOrEqual(slack);
+    const audio = sent.filter((s) => s.frame.samples[0] === 7);
+    expect(audio.length).toBe(5);
+    // Marker: first packet overall, and the first audio packet after silence.
+    expect(sent.filter((s) => s.marker).map((s) => sent.indexOf(s))).toEqual([0, sent.indexOf(audio[0]!)]);
+    // Idle ticks reuse one silence frame (no per-tick allocation).
+    const silent = sent.filter((s) => s.frame.samples[0] === 0);
+    expect(new Set(silent.map((s) => s.frame)).size).toBe(1);
+  });
+
+  it('clear() drops the queue at once and returns the ms of the reply sent', async () => {
+    let cleared = -1;
+    const { out, sent, idle } = make({
+      send: (frame, ts, marker) => {
+        sent.push({ frame, ts, marker, at: performance.now() });
+        if (sent.length === 12) cleared = out.clear(); // barge-in right after the 12th frame left
+      },
+    });
+    out.push(tagged(100, 9)); // an earlier reply, not counted
+    out.start();
+    await idle();
+    out.markReplyStart();
+    out.push(tagged(1000, 3));
+    out.push(tagged(5, 3)); // partial tail, dropped too
+    const idleAfterClear = idle();
+    await idleAfterClear;
+    expect(cleared).toBe(7 * 20);
+    expect(out.queuedMs()).toBe(0);
+    await sleep(80);
+    expect(sent.length).toBe(12);
+    expect(out.stats().clearedMs).toBeCloseTo(1005 - 140, 6);
+    // The count belongs to the reply until the next markReplyStart().
+    expect(out.clear()).toBe(140);
+    out.markReplyStart();
+    expect(out.clear()).toBe(0);
+    // Audio after the clear starts a new talkspurt.
+    out.push(tagged(20, 4));
+    await idle();
+    expect(sent.length).toBe(13);
+    expect(sent[12]!.marker).toBe(true);
+    expect(sent[12]!.frame.samples[0]).toBe(4);
+  });
+
+  it('bounds the queue by dropping the oldest audio', async () => {
+    const { out, sent, idle } = make({ maxQueueMs: 100 });
+    for (let i = 1; i <= 15; i++) out.push(tagged(20, i)); // 300 ms into a 100 ms queue
+    expect(out.queuedMs()).toBe(100);
+    expect(out.stats().droppedMs).toBe(200);
+    out.start();
+    await idle();
+    expect(sent.map((s) => s.frame.samples[0])).toEqual([11, 12, 13, 14, 15]);
+  });
+
+  it('pads the tail on flushReply and converts channels', async () => {
+    const { out, sent, idle } = make();
+    out.push(tagged(30, 5, 48000, 2)); // stereo in, mono out; 1.5 frames
+    expect(out.queuedMs()).toBe(30);
+    out.start();
+    await sleep(60);
+    expect(sent.length).toBe(1); // the half frame waits for more audio
+    out.flushReply();
+    await idle();
+    expect(sent.length).toBe(2);
+    expect(sent[1]!.frame.samples[479]).toBe(5);
+    expect(sent[1]!.frame.samples[480]).toBe(0);
+  });
+
+  it('drains the resampler when the input rate changes, keeping every sample', () => {
+    const { out } = make();
+    out.push(tagged(30, 1, 16000));
+    expect(out.queuedMs()).toBeLessThan(30); // the resampler holds back its filter delay
+    out.push(tagged(20, 2)); // back to the output rate: the 16 kHz tail is flushed first
+    expect(out.queuedMs()).toBeCloseTo(50, 6);
+    out.push(tagged(10, 3, 8000));
+    out.flushReply();
+    expect(out.queuedMs()).toBe(60);
+  });
+
+  it('skips ahead after a stall instead of bursting', async () => {
+    let offset = 0;
+    const { out, sent } = make({ now: () => performance.now() + offset, maxLagFrames: 5 });
+    out.push(tagged(2000, 1));
+    out.start();
+    while (sent.length < 5) await sleep(10);
+    offset += 500; // the clock jumps 500 ms: as if the event loop had been blocked
+    const before = sent.length;
+    await sleep(70);
+    out.stop();
+    const st = out.stats();
+    expect(st.skippedTicks).toBeGreaterThanOrEqual(24);
+    const jump = sent.findIndex((s, i) => i > 0 && s.ts - sent[i - 1]!.ts > 960);
+    expect(jump).toBeGreaterThanOrEqual(before);
+    expect((sent[jump]!.ts - sent[jump - 1]!.ts) / 960).toBe(st.skippedTicks + 1);
+    expect(sent[jump]!.marker).toBe(true);
+    // No burst: after the jump, frames keep to about one per tick (at most the ~3.5 ticks slept, +2).
+    expect(sent.length - jump).toBeLessThanOrEqual(6);
+    expect(st.latenessMs.max).toBeGreaterThanOrEqual(400);
+  });
+
+  it('stop() leaves no timer behind, whether ticking or asleep', async () => {
+    // Counts are compared synchronously around each call: other timers of the test runner come and go.
+    const { out } = make({ sendSilence: true });
+    let before = timeouts();
+    out.start();
+    expect(timeouts()).toBe(before + 1);
+    await sleep(50);
+    before = timeouts();
+    out.stop();
+    expect(timeouts()).toBe(before - 1);
+    expect(out.running).toBe(false);
+
+    const quiet = make().out;
+    quiet.start();
+    await sleep(50); // the first tick found nothing: the clock now sleeps, with no timer at all
+    before = timeouts();
+    quiet.stop();
+    expect(timeouts()).toBe(before);
+    quiet.start();
+    quiet.push(tagged(200, 1));
+    await sleep(30);
+    before = timeouts();
+    quiet.stop();
+    expect(timeouts()).toBe(before - 1);
+  });
+});

@@ -1,0 +1,342 @@
+/**
+ * The output side of a transport: takes reply audio at any rate and in any chunk sizes, and
+ * sends it out one fixed-size frame per tick of a real-time clock, with RTP timestamps.
+ *
+ * Constraints it encodes:
+ * - Pacing is drift-free: tick k is due at start + k * frameMs, and each timeout is armed with
+ *   delay = due - now, so timer lateness never accumulates. If the process stalls and falls more
+ *   than `maxLagFrames` behind, the clock skips ahead to the present instead of bursting out the
+ *   backlog (the audio stays queued; the receiver's jitter buffer sees a timestamp gap).
+ * - RTP timestamps are base + k * samplesPerFrame for tick k: they advance on every tick, also
+ *   when nothing is sent, so they stay continuous through silence. `marker` is set on the first
+ *   packet after ticks that sent nothing (start of a talkspurt, RFC 3551 section 4.1).
+ * - Idle CPU: when nothing is queued and `sendSilence` is off the clock sleeps (no timer, no
+ *   allocation); on the next push it resumes on the same tick grid, counting the ticks that went
+ *   by as silent, so timestamps are exactly what continuous ticking would have produced. With
+ *   `sendSilence` on, every idle tick sends one shared, preallocated silence frame.
+ * - Bounded latency: the queue holds at most `maxQueueMs`; pushing beyond drops the oldest audio.
+ * - Barge-in: clear() empties the queue at once (the next tick sends nothing) and returns how much
+ *   of the current reply was actually sent.
+ */
+import { audioFrame, type AudioFrame } from './frame.ts';
+import { toChannels } from './pcm.ts';
+import { Reframer } from './reframer.ts';
+import { initResampler, StreamResampler } from './resampler.ts';
+
+export interface PacedOutputOptions {
+  /** Output rate (e.g. 48000 for Opus/WebRTC, 8000 for Twilio mu-law). */
+  sampleRate: number;
+  channels: number;
+  /** Frame length per tick. Default 20. */
+  frameMs?: number;
+  /** Most audio kept queued; older audio is dropped beyond it. Default 4000. */
+  maxQueueMs?: number;
+  /**
+   * Called once per tick that has a frame. The frame is exactly frameMs at the output rate; with
+   * sendSilence, idle ticks pass one shared silence frame, which must not be modified. Runs in a
+   * timer callback: it should not throw (an exception there is uncaught; the clock keeps going).
+   */
+  send(frame: AudioFrame, rtpTimestamp: number, marker: boolean): void;
+  /** Called on the first tick with nothing to send after audio was sent (the reply finished playing, or was cleared). */
+  onIdle?(): void;
+  /** Clock in ms. Default performance.now. */
+  now?: () => number;
+  /** Send silence frames on idle ticks instead of nothing. Default false. */
+  sendSilence?: boolean;
+  /** Ticks the clock may fall behind before it skips ahead. Default 5 (100 ms at 20 ms frames). */
+  maxLagFrames?: number;
+  /** RTP timestamp of tick 0. Default random, as RFC 3550 recommends. */
+  initialRtpTimestamp?: number;
+  /** Speex quality used when input must be resampled. Default 5. */
+  resampleQuality?: number;
+  /** Ticks kept for the lateness percentiles. Default 500. */
+  statsWindow?: number;
+}
+
+export interface PacedOutputStats {
+  framesSent: number;
+  /** Ticks that had no audio (sent nothing, or silence with sendSilence). */
+  silentTicks: number;
+  /** Ticks passed over by skip-ahead after a stall. */
+  skippedTicks: number;
+  /** Audio dropped because the queue was full. */
+  droppedMs: number;
+  /** Audio dropped by clear(). */
+  clearedMs: number;
+  queuedMs: number;
+  /** How late ticks fired vs their due time, over the last `statsWindow` ticks. */
+  latenessMs: { p50: number; p99: number; max: number; count: number };
+  /** Ticks that fired more than LATE_TICK_MS after their due time, since creation. */
+  lateTicks: number;
+}
+
+/** A tick later than this is counted as a late frame (the `frames late` metric). */
+export const LATE_TICK_MS = 10;
+
+const RTP_MOD = 2 ** 32;
+
+export class PacedOutput {
+  readonly sampleRate: number;
+  readonly channels: number;
+  readonly frameMs: number;
+  readonly samplesPerFrame: number;
+  readonly #send: PacedOutputOptions['send'];
+  readonly #onIdle: (() => void) | undefined;
+  readonly #now: () => number;
+  readonly #sendSilence: boolean;
+  readonly #maxLagMs: number;
+  readonly #resampleQuality: number;
+  readonly #rtpBase: number;
+
+  // Queue: a fixed ring of whole frames (capacity = maxQueueMs / frameMs), no shifting.
+  readonly #ring: (AudioFrame | undefined)[];
+  #head = 0;
+  #size = 0;
+
+  readonly #reframer: Reframer;
+  #resampler: StreamResampler | null = null;
+  readonly #silence: AudioFrame;
+
+  // Clock.
+  #running = false;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #startAt = 0;
+  /** Index of the next tick to fire. */
+  #tick = 0;
+  /** Index of the last tick that sent a packet / sent audio (-2: none since start). */
+  #lastPacketTick = -2;
+  #lastAudioTick = -2;
+  #playing = false;
+
+  // Stats.
+  #framesSent = 0;
+  #silentTicks = 0;
+  #skippedTicks = 0;
+  #droppedFrames = 0;
+  #clearedMs = 0;
+  #replyFrames = 0;
+  readonly #lateness: Float64Array;
+  #latenessCount = 0;
+  #lateTicks = 0;
+
+  /** Builds a PacedOutput after loading the resampler's wasm (needed to push audio at other rates). */
+  static async create(options: PacedOutputOptions): Promise<PacedOutput> {
+    await initResampler();
+    return new PacedOutput(options);
+  }
+
+  constructor(options: PacedOutputOptions) {
+    this.sampleRate = options.sampleRate;
+    this.channels = options.channels;
+    this.frameMs = options.frameMs ?? 20;
+    this.#reframer = new Reframer(this.sampleRate, this.channels, this.frameMs); // validates rate/channels/frameMs
+    this.samplesPerFrame = this.#reframer.frameSamples;
+    const maxQueueMs = options.maxQueueMs ?? 4000;
+    const capacity = Math.max(1, Math.floor(maxQueueMs / this.frameMs));
+    this.#ring = new Array<AudioFrame | undefined>(capacity).fill(undefined);
+    this.#send = options.send;
+    this.#onIdle = options.onIdle;
+    this.#now = options.now ?? (() => performance.now());
+    this.#sendSilence = options.sendSilence ?? false;
+    this.#maxLagMs = (options.maxLagFrames ?? 5) * this.frameMs;
+    this.#resampleQuality = options.resampleQuality ?? 5;
+    this.#rtpBase = (options.initialRtpTimestamp ?? Math.floor(Math.random() * RTP_MOD)) >>> 0;
+    this.#silence = audioFrame(new Int16Array(this.samplesPerFrame * this.channels), this.sampleRate, this.channels);
+    this.#lateness = new Float64Array(Math.max(1, options.statsWindow ?? 500));
+  }
+
+  /**
+   * Queues reply audio of any rate and channel count (converted to the output format). Whole
+   * frames become playable at once; a shorter tail waits for more audio or flushReply().
+   */
+  push(frame: AudioFrame): void {
+    let f = toChannels(frame, this.channels);
+    const old = this.#resampler;
+    if (old && old.fromRate !== f.sampleRate) {
+      // The input rate changed mid-reply: drain the old stream first so nothing is lost or reordered.
+      const tail = old.flush();
+      if (tail.samples.length > 0) this.#enqueueAll(this.#reframer.push(tail));
+      old.destroy();
+      this.#resampler = null;
+    }
+    if (f.sampleRate !== this.sampleRate) {
+      this.#resampler ??= new StreamResampler(f.sampleRate, this.sampleRate, this.channels, this.#resampleQuality);
+      f = this.#resampler.process(f);
+    }
+    if (f.samples.length > 0) this.#enqueueAll(this.#reframer.push(f));
+    this.#wake();
+  }
+
+  /** End of a reply: drains the resampler and pads the last partial frame with silence so it plays. */
+  flushReply(): void {
+    const r = this.#resampler;
+    if (r) {
+      const tail = r.flush();
+      if (tail.samples.length > 0) this.#enqueueAll(this.#reframer.push(tail));
+    }
+    const last = this.#reframer.flush(true);
+    if (last) this.#enqueueAll([last]);
+    this.#wake();
+  }
+
+  /** Starts counting the current reply's sent audio (what clear() reports). */
+  markReplyStart(): void {
+    this.#replyFrames = 0;
+  }
+
+  /**
+   * Drops all queued and partial audio at once (barge-in) and returns the ms of the current reply
+   * sent since the last markReplyStart() (the count is kept until the next markReplyStart()).
+   */
+  clear(): number {
+    this.#clearedMs += this.#size * this.frameMs + this.#reframer.pendingMs();
+    this.#ring.fill(undefined);
+    this.#head = 0;
+    this.#size = 0;
+    this.#reframer.clear();
+    this.#resampler?.reset();
+    return this.#replyFrames * this.frameMs;
+  }
+
+  /** Ms of audio queued and not yet sent (including a partial frame). */
+  queuedMs(): number {
+    return this.#size * this.frameMs + this.#reframer.pendingMs();
+  }
+
+  /** Starts the clock: tick 0 fires now. Restarting after stop() keeps timestamps continuous. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#startAt = this.#now() - this.#tick * this.frameMs; // keep the tick index (and RTP timestamps) going
+    this.#lastPacketTick = -2;
+    this.#lastAudioTick = -2;
+    this.#arm();
+  }
+
+  /** Stops the clock; clears the timer. Queued audio stays (see destroy()). */
+  stop(): void {
+    this.#running = false;
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  /** Stops, drops all audio and frees the resampler. */
+  destroy(): void {
+    this.stop();
+    this.clear();
+    this.#resampler?.destroy();
+    this.#resampler = null;
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  stats(): PacedOutputStats {
+    const n = Math.min(this.#latenessCount, this.#lateness.length);
+    const sorted = this.#lateness.slice(0, n).sort();
+    const at = (q: number): number => (n === 0 ? 0 : sorted[Math.min(n - 1, Math.floor(q * n))]!);
+    return {
+      framesSent: this.#framesSent,
+      silentTicks: this.#silentTicks,
+      skippedTicks: this.#skippedTicks,
+      droppedMs: this.#droppedFrames * this.frameMs,
+      clearedMs: this.#clearedMs,
+      queuedMs: this.queuedMs(),
+      latenessMs: { p50: at(0.5), p99: at(0.99), max: n === 0 ? 0 : sorted[n - 1]!, count: n },
+      lateTicks: this.#lateTicks,
+    };
+  }
+
+  #enqueueAll(frames: readonly AudioFrame[]): void {
+    const cap = this.#ring.length;
+    for (const f of frames) {
+      if (this.#size === cap) {
+        // Full: drop the oldest frame to make room (bounded latency beats completeness).
+        this.#ring[this.#head] = undefined;
+        this.#head = (this.#head + 1) % cap;
+        this.#size--;
+        this.#droppedFrames++;
+      }
+      this.#ring[(this.#head + this.#size) % cap] = f;
+      this.#size++;
+    }
+  }
+
+  #dequeue(): AudioFrame | undefined {
+    if (this.#size === 0) return undefined;
+    const f = this.#ring[this.#head];
+    this.#ring[this.#head] = undefined;
+    this.#head = (this.#head + 1) % this.#ring.length;
+    this.#size--;
+    return f;
+  }
+
+  /** Resumes a sleeping clock on the tick grid: the ticks slept through count as silent. */
+  #wake(): void {
+    if (!this.#running || this.#timer !== null || this.#size === 0) return;
+    const due = Math.max(this.#tick, Math.ceil((this.#now() - this.#startAt) / this.frameMs - 1e-9));
+    this.#silentTicks += due - this.#tick;
+    this.#tick = due;
+    this.#arm();
+  }
+
+  #arm(): void {
+    if (!this.#running || this.#timer !== null) return;
+    const delay = this.#startAt + this.#tick * this.frameMs - this.#now();
+    this.#timer = setTimeout(this.#onTick, delay > 0 ? delay : 0);
+  }
+
+  // Bound once: re-arming the timer creates no closure.
+  readonly #onTick = (): void => {
+    this.#timer = null;
+    if (!this.#running) return;
+    const late = this.#now() - (this.#startAt + this.#tick * this.frameMs);
+    if (late < -1) {
+      // Fired early: Node arms timers from the event loop's cached time (stale by however long the
+      // current callback has run) and truncates to whole ms. Wait out the rest; never send early.
+      this.#arm();
+      return;
+    }
+    this.#lateness[this.#latenessCount++ % this.#lateness.length] = late > 0 ? late : 0;
+    if (late > LATE_TICK_MS) this.#lateTicks++;
+    if (late > this.#maxLagMs) {
+      // Stalled: jump to the present tick rather than bursting out the backlog.
+      const skip = Math.floor(late / this.frameMs);
+      this.#tick += skip;
+      this.#skippedTicks += skip;
+    }
+    const tick = this.#tick;
+    const ts = (this.#rtpBase + ((tick * this.samplesPerFrame) % RTP_MOD)) % RTP_MOD;
+    const frame = this.#dequeue();
+    let marker = false;
+    let idleNow = false;
+    if (frame) {
+      // Start of a talkspurt: the previous tick carried no audio (nothing, or silence frames).
+      marker = this.#lastAudioTick !== tick - 1;
+      this.#lastAudioTick = tick;
+      this.#lastPacketTick = tick;
+      this.#framesSent++;
+      this.#replyFrames++;
+      this.#playing = true;
+    } else {
+      this.#silentTicks++;
+      if (this.#sendSilence) {
+        // A silence packet is marked only when it follows a gap in packets (first one, or after a stall).
+        marker = this.#lastPacketTick !== tick - 1;
+        this.#lastPacketTick = tick;
+      }
+      idleNow = this.#playing;
+      this.#playing = false;
+    }
+    this.#tick = tick + 1;
+    // Re-arm before calling out, so a callback that stops or clears sees a consistent clock.
+    // Sleep when there is nothing to send and nothing just finished (see #wake).
+    if (this.#size > 0 || this.#sendSilence || frame) this.#arm();
+    if (frame) this.#send(frame, ts, marker);
+    else if (this.#sendSilence) this.#send(this.#silence, ts, marker);
+    if (idleNow) this.#onIdle?.();
+  };
+}

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+const optionalInt = (def: number) => z.coerce.number().int().nonnegative().default(def);
+
+/** The media worker's configuration (ARCHITECTURE.md), from the environment. Times in ms. */
+const WorkerConfig = z
+  .object({
+    PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:8787').transform((u) => u.replace(/\/+$/, '')),
+    SQS_QUEUE_URL: z.string().min(1, 'SQS_QUEUE_URL is required'),
+    SQS_ENDPOINT: z.string().default(''),
+    AWS_REGION: z.string().default('us-east-1'),
+    /** Static credentials (local queue); unset on AWS, where the task role's credentials are used. */
+    AWS_ACCESS_KEY_ID: z.string().default(''),
+    AWS_SECRET_ACCESS_KEY: z.string().default(''),
+    HANDLER: z.string().default('echo'),
+    MAX_SESSIONS: z.coerce.number().int().positive().default(20),
+    TIME_LIMIT_MS: optionalInt(3_600_000),
+    DRAIN_TIMEOUT_MS: optionalInt(60_000),
+    RTC_PORT_MIN: optionalInt(0),
+    RTC_PORT_MAX: optionalInt(0),
+    PUBLIC_IP: z.string().default(''),
+    ICE_POLICY: z.enum(['all', 'relay']).default('all'),
+    /** Local address WebRTC binds and gathers on ('' = every interface; 127.0.0.1 locally). */
+    RTC_INTERFACE: z.string().default(''),
+    /** Where /healthz, /readyz and /metrics listen. */
+    WORKER_HTTP_HOST: z.string().default('127.0.0.1'),
+    WORKER_HTTP_PORT: optionalInt(9090),
+    /** Long-poll wait of one ReceiveMessage call, in seconds (SQS allows 0-20). */
+    SQS_WAIT_S: z.coerce.number().int().min(0).max(20).default(20),
+    WORKER_ID: z.string().default(''),
+  })
+  .refine((c) => (c.RTC_PORT_MIN === 0) === (c.RTC_PORT_MAX === 0) && c.RTC_PORT_MIN <= c.RTC_PORT_MAX, {
+    message: 'RTC_PORT_MIN and RTC_PORT_MAX must both be set, with MIN < MAX',
+  });
+export type WorkerConfig = z.infer<typeof WorkerConfig>;
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
+  const picked = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const r = WorkerConfig.safeParse(picked);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new Error(`invalid configuration ${i?.path.join('.') ?? ''}: ${i?.message ?? ''}`);
+  }
+  return r.data;
+}

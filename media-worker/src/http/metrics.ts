@@ -1,0 +1,25 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The worker's Prometheus metrics (GET /metrics). Durations in seconds, per Prometheus convention. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'switchboard_worker_' });
+  const m = {
+    registry,
+    activeSessions: new Gauge({ name: 'switchboard_active_sessions', help: 'Sessions running now', registers: [registry] }),
+    capacity: new Gauge({ name: 'switchboard_capacity_sessions', help: 'MAX_SESSIONS of this worker', registers: [registry] }),
+    claims: new Counter({ name: 'switchboard_claims_total', help: 'Claim attempts by outcome', labelNames: ['outcome'] as const, registers: [registry] }),
+    claimLatency: new Histogram({
+      name: 'switchboard_claim_latency_seconds',
+      help: 'Job creation at the edge to claim decided',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    framesLate: new Counter({ name: 'switchboard_frames_late_total', help: 'Output frames sent more than 10 ms after their slot', registers: [registry] }),
+    turns: new Counter({ name: 'switchboard_turns_total', help: 'User turns answered', registers: [registry] }),
+    errors: new Counter({ name: 'switchboard_errors_total', help: 'Errors by kind', labelNames: ['kind'] as const, registers: [registry] }),
+    sessionsEnded: new Counter({ name: 'switchboard_sessions_ended_total', help: 'Sessions ended by reason', labelNames: ['reason'] as const, registers: [registry] }),
+  };
+  return m;
+}
+export type Metrics = ReturnType<typeof createMetrics>;

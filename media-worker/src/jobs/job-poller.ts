@@ -1,0 +1,142 @@
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { parseSessionJob, type SessionJob } from '@switchboard/protocol';
+
+export type JobVerdict = 'decided' | 'retry';
+
+export interface JobPollerOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  /** Free session slots now; the poller never asks SQS for more than this. */
+  freeSlots: () => number;
+  /** Claims the job; 'decided' deletes the message, 'retry' makes it visible again soon. */
+  onJob: (job: SessionJob) => Promise<JobVerdict>;
+  waitTimeS: number;
+  now?: () => number;
+  log?: (msg: string) => void;
+}
+
+export interface JobPollerStats {
+  received: number;
+  expired: number;
+  malformed: number;
+  decided: number;
+  retried: number;
+  receiveErrors: number;
+}
+
+/**
+ * Long-polls SQS for session jobs, asking only for as many as there are free slots so capacity
+ * is never over-committed. Expired and malformed jobs are deleted unclaimed; duplicates are
+ * harmless (the edge refuses a second claim with 409, which is also 'decided').
+ */
+export class JobPoller {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private abort = new AbortController();
+  private slotWaiter: (() => void) | null = null;
+  readonly stats: JobPollerStats = { received: 0, expired: 0, malformed: 0, decided: 0, retried: 0, receiveErrors: 0 };
+
+  private readonly o: JobPollerOptions;
+
+  constructor(options: JobPollerOptions) {
+    this.o = options;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.abort = new AbortController();
+    this.loop = this.run();
+  }
+
+  /** Stops asking for jobs; resolves once the current receive and claims are done. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort.abort();
+    this.slotWaiter?.();
+    await this.loop;
+  }
+
+  /** Call when a session ends, so a poller waiting for a free slot resumes. */
+  slotFreed(): void {
+    this.slotWaiter?.();
+  }
+
+  private async run(): Promise<void> {
+    const log = this.o.log ?? (() => {});
+    while (this.running) {
+      const free = this.o.freeSlots();
+      if (free <= 0) {
+        await new Promise<void>((r) => (this.slotWaiter = r));
+        this.slotWaiter = null;
+        continue;
+      }
+      let messages: Message[];
+      try {
+        const r = await this.o.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.o.queueUrl,
+            MaxNumberOfMessages: Math.min(10, free),
+            WaitTimeSeconds: this.o.waitTimeS,
+          }),
+          { abortSignal: this.abort.signal },
+        );
+        messages = r.Messages ?? [];
+      } catch (err) {
+        if (!this.running) break;
+        this.stats.receiveErrors++;
+        log(`receive failed: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      this.stats.received += messages.length;
+      await Promise.all(messages.map((m) => this.handle(m)));
+    }
+  }
+
+  private async handle(m: Message): Promise<void> {
+    const now = (this.o.now ?? Date.now)();
+    let job: SessionJob;
+    try {
+      job = parseSessionJob(m.Body ?? '');
+    } catch (err) {
+      this.stats.malformed++;
+      (this.o.log ?? console.warn)(`dropping malformed job: ${(err as Error).message}`);
+      await this.delete(m);
+      return;
+    }
+    if (job.expiresAt <= now) {
+      this.stats.expired++;
+      await this.delete(m);
+      return;
+    }
+    let verdict: JobVerdict;
+    try {
+      verdict = await this.o.onJob(job);
+    } catch (err) {
+      (this.o.log ?? console.warn)(`claim of ${job.sessionId} failed: ${(err as Error).message}`);
+      verdict = 'retry';
+    }
+    if (verdict === 'decided') {
+      this.stats.decided++;
+      await this.delete(m);
+    } else {
+      this.stats.retried++;
+      await this.o.sqs
+        .send(new ChangeMessageVisibilityCommand({ QueueUrl: this.o.queueUrl, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 1 }))
+        .catch(() => {});
+    }
+  }
+
+  private async delete(m: Message): Promise<void> {
+    await this.o.sqs.send(new DeleteMessageCommand({ QueueUrl: this.o.queueUrl, ReceiptHandle: m.ReceiptHandle })).catch((err: Error) => {
+      (this.o.log ?? console.warn)(`delete failed: ${err.message}`);
+    });
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Plays one reply: iterates a handler's output, hands audio frames to the transport and events to
+ * the client, and brackets the audio with `reply.start` (sent with the first frame) and
+ * `reply.end` (sent once the generator is done AND its audio has been played out).
+ *
+ * Abort (barge-in or session stop) is honoured at once even if the generator ignores its signal:
+ * each `next()` is raced against the signal, nothing it yields afterwards is played, and the
+ * generator is closed with `iterator.return()` (not awaited: a generator stuck in an await would
+ * otherwise hold the runner). No `reply.end` follows an abort; the caller sends `interrupted`.
+ *
+ * Handler errors (a throw, or a yield that is neither audio nor an event) end the reply with an
+ * `error` event for the client; the session lives on.
+ */
+import { ChannelMessage } from '@switchboard/protocol';
+import { isAudioFrame, type AudioFrame } from '../audio/frame.ts';
+import type { ReplyChunk } from '../handlers/types.ts';
+import { errorEvent, replyEnd, replyStart } from './events.ts';
+import { waitForPlayout } from './playout.ts';
+import type { SessionContext } from './session-context.ts';
+
+/** How far ahead of playback a handler may run: beyond this the runner stops pulling until the queue drains (bounds memory for endless generators). */
+export const MAX_AHEAD_MS = 5000;
+
+export interface ReplyOutcome {
+  status: 'completed' | 'aborted' | 'failed';
+  /** Wall time the handler was called. */
+  calledAt: number;
+  /** Wall time the first frame was handed to transport.play, if any was. */
+  firstFrameAt: number | undefined;
+}
+
+/**
+ * `turn`: the reply's turn number for `reply.start` / `reply.end`; undefined for a stream
+ * handler's output, which has no turns and gets no such events.
+ */
+export async function runReply(
+  sc: SessionContext,
+  turn: number | undefined,
+  signal: AbortSignal,
+  source: () => AsyncIterable<ReplyChunk> | Iterable<ReplyChunk>,
+): Promise<ReplyOutcome> {
+  const calledAt = sc.now();
+  let firstFrameAt: number | undefined;
+  let iterator: AsyncIterator<ReplyChunk> | Iterator<ReplyChunk> | undefined;
+  let status: ReplyOutcome['status'] = 'completed';
+  try {
+    iterator = iteratorOf(source());
+    for (;;) {
+      if (!(await waitForRoom(sc, signal))) break;
+      const next = await untilAborted(Promise.resolve(iterator.next()), signal);
+      if (next === ABORTED || next.done) break;
+      const chunk: unknown = next.value;
+      if (isAudioFrame(chunk)) {
+        checkFrame(chunk);
+        if (chunk.samples.length === 0) continue;
+        if (firstFrameAt === undefined) {
+          firstFrameAt = sc.now();
+          if (turn !== undefined) sc.send(replyStart(firstFrameAt, turn));
+        }
+        sc.play(chunk);
+      } else {
+        const parsed = ChannelMessage.safeParse(chunk);
+        if (!parsed.success) throw new TypeError(`handler yielded ${describe(chunk)}: expected an AudioFrame or an event object with a string "type"`);
+        sc.send(parsed.data);
+      }
+    }
+  } catch (err) {
+    status = 'failed';
+    sc.stats.handlerErrors++;
+    const message = err instanceof Error ? err.message : String(err);
+    sc.log.error('handler failed', { session: sc.session.id, turn, error: err instanceof Error ? (err.stack ?? message) : message });
+    sc.send(errorEvent(`handler failed: ${message}`));
+  }
+  if (signal.aborted) status = 'aborted';
+  // Close the generator unless it finished on its own (runs its finally blocks; not awaited).
+  if (iterator && (status !== 'completed' || signal.aborted)) closeQuietly(iterator);
+
+  if (status !== 'aborted' && firstFrameAt !== undefined) {
+    sc.transport.finishPlayback();
+    if (!(await waitForPlayout(sc.transport, signal))) status = 'aborted';
+    else if (turn !== undefined) sc.send(replyEnd(sc.now(), turn));
+  }
+  return { status, calledAt, firstFrameAt };
+}
+
+const ABORTED = Symbol('aborted');
+
+/** Resolves with `p`'s value, or ABORTED as soon as `signal` aborts (listener removed either way). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | typeof ABORTED> {
+  if (signal.aborted) {
+    p.catch(() => undefined); // the generator may still reject later: not an unhandled rejection
+    return Promise.resolve(ABORTED);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      p.catch(() => undefined);
+      resolve(ABORTED);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+/** Backpressure: waits while more than MAX_AHEAD_MS is queued. False if aborted meanwhile. */
+async function waitForRoom(sc: SessionContext, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  if (sc.transport.queuedMs() <= MAX_AHEAD_MS) return true;
+  const ahead = { queuedMs: () => Math.max(0, sc.transport.queuedMs() - MAX_AHEAD_MS / 2) };
+  return waitForPlayout(ahead, signal, 200);
+}
+
+function iteratorOf(x: unknown): AsyncIterator<ReplyChunk> | Iterator<ReplyChunk> {
+  if (typeof x === 'object' && x !== null) {
+    const asyncIt = (x as Partial<AsyncIterable<ReplyChunk>>)[Symbol.asyncIterator];
+    if (typeof asyncIt === 'function') return asyncIt.call(x);
+    const syncIt = (x as Partial<Iterable<ReplyChunk>>)[Symbol.iterator];
+    if (typeof syncIt === 'function') return syncIt.call(x);
+  }
+  throw new TypeError(`handler returned ${describe(x)}: expected an async iterable (write it as \`async function*\`)`);
+}
+
+function checkFrame(f: AudioFrame): void {
+  if (!Number.isInteger(f.sampleRate) || f.sampleRate < 1000 || f.sampleRate > 192_000) {
+    throw new RangeError(`handler yielded audio with a bad sample rate ${f.sampleRate}`);
+  }
+  if (!Number.isInteger(f.channels) || f.channels < 1 || f.channels > 2 || f.samples.length % f.channels !== 0) {
+    throw new RangeError(`handler yielded audio with a bad channel layout (${f.channels} channels, ${f.samples.length} samples)`);
+  }
+}
+
+function closeQuietly(it: AsyncIterator<ReplyChunk> | Iterator<ReplyChunk>): void {
+  try {
+    const r = it.return?.();
+    if (r && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).then(undefined, () => undefined);
+  } catch {
+    // a generator whose finally throws: nothing more to do
+  }
+}
+
+function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an array';
+  if (typeof (x as { then?: unknown } | undefined)?.then === 'function') return 'a Promise';
+  if (typeof x === 'object') return 'an object without a string "type"';
+  return typeof x === 'string' ? 'a string' : `${typeof x} ${String(x)}`;
+}

@@ -1,0 +1,93 @@
+/**
+ * What every runner of one session shares: the transport, the clock, the client's latest inputs
+ * and a guarded `send`. Once the pipeline stops, `send` and `play` become no-ops, so a handler
+ * that ignores its abort signal cannot write to a closed session.
+ */
+import type { ChannelMessage } from '@switchboard/protocol';
+import type { AudioFrame } from '../audio/frame.ts';
+import type { HandlerContext, SessionInfo } from '../handlers/types.ts';
+import type { MediaTransport } from '../transport/types.ts';
+
+export interface PipelineLogger {
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export const consoleLogger: PipelineLogger = {
+  warn: (message, fields) => console.warn(message, fields ?? ''),
+  error: (message, fields) => console.error(message, fields ?? ''),
+};
+
+/** Counters for the worker's /metrics and logs. */
+export interface PipelineStats {
+  /** User turns handed to the handler. */
+  turns: number;
+  /** Replies cut by barge-in. */
+  interruptions: number;
+  /** Handler errors (thrown, or invalid yields). */
+  handlerErrors: number;
+  /** Caller frames dropped because the pipeline (VAD) or a stream handler fell behind. */
+  droppedInputFrames: number;
+}
+
+export class SessionContext {
+  /** The latest client event per `type` (the handler's `ctx.inputs`). */
+  readonly inputs = new Map<string, ChannelMessage>();
+  readonly stats: PipelineStats = { turns: 0, interruptions: 0, handlerErrors: 0, droppedInputFrames: 0 };
+  /** Aborted by stop(): every reply's signal follows it. */
+  readonly lifetime = new AbortController();
+
+  readonly transport: MediaTransport;
+  readonly session: SessionInfo;
+  /** Wall clock in ms (event `at`s and metrics). */
+  readonly now: () => number;
+  readonly log: PipelineLogger;
+
+  // No parameter properties: the worker runs under Node's type stripping, which rejects them.
+  constructor(transport: MediaTransport, session: SessionInfo, now: () => number, log: PipelineLogger) {
+    this.transport = transport;
+    this.session = session;
+    this.now = now;
+    this.log = log;
+  }
+
+  get stopped(): boolean {
+    return this.lifetime.signal.aborted;
+  }
+
+  send(event: ChannelMessage): void {
+    if (this.stopped) return;
+    try {
+      this.transport.sendEvent(event);
+    } catch (err) {
+      this.log.warn('pipeline: sendEvent failed', { session: this.session.id, error: String(err) });
+    }
+  }
+
+  play(frame: AudioFrame): void {
+    if (this.stopped) return;
+    this.transport.play(frame);
+  }
+
+  /**
+   * A reply's AbortController, aborted on barge-in or when the session stops. The link to the
+   * session is removed by `release()` so finished replies leave no listener behind.
+   */
+  replyController(): { controller: AbortController; release: () => void } {
+    const controller = new AbortController();
+    const onStop = (): void => controller.abort(this.lifetime.signal.reason);
+    if (this.stopped) controller.abort(this.lifetime.signal.reason);
+    else this.lifetime.signal.addEventListener('abort', onStop, { once: true });
+    return { controller, release: () => this.lifetime.signal.removeEventListener('abort', onStop) };
+  }
+
+  handlerContext(signal: AbortSignal): HandlerContext {
+    return {
+      session: this.session,
+      signal,
+      send: (event) => this.send(event),
+      inputs: this.inputs,
+      clearPlayback: () => (this.stopped ? 0 : this.transport.clearPlayback()),
+    };
+  }
+}

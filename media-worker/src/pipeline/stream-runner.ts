@@ -1,0 +1,96 @@
+/**
+ * The raw duplex loop of one session (`stream(fn)` handlers): caller audio is converted to the
+ * handler's rate, cut into `inputFrameMs` frames and offered to the handler through a bounded
+ * queue (oldest frames dropped and counted when the handler falls behind); whatever the handler
+ * yields is forwarded like a reply (audio to the transport, events to the client), without turn
+ * events. The handler's output ending (or failing) ends the session: a stream handler has no
+ * next turn to recover into.
+ */
+import type { AudioFrame } from '../audio/frame.ts';
+import { Reframer } from '../audio/reframer.ts';
+import type { StreamHandler } from '../handlers/stream.ts';
+import { DropOldestQueue } from './frame-queue.ts';
+import { InputConverter } from './input-converter.ts';
+import { runReply } from './reply-runner.ts';
+import { SerialQueue } from './serial-queue.ts';
+import type { SessionContext } from './session-context.ts';
+
+/** Input the handler may lag behind by before the oldest frames are dropped. */
+export const INPUT_QUEUE_MS = 1000;
+/** Caller frames allowed to wait for conversion (a few: conversion is fast; only the first waits for the wasm load). */
+const MAX_CONVERT_BACKLOG = 100;
+
+export interface StreamRunnerOptions {
+  sc: SessionContext;
+  handler: StreamHandler;
+  /** The handler's output ended: 'handler-ended', 'handler-failed', or the abort. */
+  onEnd: (reason: string) => void;
+}
+
+export class StreamRunner {
+  private readonly o: StreamRunnerOptions;
+  private readonly converter: InputConverter;
+  private readonly reframer: Reframer;
+  private readonly input: DropOldestQueue<AudioFrame>;
+  private readonly convertQueue: SerialQueue;
+  private convertDrops = 0;
+  private run: Promise<void> | undefined;
+
+  constructor(o: StreamRunnerOptions) {
+    this.o = o;
+    const { inputSampleRate, inputFrameMs } = o.handler.options;
+    this.converter = new InputConverter(inputSampleRate);
+    this.reframer = new Reframer(inputSampleRate, 1, inputFrameMs);
+    this.input = new DropOldestQueue(Math.max(1, Math.round(INPUT_QUEUE_MS / inputFrameMs)));
+    this.convertQueue = new SerialQueue(MAX_CONVERT_BACKLOG, (err) =>
+      o.sc.log.error('pipeline: caller audio conversion failed', { session: o.sc.session.id, error: String(err) }),
+    );
+  }
+
+  /** Frames dropped so far (handler behind, or conversion behind). */
+  get dropped(): number {
+    return this.input.dropped + this.convertDrops;
+  }
+
+  start(): void {
+    const { sc, handler, onEnd } = this.o;
+    const { controller, release } = sc.replyController();
+    const ctx = sc.handlerContext(controller.signal);
+    this.run = runReply(sc, undefined, controller.signal, () => handler.fn(this.input, ctx))
+      .then((outcome) => {
+        if (outcome.status !== 'aborted') onEnd(outcome.status === 'failed' ? 'handler-failed' : 'handler-ended');
+      })
+      .finally(() => {
+        release();
+        this.input.close();
+        this.syncStats();
+      });
+  }
+
+  onAudio(frame: AudioFrame): void {
+    if (this.o.sc.stopped) return;
+    const queued = this.convertQueue.push(async () => {
+      const converted = await this.converter.convert(frame);
+      if (this.o.sc.stopped) return;
+      for (const f of this.reframer.push(converted)) this.input.push(f);
+      this.syncStats();
+    });
+    if (!queued) {
+      this.convertDrops++;
+      this.syncStats();
+    }
+  }
+
+  /** After the session's lifetime signal aborted: ends the input, waits for the handler's run, frees the resampler. */
+  async shutdown(): Promise<void> {
+    this.input.close();
+    await this.convertQueue.idle();
+    await this.run;
+    this.converter.close();
+    this.syncStats();
+  }
+
+  private syncStats(): void {
+    this.o.sc.stats.droppedInputFrames = this.dropped;
+  }
+}

@@ -1,0 +1,123 @@
+import type { ControlToWorker, IceServer, SessionJob } from '@switchboard/protocol';
+import type { WorkerConfig } from '../config.ts';
+import type { Handler, SessionInfo } from '../handlers/types.ts';
+import type { Metrics } from '../http/metrics.ts';
+import type { ControlChannel } from '../jobs/control-channel.ts';
+import { runPipeline, type VadFactory } from '../pipeline/session-pipeline.ts';
+import { WebRtcTransport } from '../transport/webrtc/webrtc-transport.ts';
+
+/** How long a claimed session may wait for the edge's `session` message. */
+const HANDOVER_TIMEOUT_MS = 10_000;
+
+export interface SessionDeps {
+  config: WorkerConfig;
+  handler: Handler;
+  vad: VadFactory;
+  metrics: Metrics;
+  log: (msg: string) => void;
+}
+
+/** A running session, as the worker tracks it. */
+export interface RunningSession {
+  readonly id: string;
+  /** Resolves when the session has ended and released everything. */
+  readonly done: Promise<void>;
+  /** Ends it now (drain limit, shutdown). */
+  end(reason: string): void;
+}
+
+/**
+ * Serves one claimed session: takes the edge's handover, answers the offer, runs the handler's
+ * pipeline over the transport, relays trickle candidates and hang-ups, and reports the end to the
+ * edge. Every path ends in `finish`, which releases the transport, the pipeline and the channel.
+ */
+export function runSession(job: SessionJob, channel: ControlChannel, deps: SessionDeps): RunningSession {
+  let finish: (reason: string, tellEdge: boolean) => void = () => {};
+  const done = new Promise<void>((resolveDone) => {
+    let transport: WebRtcTransport | null = null;
+    let pipeline: { done: Promise<void>; stop(reason: string): void } | null = null;
+    let finished = false;
+    const timers: ReturnType<typeof setTimeout>[] = [];
+
+    finish = (reason, tellEdge) => {
+      if (finished) return;
+      finished = true;
+      for (const t of timers) clearTimeout(t);
+      deps.metrics.sessionsEnded.inc({ reason });
+      pipeline?.stop(reason);
+      if (transport) {
+        deps.metrics.framesLate.inc(transport.stats().lateTicks);
+        transport.close(reason);
+      }
+      if (tellEdge) channel.send({ type: 'end', detail: reason });
+      channel.close(1000, reason);
+      void (pipeline?.done ?? Promise.resolve()).finally(() => resolveDone());
+    };
+
+    timers.push(setTimeout(() => finish('handover_timeout', true), HANDOVER_TIMEOUT_MS));
+    channel.onClose(() => finish('control_closed', false));
+    channel.onMessage((msg) => {
+      void onControl(msg).catch((err: Error) => {
+        deps.metrics.errors.inc({ kind: 'session' });
+        deps.log(`session ${job.sessionId}: ${err.message}`);
+        finish(`error: ${err.message}`.slice(0, 120), true);
+      });
+    });
+
+    async function onControl(msg: ControlToWorker): Promise<void> {
+      switch (msg.type) {
+        case 'session':
+          clearTimeout(timers.shift());
+          if (msg.kind !== 'webrtc' || !msg.offer) {
+            finish('unsupported: this worker serves WebRTC sessions only', true);
+            return;
+          }
+          await startWebRtc(msg.offer, msg.iceServers, { id: msg.sessionId, kind: msg.kind }, msg.endsAt);
+          return;
+        case 'candidates':
+          for (const c of msg.candidates) await transport?.addRemoteCandidate(c.candidate, c.mid);
+          return;
+        case 'hangup':
+          finish(msg.reason, false);
+          return;
+        case 'error':
+          deps.log(`session ${job.sessionId}: edge says ${msg.message}`);
+          return;
+        case 'ice-servers':
+        case 'twilio':
+        case 'twilio.closed':
+          return;
+      }
+    }
+
+    async function startWebRtc(offer: string, iceServers: IceServer[], session: SessionInfo, endsAt: number | null) {
+      const c = deps.config;
+      const answered = await WebRtcTransport.answer(offer, {
+        iceServers,
+        icePolicy: c.ICE_POLICY,
+        portRange: c.RTC_PORT_MIN ? [c.RTC_PORT_MIN, c.RTC_PORT_MAX] : undefined,
+        publicIp: c.PUBLIC_IP,
+        interfaceAddress: c.RTC_INTERFACE,
+      });
+      transport = answered.transport;
+      if (finished) {
+        transport.close('ended_during_answer');
+        return;
+      }
+      transport.onClose((reason) => finish(reason, true));
+      transport.onConnected(() => channel.send({ type: 'state', state: 'live' }));
+      channel.send({ type: 'answer', sdp: answered.answer });
+      const limit = Math.min(c.TIME_LIMIT_MS || Infinity, endsAt ? endsAt - Date.now() : Infinity);
+      if (Number.isFinite(limit)) timers.push(setTimeout(() => finish('time_limit', true), Math.max(0, limit)));
+      pipeline = runPipeline({
+        handler: deps.handler,
+        transport,
+        session,
+        vad: deps.vad,
+        onMetrics: () => deps.metrics.turns.inc(),
+      });
+      void pipeline.done.then(() => finish('handler_closed', true));
+    }
+  });
+  return { id: job.sessionId, done, end: (reason) => finish(reason, true) };
+}

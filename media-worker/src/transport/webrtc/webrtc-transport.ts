@@ -1,0 +1,238 @@
+import { parseChannelMessage, type ChannelMessage, type IceServer } from '@switchboard/protocol';
+import {
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RtpHeader,
+  RtpPacket,
+  type RTCDataChannel,
+  type RTCRtpTransceiver,
+} from 'werift';
+import type { AudioFrame } from '../../audio/frame.ts';
+import { OpusDecoderStream, OpusEncoderStream } from '../../audio/opus.ts';
+import { PacedOutput } from '../../audio/paced-output.ts';
+import type { MediaTransport } from '../types.ts';
+import { advertisePublicIp } from './nat1to1.ts';
+import { findOfferedOpus } from './opus-offer.ts';
+
+export interface WebRtcOptions {
+  iceServers: IceServer[];
+  icePolicy: 'all' | 'relay';
+  /** [min, max] UDP ports, or undefined for any. */
+  portRange: [number, number] | undefined;
+  /** Advertised public address (1:1 NAT), or '' for none. */
+  publicIp: string;
+  /** Gather and bind on this local address only ('' = every interface); 127.0.0.1 for local stacks. */
+  interfaceAddress: string;
+}
+
+/** Gathering is waited for before answering (WHIP has no server-side trickle); bounded. */
+const GATHER_LIMIT_MS = 5000;
+
+/**
+ * A browser call over WebRTC (werift): answers the offer with Opus send-receive and takes the
+ * client's `events` data channel. Incoming Opus is decoded to 48 kHz AudioFrames; reply audio is
+ * paced on a 20 ms clock, Opus-encoded and sent as RTP with continuous timestamps.
+ */
+export class WebRtcTransport implements MediaTransport {
+  readonly kind = 'webrtc' as const;
+  private readonly audioListeners: ((f: AudioFrame) => void)[] = [];
+  private readonly eventListeners: ((e: ChannelMessage) => void)[] = [];
+  private readonly closeListeners: ((reason: string) => void)[] = [];
+  private readonly connectedListeners: (() => void)[] = [];
+  private channel: RTCDataChannel | null = null;
+  private readonly decoder = new OpusDecoderStream(1);
+  private readonly encoder = new OpusEncoderStream({ sampleRate: 48000, channels: 1, fec: true });
+  private readonly output: PacedOutput;
+  private seq = Math.floor(Math.random() * 0xffff);
+  private lastInSeq = -1;
+  private closed = false;
+  private replyActive = false;
+
+  private readonly pc: RTCPeerConnection;
+  private readonly payloadType: number;
+  /** Set once the offer is applied; sending before that is impossible (not connected). */
+  private transceiver: RTCRtpTransceiver | null = null;
+
+  /** Subscribes before the offer is applied: werift fires `onTrack` inside setRemoteDescription. */
+  private constructor(pc: RTCPeerConnection, payloadType: number) {
+    this.pc = pc;
+    this.payloadType = payloadType;
+    this.output = new PacedOutput({
+      sampleRate: 48000,
+      channels: 1,
+      frameMs: 20,
+      maxQueueMs: 10_000,
+      send: (frame, timestamp, marker) => this.sendFrame(frame, timestamp, marker),
+    });
+    pc.onDataChannel.subscribe((ch) => {
+      if (ch.label !== 'events') return;
+      this.channel = ch;
+      ch.onMessage.subscribe((data) => {
+        const parsed = parseChannelMessage(typeof data === 'string' ? data : data.toString());
+        if (!parsed.ok) {
+          this.sendEvent({ type: 'error', message: parsed.error });
+          return;
+        }
+        for (const l of this.eventListeners) l(parsed.value);
+      });
+    });
+    pc.onTrack.subscribe((track) => {
+      track.onReceiveRtp.subscribe((rtp) => this.receive(rtp.header.sequenceNumber, rtp.payload));
+    });
+    pc.connectionStateChange.subscribe((state) => {
+      if (state === 'connected') {
+        this.output.start();
+        for (const l of this.connectedListeners) l();
+      } else if (state === 'failed') this.close('ice_failed');
+      else if (state === 'closed') this.close('peer_closed');
+    });
+  }
+
+  /** Answers a browser's offer; resolves once local candidates are gathered (or the limit passes). */
+  static async answer(offer: string, o: WebRtcOptions): Promise<{ transport: WebRtcTransport; answer: string }> {
+    const opus = findOfferedOpus(offer);
+    if (!opus) throw new Error('the offer has no Opus audio');
+    const pc = new RTCPeerConnection({
+      codecs: {
+        audio: [
+          new RTCRtpCodecParameters({
+            mimeType: 'audio/opus',
+            clockRate: 48000,
+            channels: 2,
+            payloadType: opus.payloadType,
+            parameters: opus.fmtp,
+          }),
+        ],
+      },
+      // An explicit list, even empty: werift otherwise adds a public STUN server and waits for it.
+      iceServers: o.iceServers.map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) })),
+      iceTransportPolicy: o.icePolicy,
+      icePortRange: o.portRange,
+      iceInterfaceAddresses: o.interfaceAddress ? { udp4: o.interfaceAddress } : undefined,
+      // werift skips loopback interfaces unless they are named.
+      iceAdditionalHostAddresses: o.interfaceAddress.startsWith('127.') ? [o.interfaceAddress] : [],
+      iceUseIpv6: false,
+    });
+    const transport = new WebRtcTransport(pc, opus.payloadType);
+    try {
+      await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+      const transceiver = pc.getTransceivers().find((t) => t.kind === 'audio');
+      if (!transceiver) throw new Error('the offer has no audio m-line');
+      // werift answers a sendrecv offer as recvonly unless told to send.
+      transceiver.setDirection('sendrecv');
+      transport.transceiver = transceiver;
+      await pc.setLocalDescription(await pc.createAnswer());
+      await gathered(pc);
+      const sdp = pc.localDescription?.sdp;
+      if (!sdp) throw new Error('werift produced no answer');
+      return { transport, answer: advertisePublicIp(sdp, o.publicIp) };
+    } catch (err) {
+      transport.close('answer_failed');
+      throw err;
+    }
+  }
+
+  /** A trickled candidate from the client (`candidate:...`), for the media section `mid`. */
+  async addRemoteCandidate(candidate: string, mid: string | null): Promise<void> {
+    await this.pc.addIceCandidate({ candidate, sdpMid: mid ?? undefined });
+  }
+
+  onConnected(cb: () => void): void {
+    this.connectedListeners.push(cb);
+  }
+
+  onAudio(cb: (frame: AudioFrame) => void): void {
+    this.audioListeners.push(cb);
+  }
+
+  onEvent(cb: (event: ChannelMessage) => void): void {
+    this.eventListeners.push(cb);
+  }
+
+  onClose(cb: (reason: string) => void): void {
+    this.closeListeners.push(cb);
+  }
+
+  play(frame: AudioFrame): void {
+    if (this.closed) return;
+    if (!this.replyActive || this.output.queuedMs() === 0) {
+      this.output.markReplyStart();
+      this.replyActive = true;
+    }
+    this.output.push(frame);
+  }
+
+  clearPlayback(): number {
+    this.replyActive = false;
+    return this.output.clear();
+  }
+
+  finishPlayback(): void {
+    this.output.flushReply();
+  }
+
+  queuedMs(): number {
+    return this.output.queuedMs();
+  }
+
+  sendEvent(event: ChannelMessage): void {
+    const ch = this.channel;
+    if (ch && ch.readyState === 'open') ch.send(JSON.stringify(event));
+  }
+
+  stats() {
+    return this.output.stats();
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.output.stop();
+    void this.pc.close();
+    for (const l of this.closeListeners) l(reason);
+    this.audioListeners.length = 0;
+    this.eventListeners.length = 0;
+    this.closeListeners.length = 0;
+    this.connectedListeners.length = 0;
+  }
+
+  private receive(seq: number, payload: Buffer): void {
+    if (this.closed || payload.length === 0) return;
+    // Drop duplicates and late packets (16-bit wrap-aware).
+    if (this.lastInSeq >= 0) {
+      const delta = (seq - this.lastInSeq + 0x10000) & 0xffff;
+      if (delta === 0 || delta > 0x8000) return;
+    }
+    this.lastInSeq = seq;
+    let frame: AudioFrame;
+    try {
+      frame = this.decoder.decode(payload);
+    } catch {
+      return;
+    }
+    for (const l of this.audioListeners) l(frame);
+  }
+
+  private sendFrame(frame: AudioFrame, timestamp: number, marker: boolean): void {
+    if (this.closed) return;
+    const payload = this.encoder.encode(frame);
+    this.seq = (this.seq + 1) & 0xffff;
+    const header = new RtpHeader({ payloadType: this.payloadType, sequenceNumber: this.seq, timestamp: timestamp >>> 0, marker });
+    this.transceiver?.sender.sendRtp(new RtpPacket(header, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength))).catch(() => {});
+  }
+}
+
+function gathered(pc: RTCPeerConnection): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, GATHER_LIMIT_MS);
+    const sub = pc.iceGatheringStateChange.subscribe((s) => {
+      if (s === 'complete') done();
+    });
+    function done() {
+      clearTimeout(timer);
+      sub.unSubscribe();
+      resolve();
+    }
+  });
+}

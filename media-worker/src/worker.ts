@@ -1,0 +1,118 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SessionJob } from '@switchboard/protocol';
+import type { WorkerConfig } from './config.ts';
+import type { Handler } from './handlers/types.ts';
+import type { Metrics } from './http/metrics.ts';
+import { dialControl } from './jobs/control-channel.ts';
+import { JobPoller, type JobVerdict } from './jobs/job-poller.ts';
+import type { VadFactory } from './pipeline/session-pipeline.ts';
+import { runSession, type RunningSession } from './sessions/run-session.ts';
+
+/**
+ * One media worker: claims jobs while it has free slots, runs their sessions, and drains on
+ * shutdown (stops claiming, lets sessions finish up to DRAIN_TIMEOUT_MS, then ends the rest).
+ */
+export class MediaWorker {
+  private readonly sessions = new Map<string, RunningSession>();
+  private claiming = 0;
+  private draining = false;
+  private readonly sqs: SQSClient;
+  private readonly poller: JobPoller;
+  readonly id: string;
+  private readonly config: WorkerConfig;
+  private readonly handler: Handler;
+  private readonly vad: VadFactory;
+  private readonly metrics: Metrics;
+  private readonly log: (msg: string) => void;
+
+  constructor(config: WorkerConfig, handler: Handler, vad: VadFactory, metrics: Metrics, log: (msg: string) => void = (m) => console.log(m)) {
+    this.config = config;
+    this.handler = handler;
+    this.vad = vad;
+    this.metrics = metrics;
+    this.log = log;
+    this.id = config.WORKER_ID || `w-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    this.sqs = new SQSClient({
+      region: config.AWS_REGION,
+      ...(config.SQS_ENDPOINT ? { endpoint: config.SQS_ENDPOINT } : {}),
+      ...(config.AWS_ACCESS_KEY_ID
+        ? { credentials: { accessKeyId: config.AWS_ACCESS_KEY_ID, secretAccessKey: config.AWS_SECRET_ACCESS_KEY } }
+        : {}),
+    });
+    metrics.capacity.set(config.MAX_SESSIONS);
+    this.poller = new JobPoller({
+      sqs: this.sqs,
+      queueUrl: config.SQS_QUEUE_URL,
+      waitTimeS: config.SQS_WAIT_S,
+      freeSlots: () => this.freeSlots(),
+      onJob: (job) => this.claim(job),
+      log,
+    });
+  }
+
+  get activeSessions(): number {
+    return this.sessions.size;
+  }
+
+  get ready(): boolean {
+    return !this.draining;
+  }
+
+  freeSlots(): number {
+    return this.draining ? 0 : this.config.MAX_SESSIONS - this.sessions.size - this.claiming;
+  }
+
+  start(): void {
+    this.poller.start();
+  }
+
+  private async claim(job: SessionJob): Promise<JobVerdict> {
+    if (this.draining) return 'retry';
+    this.claiming++;
+    try {
+      const outcome = await dialControl(this.config.PUBLIC_BASE_URL, job, this.id);
+      this.metrics.claims.inc({ outcome: outcome.kind === 'refused' ? `refused_${outcome.status}` : outcome.kind });
+      if (outcome.kind === 'transient') {
+        this.log(`claim ${job.sessionId}: ${outcome.error}; will retry`);
+        return 'retry';
+      }
+      this.metrics.claimLatency.observe(Math.max(0, Date.now() - job.createdAt) / 1000);
+      if (outcome.kind === 'refused') return 'decided';
+      const running = runSession(job, outcome.channel, {
+        config: this.config,
+        handler: this.handler,
+        vad: this.vad,
+        metrics: this.metrics,
+        log: this.log,
+      });
+      this.sessions.set(job.sessionId, running);
+      this.metrics.activeSessions.set(this.sessions.size);
+      void running.done.finally(() => {
+        this.sessions.delete(job.sessionId);
+        this.metrics.activeSessions.set(this.sessions.size);
+        this.poller.slotFreed();
+      });
+      return 'decided';
+    } finally {
+      this.claiming--;
+    }
+  }
+
+  /** Stops claiming, waits for sessions up to `timeoutMs`, then ends what is left. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    await this.poller.stop();
+    const all = () => Promise.all([...this.sessions.values()].map((s) => s.done));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = await Promise.race([
+      all().then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      for (const s of this.sessions.values()) s.end('drain_timeout');
+      await all();
+    }
+    this.sqs.destroy();
+  }
+}

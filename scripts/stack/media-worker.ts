@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { freePort, waitForHttp } from './ports.ts';
+
+export interface LocalWorker {
+  url: string;
+  pid: number;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  output(): string;
+}
+
+const MAIN = resolve(import.meta.dirname, '../../media-worker/src/main.ts');
+
+/** One media worker process (`node media-worker/src/main.ts`), health on 127.0.0.1. */
+export async function startMediaWorker(opts: { env: Record<string, string>; quiet?: boolean }): Promise<LocalWorker> {
+  const port = opts.env['WORKER_HTTP_PORT'] ? Number(opts.env['WORKER_HTTP_PORT']) : await freePort();
+  const child = spawn(process.execPath, [MAIN], {
+    env: {
+      ...process.env,
+      RTC_INTERFACE: '127.0.0.1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      ...opts.env,
+      WORKER_HTTP_HOST: '127.0.0.1',
+      WORKER_HTTP_PORT: String(port),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const collect = (b: Buffer) => {
+    out += b.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+    if (!opts.quiet) process.stderr.write(b);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  let exitCode: number | null = null;
+  let alive = true;
+  const exited = new Promise<number | null>((r) =>
+    child.on('exit', (code) => {
+      alive = false;
+      exitCode = code;
+      r(code);
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (alive) child.kill(signal);
+    await exited;
+    return exitCode;
+  };
+  try {
+    await waitForHttp(`${url}/healthz`, 30_000, () => alive);
+  } catch (err) {
+    await stop('SIGKILL');
+    throw new Error(`${(err as Error).message}\nworker output:\n${out.slice(-4000)}`);
+  }
+  return { url, pid: child.pid ?? 0, stop, output: () => out };
+}

@@ -1,0 +1,114 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { concatFrames, readWav, silence, writeWav } from '../../media-worker/src/audio/pcm.ts';
+import { resampleOnce } from '../../media-worker/src/audio/resampler.ts';
+import { startMediaWorker, type LocalWorker } from '../../scripts/stack/media-worker.ts';
+import { bestCorrelation, envelope, sliceMs } from '../support/correlate.ts';
+
+const edge = inject('edgeUrl');
+const speech = readWav(readFileSync(new URL('../fixtures/audio/speech-48k.wav', import.meta.url)));
+/** The phrase inside speech-48k.wav (ms), from the fixture's README. */
+const PHRASE = { from: 250, to: 2683 };
+
+let worker: LocalWorker;
+let browser: Browser;
+let dir: string;
+
+beforeAll(async () => {
+  worker = await startMediaWorker({
+    quiet: true,
+    env: {
+      PUBLIC_BASE_URL: edge,
+      SQS_QUEUE_URL: inject('sqsQueueUrl'),
+      SQS_ENDPOINT: inject('sqsEndpoint'),
+      SQS_WAIT_S: '1',
+      HANDLER: 'echo',
+      MAX_SESSIONS: '4',
+    },
+  });
+  // Chromium loops the fake microphone file: the phrase, then 1.5 s of silence, so each loop is a turn.
+  dir = mkdtempSync(join(tmpdir(), 'sb-browser-'));
+  writeFileSync(join(dir, 'mic.wav'), writeWav(concatFrames([speech, silence(48000, 1, 1500)])));
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${join(dir, 'mic.wav')}`,
+      '--autoplay-policy=no-user-gesture-required',
+      // Host candidates on loopback, as plain addresses: the worker is on 127.0.0.1.
+      '--allow-loopback-in-peer-connection',
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  const code = await worker?.stop();
+  expect(code).toBe(0);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Records the page's remote audio element (what the user hears) at the AudioContext's rate. */
+async function startRecording(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const el = document.getElementById('remote') as HTMLAudioElement;
+    const ctx = new AudioContext();
+    const src = ctx.createMediaStreamSource(el.srcObject as MediaStream);
+    const proc = ctx.createScriptProcessor(4096, 1, 1);
+    const chunks: number[][] = [];
+    proc.onaudioprocess = (e) => chunks.push(Array.from(e.inputBuffer.getChannelData(0)));
+    src.connect(proc);
+    proc.connect(ctx.destination);
+    (window as unknown as { recording: { rate: number; chunks: number[][] } }).recording = { rate: ctx.sampleRate, chunks };
+  });
+}
+
+describe('the demo page in headless Chromium, through edge, queue and a media worker process', () => {
+  it('calls, hears its own words echoed after the pause, and shows per-turn latency', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${edge}/`);
+    await page.click('#call');
+    await page.waitForFunction(() => (window as any).switchboard.status === 'connected', null, { timeout: 15_000 });
+    await startRecording(page);
+    await page.waitForFunction(() => (window as any).switchboard.events.filter((e: any) => e.type === 'reply.end').length >= 1, null, { timeout: 20_000 });
+    await page.waitForFunction(() => (window as any).switchboard.turns.length >= 1, null, { timeout: 5000 });
+    const state = await page.evaluate(() => ({
+      events: (window as any).switchboard.events.map((e: any) => e.type),
+      turns: (window as any).switchboard.turns,
+      rows: document.querySelectorAll('#turns tbody tr').length,
+      rec: (window as any).recording as { rate: number; chunks: number[][] },
+    }));
+    expect(errors).toEqual([]);
+    expect(state.events.slice(0, 3)).toEqual(['vad.start', 'vad.end', 'reply.start']);
+    expect(state.rows).toBeGreaterThanOrEqual(1);
+    expect(state.turns[0].endOfSpeechToFirstFrameMs).toBeGreaterThanOrEqual(0);
+
+    // What the browser played back correlates with the phrase it said.
+    const flat = state.rec.chunks.flat();
+    const heard = await resampleOnce(
+      { samples: Int16Array.from(flat, (x) => Math.max(-32768, Math.min(32767, Math.round(x * 32767)))), sampleRate: state.rec.rate, channels: 1 },
+      16000,
+    );
+    const phrase = await resampleOnce(sliceMs(speech, PHRASE.from, PHRASE.to), 16000);
+    const { r } = bestCorrelation(envelope(heard), envelope(phrase));
+    expect(r).toBeGreaterThan(0.6);
+
+    await page.click('#hangup');
+    await page.waitForFunction(() => (window as any).switchboard.status === 'idle');
+    await page.close();
+  });
+});

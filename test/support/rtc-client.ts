@@ -1,0 +1,133 @@
+import { RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket, type RTCDataChannel, type RTCRtpTransceiver } from 'werift';
+import type { AudioFrame } from '../../media-worker/src/audio/frame.ts';
+import { OpusDecoderStream, OpusEncoderStream } from '../../media-worker/src/audio/opus.ts';
+import { concatFrames } from '../../media-worker/src/audio/pcm.ts';
+import { Reframer } from '../../media-worker/src/audio/reframer.ts';
+import { resampleOnce } from '../../media-worker/src/audio/resampler.ts';
+
+export interface ReceivedEvent {
+  type: string;
+  /** When the client received it (performance.now()). */
+  receivedAt: number;
+  [k: string]: unknown;
+}
+
+/**
+ * A WebRTC client on werift, talking WHIP to the edge like a browser: Opus 48 kHz, the `events`
+ * data channel, real-time paced sending of a recording, decoding of everything it receives.
+ */
+export class RtcTestClient {
+  readonly events: ReceivedEvent[] = [];
+  /** Decoded audio received, 48 kHz mono, with its arrival time (performance.now()). */
+  readonly received: { at: number; frame: AudioFrame }[] = [];
+  sessionUrl = '';
+  answerMs = 0;
+  private readonly encoder = new OpusEncoderStream({ sampleRate: 48000, channels: 1, fec: true });
+  private readonly decoder = new OpusDecoderStream(1);
+  private seq = 1;
+  private ts = 0;
+
+  readonly pc: RTCPeerConnection;
+  readonly channel: RTCDataChannel;
+  private readonly transceiver: RTCRtpTransceiver;
+
+  private constructor(pc: RTCPeerConnection, transceiver: RTCRtpTransceiver, channel: RTCDataChannel) {
+    this.pc = pc;
+    this.transceiver = transceiver;
+    this.channel = channel;
+  }
+
+  static async connect(edgeUrl: string): Promise<RtcTestClient> {
+    const pc = new RTCPeerConnection({
+      codecs: { audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111, parameters: 'minptime=10;useinbandfec=1' })] },
+      iceServers: [],
+      iceUseIpv6: false,
+      iceInterfaceAddresses: { udp4: '127.0.0.1' },
+      iceAdditionalHostAddresses: ['127.0.0.1'],
+    });
+    const transceiver = pc.addTransceiver('audio', { direction: 'sendrecv' });
+    const channel = pc.createDataChannel('events');
+    const client = new RtcTestClient(pc, transceiver, channel);
+    channel.onMessage.subscribe((m) => client.events.push({ ...JSON.parse(m.toString()), receivedAt: performance.now() }));
+    transceiver.onTrack.subscribe((track) =>
+      track.onReceiveRtp.subscribe((rtp) => {
+        client.received.push({ at: performance.now(), frame: client.decoder.decode(rtp.payload) });
+      }),
+    );
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise<void>((r) => {
+      if (pc.iceGatheringState === 'complete') r();
+      else pc.iceGatheringStateChange.subscribe((s) => s === 'complete' && r());
+    });
+    const t0 = performance.now();
+    const res = await fetch(`${edgeUrl}/v1/sessions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/sdp' },
+      body: pc.localDescription!.sdp,
+    });
+    client.answerMs = performance.now() - t0;
+    if (res.status !== 201) throw new Error(`WHIP POST answered ${res.status}: ${await res.text()}`);
+    client.sessionUrl = `${edgeUrl}${res.headers.get('Location')}`;
+    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('WebRTC did not connect within 10 s')), 10_000);
+      pc.connectionStateChange.subscribe((s) => {
+        if (s === 'connected') {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+    return client;
+  }
+
+  /** Sends a recording (any rate) as 20 ms Opus packets in real time. */
+  async play(recording: AudioFrame, signal?: AbortSignal): Promise<void> {
+    const at48 = recording.sampleRate === 48000 ? recording : await resampleOnce(recording, 48000);
+    const reframer = new Reframer(48000, 1, 20);
+    const frames = [...reframer.push(at48)];
+    const tail = reframer.flush(true);
+    if (tail) frames.push(tail);
+    const start = performance.now();
+    for (let i = 0; i < frames.length; i++) {
+      if (signal?.aborted) return;
+      this.sendPacket(frames[i]!);
+      const wait = start + (i + 1) * 20 - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  /** Sends `ms` of digital silence, paced. */
+  async silence(ms: number): Promise<void> {
+    await this.play({ samples: new Int16Array(Math.round((48000 * ms) / 1000)), sampleRate: 48000, channels: 1 });
+  }
+
+  private sendPacket(frame: AudioFrame): void {
+    const payload = this.encoder.encode(frame);
+    const header = new RtpHeader({ payloadType: 111, sequenceNumber: this.seq++ & 0xffff, timestamp: this.ts >>> 0, marker: this.seq === 2 });
+    this.ts += 960;
+    void this.transceiver.sender.sendRtp(new RtpPacket(header, Buffer.from(payload)));
+  }
+
+  async waitForEvents(type: string, count: number, timeoutMs = 15_000): Promise<ReceivedEvent[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const got = this.events.filter((e) => e.type === type);
+      if (got.length >= count) return got;
+      if (Date.now() > deadline) throw new Error(`saw ${got.length} ${type} events of ${count}; events: ${this.events.map((e) => e.type).join(',')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Everything received between two times, as one 48 kHz frame. */
+  receivedBetween(from = 0, to = Infinity): AudioFrame {
+    const frames = this.received.filter((r) => r.at >= from && r.at <= to).map((r) => r.frame);
+    return frames.length ? concatFrames(frames) : { samples: new Int16Array(0), sampleRate: 48000, channels: 1 };
+  }
+
+  async hangup(): Promise<number> {
+    const res = this.sessionUrl ? await fetch(this.sessionUrl, { method: 'DELETE' }) : null;
+    await this.pc.close();
+    return res?.status ?? 0;
+  }
+}
