@@ -29,9 +29,10 @@ beforeAll(async () => {
       MAX_SESSIONS: '4',
     },
   });
-  // Chromium loops the fake microphone file: the phrase, then 1.5 s of silence, so each loop is a turn.
+  // Chromium loops the fake microphone file: the phrase, then 10 s of silence, so the echo of the
+  // phrase plays out in full before the next loop speaks over it.
   dir = mkdtempSync(join(tmpdir(), 'sb-browser-'));
-  writeFileSync(join(dir, 'mic.wav'), writeWav(concatFrames([speech, silence(48000, 1, 1500)])));
+  writeFileSync(join(dir, 'mic.wav'), writeWav(concatFrames([speech, silence(48000, 1, 10_000)])));
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
@@ -104,8 +105,14 @@ describe('the demo page in headless Chromium, through edge, queue and a media wo
       16000,
     );
     const phrase = await resampleOnce(sliceMs(speech, PHRASE.from, PHRASE.to), 16000);
+    // Chromium's capture processing (noise suppression, gain control) reshapes the loudness
+    // contour, so the bar is relative: the phrase must match far better than the same phrase
+    // played backwards (same spectrum and loudness, different contour).
     const { r } = bestCorrelation(envelope(heard), envelope(phrase));
-    expect(r).toBeGreaterThan(0.6);
+    const reversed = { ...phrase, samples: phrase.samples.slice().reverse() };
+    const control = bestCorrelation(envelope(heard), envelope(reversed)).r;
+    expect(r).toBeGreaterThan(0.45);
+    expect(r - control).toBeGreaterThan(0.15);
 
     await page.click('#hangup');
     await page.waitForFunction(() => (window as any).switchboard.status === 'idle');
