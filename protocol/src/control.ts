@@ -8,7 +8,9 @@ import { TwilioInbound, TwilioOutbound } from './twilio-media.ts';
  * The control WebSocket between a session's Durable Object (edge) and the media worker that
  * claimed it. The worker dials `GET /internal/sessions/{id}/control` with
  * `Authorization: Bearer <controlToken>`; the first dial wins (101), later ones get 409, expired
- * tokens 410. Messages are JSON text frames.
+ * tokens 410. A dropped control WebSocket may be dialled again by the same worker with the
+ * session's resume token for a few seconds before the edge gives the session up. Messages are
+ * JSON text frames.
  */
 
 export const PhoneCall = z.strictObject({
@@ -42,6 +44,11 @@ export const ControlToWorker = z.discriminatedUnion('type', [
     iceServersExpiresAt: z.number().nullable(),
     /** Epoch ms after which the edge ends the session whatever happens. */
     endsAt: z.number().nullable(),
+    /**
+     * Lets the claiming worker dial the control WebSocket again after a transient drop (same
+     * `X-Worker-Id`, `Authorization: Bearer <resumeToken>`) within the edge's grace period.
+     */
+    resumeToken: z.string().min(16).max(512),
   }),
   z.strictObject({
     type: z.literal('candidates'),

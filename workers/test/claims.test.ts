@@ -63,17 +63,52 @@ describe('claiming a session over the control WebSocket', () => {
     await pending;
   });
 
-  it('ends the session as worker_lost when the worker drops its control WebSocket', async () => {
+  it('ends the session as worker_lost when the worker drops its control WebSocket and does not dial back in', async () => {
     const pending = startSession();
     const job = await nextJob();
     const c = await claim(job);
     await c.inbox.next();
     c.send({ type: 'answer', sdp: ANSWER });
     await pending;
+    const droppedAt = Date.now();
     c.ws!.close(1011, 'crash');
-    await expect
-      .poll(async () => (await (await SELF.fetch(`${EDGE}/v1/sessions/${job.sessionId}/status`)).json<{ reason?: string }>()).reason)
-      .toBe('worker_lost');
+    const status = async () => (await SELF.fetch(`${EDGE}/v1/sessions/${job.sessionId}/status`)).json<{ state: string; reason?: string }>();
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await status()).state).toBe('claimed');
+    await expect.poll(async () => (await status()).reason, { timeout: 8000, interval: 200 }).toBe('worker_lost');
+    expect(Date.now() - droppedAt).toBeGreaterThanOrEqual(4900);
+  });
+
+  it('lets the claiming worker dial back in with its resume token after a drop, and nobody else', async () => {
+    const pending = startSession();
+    const job = await nextJob();
+    const c = await claim(job, 'worker-a');
+    const session = await c.inbox.next();
+    if (session.type !== 'session') throw new Error('expected the session');
+    c.send({ type: 'answer', sdp: ANSWER });
+    const res = await pending;
+    c.send({ type: 'state', state: 'live' });
+    c.ws!.close(1011, 'network blip');
+    await new Promise((r) => setTimeout(r, 200));
+    const resumeAs = (worker: string) => claim({ sessionId: job.sessionId, controlToken: session.resumeToken }, worker);
+    expect((await resumeAs('worker-b')).status).toBe(409);
+    const back = await resumeAs('worker-a');
+    expect(back.status).toBe(101);
+    expect((await resumeAs('worker-a')).status).toBe(409);
+    // The session carries on: trickled candidates reach the resumed connection, and it stays live past the grace period.
+    const patch = await SELF.fetch(`${EDGE}${res.headers.get('Location')}`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/trickle-ice-sdpfrag' },
+      body: 'a=mid:0\r\na=candidate:1 1 udp 2122260223 192.0.2.10 50000 typ host\r\n',
+    });
+    expect(patch.status).toBe(204);
+    expect(await back.inbox.next()).toMatchObject({ type: 'candidates' });
+    await new Promise((r) => setTimeout(r, 5500));
+    const st = await (await SELF.fetch(`${EDGE}/v1/sessions/${job.sessionId}/status`)).json<{ state: string; detail?: string }>();
+    expect(st.state).toBe('live');
+    expect(st.detail).toBeUndefined();
+    // A resume token is not a claim token for another session.
+    expect((await claim({ sessionId: `s_${'e'.repeat(32)}`, controlToken: session.resumeToken })).status).toBe(401);
   });
 
   it('ends the session when the worker says so, and answers bad control messages with an error', async () => {

@@ -13,26 +13,31 @@ export type ClaimOutcome =
   /** No decision (network error, 5xx): the job stays on the queue for a retry. */
   | { kind: 'transient'; error: string };
 
-/** Decided claims: the SQS message can be deleted. */
-export const isDecided = (o: ClaimOutcome) => o.kind !== 'transient';
+/** `early`: frames that arrived between the upgrade and the channel taking the socket over. */
+type DialResult = { kind: 'open'; ws: WebSocket; early: string[] } | { kind: 'refused'; status: number; body: string } | { kind: 'transient'; error: string };
 
-/**
- * Dials the session's control WebSocket on the edge with the job's control token. The upgrade's
- * status is the claim decision: 101 wins the session.
- */
-export function dialControl(edgeUrl: string, job: SessionJob, workerId: string, timeoutMs = 10_000): Promise<ClaimOutcome> {
-  const url = `${edgeUrl.replace(/^http/, 'ws')}/internal/sessions/${job.sessionId}/control`;
+/** Delays between attempts to dial back in after a drop; they fit the edge's 5 s grace period. */
+const RESUME_BACKOFF_MS = [100, 300, 600, 1000, 1500];
+/** Messages kept while dialing back in (the rest are dropped: media is real-time). */
+const MAX_BUFFERED = 200;
+
+function controlUrl(edgeUrl: string, sessionId: string): string {
+  return `${edgeUrl.replace(/^http/, 'ws')}/internal/sessions/${sessionId}/control`;
+}
+
+/** One WebSocket dial of the control endpoint; the upgrade status is the edge's decision. */
+function dial(url: string, token: string, workerId: string, timeoutMs: number): Promise<DialResult> {
   const ws = new WebSocket(url, {
-    headers: { Authorization: `Bearer ${job.controlToken}`, 'X-Worker-Id': workerId },
+    headers: { Authorization: `Bearer ${token}`, 'X-Worker-Id': workerId },
     handshakeTimeout: timeoutMs,
     perMessageDeflate: false,
   });
   return new Promise((resolve) => {
     let settled = false;
-    const settle = (o: ClaimOutcome) => {
+    const settle = (r: DialResult) => {
       if (settled) return;
       settled = true;
-      resolve(o);
+      resolve(r);
     };
     ws.once('unexpected-response', (_req, res) => {
       let body = '';
@@ -43,38 +48,116 @@ export function dialControl(edgeUrl: string, job: SessionJob, workerId: string, 
       });
       res.on('error', () => settle({ kind: 'transient', error: 'edge response failed' }));
     });
-    ws.once('open', () => settle({ kind: 'claimed', channel: new ControlChannel(ws) }));
+    ws.once('open', () => {
+      // The edge sends right after the upgrade; hold those frames until a listener is attached.
+      const early: string[] = [];
+      const hold = (data: WebSocket.RawData, isBinary: boolean) => {
+        if (!isBinary) early.push(data.toString());
+      };
+      ws.on('message', hold);
+      (ws as WebSocket & { releaseEarly?: () => void }).releaseEarly = () => ws.off('message', hold);
+      settle({ kind: 'open', ws, early });
+    });
     ws.once('error', (err) => settle({ kind: 'transient', error: err.message }));
   });
 }
 
-/** The claimed session's control WebSocket: typed, parsed messages both ways. */
+/**
+ * Claims a session by dialing its control WebSocket on the edge with the job's control token.
+ * 101 wins the session.
+ */
+export async function dialControl(edgeUrl: string, job: SessionJob, workerId: string, timeoutMs = 10_000): Promise<ClaimOutcome> {
+  const url = controlUrl(edgeUrl, job.sessionId);
+  const r = await dial(url, job.controlToken, workerId, timeoutMs);
+  if (r.kind !== 'open') return r;
+  return { kind: 'claimed', channel: new ControlChannel(r.ws, r.early, (token) => dial(url, token, workerId, 2000)) };
+}
+
+/**
+ * The claimed session's control WebSocket: typed, parsed messages both ways. When the socket
+ * drops without the edge ending the session, it dials back in with the session's resume token
+ * (from the `session` message) and carries on; listeners see one continuous channel. Only when
+ * that fails, or the edge closes it normally, do close listeners run.
+ */
 export class ControlChannel {
   private readonly listeners = new Set<(msg: ControlToWorker) => void>();
   private readonly closeListeners = new Set<(code: number, reason: string) => void>();
   private early: ControlToWorker[] = [];
-  private readonly ws: WebSocket;
+  private ws: WebSocket;
+  private readonly redial: (token: string) => Promise<DialResult>;
+  private resumeToken: string | null = null;
+  private closedByUs = false;
+  private finished = false;
+  private resuming = false;
+  private buffered: string[] = [];
+  /** How often the channel dialed back in after a drop. */
+  resumes = 0;
 
-  constructor(ws: WebSocket) {
+  constructor(ws: WebSocket, early: string[], redial: (token: string) => Promise<DialResult>) {
     this.ws = ws;
+    this.redial = redial;
+    this.attach(ws, early);
+  }
+
+  private attach(ws: WebSocket, early: string[]): void {
+    (ws as WebSocket & { releaseEarly?: () => void }).releaseEarly?.();
+    for (const text of early) this.receive(text);
     ws.on('message', (data, isBinary) => {
-      if (isBinary) return;
-      const parsed = parseControlToWorker(data.toString());
-      if (!parsed.ok) {
-        console.warn(`control channel: ${parsed.error}`);
-        return;
-      }
-      if (this.listeners.size === 0) this.early.push(parsed.value);
-      for (const l of this.listeners) l(parsed.value);
+      if (!isBinary) this.receive(data.toString());
     });
     ws.on('close', (code, reason) => {
-      for (const l of this.closeListeners) l(code, reason.toString());
-      this.listeners.clear();
-      this.closeListeners.clear();
+      if (ws !== this.ws) return;
+      // 1000 from the edge means the session is over; anything else may be a transient drop.
+      if (this.closedByUs || code === 1000 || !this.resumeToken) this.finish(code, reason.toString());
+      else void this.resume(code, reason.toString());
     });
     ws.on('error', () => {
       // 'close' follows and reports it.
     });
+  }
+
+  private receive(text: string): void {
+    const parsed = parseControlToWorker(text);
+    if (!parsed.ok) {
+      console.warn(`control channel: ${parsed.error}`);
+      return;
+    }
+    if (parsed.value.type === 'session') this.resumeToken = parsed.value.resumeToken;
+    if (this.listeners.size === 0) this.early.push(parsed.value);
+    for (const l of this.listeners) l(parsed.value);
+  }
+
+  private async resume(code: number, reason: string): Promise<void> {
+    this.resuming = true;
+    for (const delay of RESUME_BACKOFF_MS) {
+      await new Promise((r) => setTimeout(r, delay));
+      if (this.closedByUs) break;
+      const r = await this.redial(this.resumeToken!);
+      if (r.kind === 'open') {
+        if (this.closedByUs) {
+          r.ws.close(1000);
+          break;
+        }
+        this.ws = r.ws;
+        this.attach(r.ws, r.early);
+        this.resuming = false;
+        this.resumes++;
+        for (const m of this.buffered.splice(0)) r.ws.send(m);
+        return;
+      }
+      if (r.kind === 'refused') break;
+    }
+    this.resuming = false;
+    this.finish(code, reason);
+  }
+
+  private finish(code: number, reason: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.buffered = [];
+    for (const l of this.closeListeners) l(code, reason);
+    this.listeners.clear();
+    this.closeListeners.clear();
   }
 
   /** Messages that arrived before the first listener are delivered to it. */
@@ -90,14 +173,20 @@ export class ControlChannel {
   }
 
   get open(): boolean {
-    return this.ws.readyState === WebSocket.OPEN;
+    return !this.finished && (this.resuming || this.ws.readyState === WebSocket.OPEN);
   }
 
   send(msg: ControlToEdge): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+    const text = JSON.stringify(msg);
+    if (this.resuming) {
+      if (this.buffered.length < MAX_BUFFERED) this.buffered.push(text);
+    } else if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
   }
 
+  /** Ends the channel for good (the session is over). */
   close(code = 1000, reason = ''): void {
+    this.closedByUs = true;
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason.slice(0, 120));
+    if (this.resuming || this.ws.readyState === WebSocket.CLOSED) this.finish(code, reason);
   }
 }

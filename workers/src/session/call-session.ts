@@ -19,8 +19,8 @@ import { sendJob } from '../queue/sqs.ts';
 import type { TrickleFragment } from '../sdp/trickle.ts';
 import { mintIceServers } from '../turn/mint.ts';
 import { jsonError } from './json-error.ts';
-import { mediaTokenSubject } from './media-token.ts';
-import { moveTo, nextDeadline, toStatus, type SessionRecord } from './record.ts';
+import { mediaTokenSubject, resumeTokenSubject } from './media-token.ts';
+import { CONTROL_GRACE_MS, moveTo, nextDeadline, toStatus, type SessionRecord } from './record.ts';
 import { fail, type Failure, type Result, type VoiceAction } from './results.ts';
 import { Waiters } from './waiters.ts';
 
@@ -63,12 +63,17 @@ export class CallSession extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(nextDeadline(rec));
   }
 
+  /** The open socket with this tag (a closing one still shows in getWebSockets during its close). */
+  private openSocket(tag: string): WebSocket | undefined {
+    return this.ctx.getWebSockets(tag).find((ws) => ws.readyState === WebSocket.OPEN);
+  }
+
   private controlSocket(): WebSocket | undefined {
-    return this.ctx.getWebSockets(CONTROL)[0];
+    return this.openSocket(CONTROL);
   }
 
   private twilioSocket(): WebSocket | undefined {
-    return this.ctx.getWebSockets(TWILIO)[0];
+    return this.openSocket(TWILIO);
   }
 
   private send(msg: ControlToWorker): void {
@@ -231,6 +236,8 @@ export class CallSession extends DurableObject<Env> {
     const id = request.headers.get('X-Session-Id') ?? '';
     const secret = this.config.CONTROL_SECRET;
     if (!secret) return jsonError(500, 'misconfigured', 'CONTROL_SECRET is not set');
+    const resumed = await this.acceptResume(request, secret, id, token);
+    if (resumed) return resumed;
     const check = await verifyControlToken(secret, id, token, Date.now());
     if (!check.ok) {
       if (check.reason === 'expired') return jsonError(410, 'gone', 'the job has expired');
@@ -247,6 +254,26 @@ export class CallSession extends DurableObject<Env> {
     await this.save({ ...moveTo(rec, 'claimed', Date.now()), workerId });
     this.claimed.resolveAll(undefined);
     void this.handOver(pair[1]);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /**
+   * The claiming worker dials back in after its control WebSocket dropped: same worker id, the
+   * session's resume token, within CONTROL_GRACE_MS. Returns null when the token is not a resume
+   * token, so the caller treats it as a claim.
+   */
+  private async acceptResume(request: Request, secret: string, id: string, token: string): Promise<Response | null> {
+    const check = await verifyControlToken(secret, resumeTokenSubject(id), token, Date.now());
+    if (!check.ok) return null;
+    const rec = this.rec;
+    if (!rec || rec.id !== id) return jsonError(404, 'not_found', 'no such session');
+    if (rec.state === 'ended') return jsonError(410, 'gone', `session has ended (${rec.reason ?? 'unknown'})`);
+    if (request.headers.get('X-Worker-Id') !== rec.workerId || this.controlSocket())
+      return jsonError(409, 'conflict', 'session is held by another control connection');
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1], [CONTROL]);
+    const { controlLostAt: _lost, detail: _detail, ...back } = rec;
+    await this.save(back);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
@@ -267,6 +294,7 @@ export class CallSession extends DurableObject<Env> {
       iceServers: ice.iceServers,
       iceServersExpiresAt: ice.expiresAt,
       endsAt: rec.endsAt,
+      resumeToken: await mintControlToken(this.config.CONTROL_SECRET, resumeTokenSubject(rec.id), rec.endsAt),
     };
     if (rec.offer) msg.offer = rec.offer;
     if (rec.call) msg.call = rec.call;
@@ -345,7 +373,12 @@ export class CallSession extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     const tag = this.ctx.getTags(ws)[0];
     if (tag === CONTROL) {
-      await this.end('worker_lost', `control WebSocket closed (${code})`);
+      const rec = this.rec;
+      if (!rec || rec.state === 'ended' || this.controlSocket()) return;
+      // A transient drop: the worker may dial back in with its resume token; the alarm ends the
+      // session as worker_lost if it has not within CONTROL_GRACE_MS.
+      if (rec.state === 'claimed' || rec.state === 'live') await this.save({ ...rec, controlLostAt: Date.now(), detail: `control WebSocket closed (${code})` });
+      else await this.end('worker_lost', `control WebSocket closed (${code})`);
     } else if (tag === TWILIO) {
       this.send({ type: 'twilio.closed', code });
       await this.end('phone_hangup');
@@ -366,6 +399,8 @@ export class CallSession extends DurableObject<Env> {
       return;
     }
     if (rec.state === 'created' || rec.state === 'queued') await this.end('claim_timeout');
+    else if ((rec.state === 'claimed' || rec.state === 'live') && rec.controlLostAt !== undefined && now < rec.endsAt)
+      await this.end('worker_lost', `control WebSocket closed ${CONTROL_GRACE_MS} ms ago and the worker did not dial back in`);
     else if (rec.state === 'claimed' || rec.state === 'live') await this.end('time_limit');
     else {
       await this.ctx.storage.deleteAll();

@@ -3,3 +3,6 @@
  * subject, so a media token can never be used as a worker's control token and vice versa.
  */
 export const mediaTokenSubject = (sessionId: string) => `media:${sessionId}`;
+
+/** Subject of the claiming worker's resume token (re-dialing the control WebSocket). */
+export const resumeTokenSubject = (sessionId: string) => `resume:${sessionId}`;

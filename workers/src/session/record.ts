@@ -17,6 +17,8 @@ export interface SessionRecord {
   /** The edge ends the session at this time whatever happens. */
   endsAt: number;
   workerId?: string;
+  /** When the claiming worker's control WebSocket dropped (cleared when it dials back in). */
+  controlLostAt?: number;
   /** Digest of the client token that created it (AUTH_MODE=token). */
   clientTokenDigest?: string;
   offer?: string;
@@ -61,6 +63,9 @@ export function toStatus(rec: SessionRecord): SessionStatus {
 /** Ended sessions stay readable this long, then the object deletes its storage. */
 export const RETAIN_ENDED_MS = 2 * 3_600_000;
 
+/** How long a claimed session waits for its worker to dial back in after the control WebSocket drops. */
+export const CONTROL_GRACE_MS = 5000;
+
 /** The next time the object must act: the claim deadline, the time limit, or the purge. */
 export function nextDeadline(rec: SessionRecord): number {
   switch (rec.state) {
@@ -69,7 +74,7 @@ export function nextDeadline(rec: SessionRecord): number {
       return rec.jobExpiresAt;
     case 'claimed':
     case 'live':
-      return rec.endsAt;
+      return rec.controlLostAt !== undefined ? Math.min(rec.endsAt, rec.controlLostAt + CONTROL_GRACE_MS) : rec.endsAt;
     case 'ended':
       return (rec.endedAt ?? rec.createdAt) + RETAIN_ENDED_MS;
   }
