@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { collectOutput } from './child-output.ts';
 import { freePort, waitForHttp } from './ports.ts';
 
 export interface LocalEdge {
@@ -29,14 +30,7 @@ export async function startEdge(opts: { port?: number; vars: Record<string, stri
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  const collect = (b: Buffer) => {
-    out += b.toString();
-    if (out.length > 200_000) out = out.slice(-100_000);
-    if (!opts.quiet) process.stderr.write(b);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  const output = collectOutput(child, opts.quiet ?? false);
   let alive = true;
   child.on('exit', () => (alive = false));
   const url = `http://127.0.0.1:${port}`;
@@ -51,7 +45,7 @@ export async function startEdge(opts: { port?: number; vars: Record<string, stri
     await waitForHttp(`${url}/healthz`, 60_000, () => alive);
   } catch (err) {
     await stop();
-    throw new Error(`${(err as Error).message}\nwrangler output:\n${out.slice(-4000)}`);
+    throw new Error(`${(err as Error).message}\nwrangler output:\n${output().slice(-4000)}`);
   }
-  return { url, port, startupMs: Date.now() - started, stop, output: () => out };
+  return { url, port, startupMs: Date.now() - started, stop, output };
 }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { collectOutput } from './child-output.ts';
 import { freePort, waitForHttp } from './ports.ts';
 
 export interface LocalWorker {
@@ -26,14 +27,7 @@ export async function startMediaWorker(opts: { env: Record<string, string>; quie
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  const collect = (b: Buffer) => {
-    out += b.toString();
-    if (out.length > 200_000) out = out.slice(-100_000);
-    if (!opts.quiet) process.stderr.write(b);
-  };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
+  const output = collectOutput(child, opts.quiet ?? false);
   let exitCode: number | null = null;
   let alive = true;
   const exited = new Promise<number | null>((r) =>
@@ -53,7 +47,7 @@ export async function startMediaWorker(opts: { env: Record<string, string>; quie
     await waitForHttp(`${url}/healthz`, 30_000, () => alive);
   } catch (err) {
     await stop('SIGKILL');
-    throw new Error(`${(err as Error).message}\nworker output:\n${out.slice(-4000)}`);
+    throw new Error(`${(err as Error).message}\nworker output:\n${output().slice(-4000)}`);
   }
-  return { url, pid: child.pid ?? 0, stop, output: () => out };
+  return { url, pid: child.pid ?? 0, stop, output };
 }
