@@ -15,6 +15,8 @@ import { runSession, type RunningSession } from './sessions/run-session.ts';
 export class MediaWorker {
   private readonly sessions = new Map<string, RunningSession>();
   private claiming = 0;
+  /** Claims being decided (dialing the edge): each may still add a session. */
+  private readonly claimsInFlight = new Set<Promise<JobVerdict>>();
   private draining = false;
   private readonly sqs: SQSClient;
   private readonly poller: JobPoller;
@@ -45,7 +47,13 @@ export class MediaWorker {
       queueUrl: config.SQS_QUEUE_URL,
       waitTimeS: config.SQS_WAIT_S,
       freeSlots: () => this.freeSlots(),
-      onJob: (job) => this.claim(job),
+      onJob: (job) => {
+        const claim = this.claim(job);
+        this.claimsInFlight.add(claim);
+        const forget = () => this.claimsInFlight.delete(claim);
+        claim.then(forget, forget);
+        return claim;
+      },
       log,
     });
   }
@@ -98,21 +106,29 @@ export class MediaWorker {
     }
   }
 
-  /** Stops claiming, waits for sessions up to `timeoutMs`, then ends what is left. */
+  /**
+   * Stops claiming, waits for sessions up to `timeoutMs` from now, then ends what is left. The
+   * long poll in flight is let finish (it returns what it gets to the queue; see JobPoller.stop),
+   * within the same limit.
+   */
   async drain(timeoutMs: number): Promise<void> {
     this.draining = true;
-    await this.poller.stop();
-    const all = () => Promise.all([...this.sessions.values()].map((s) => s.done));
+    const pollerStopped = this.poller.stop(timeoutMs);
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = await Promise.race([
-      all().then(() => false),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs))),
-    ]);
-    clearTimeout(timer);
+    const limit = new Promise<true>((r) => (timer = setTimeout(() => r(true), timeoutMs)));
+    // A claim already dialing may still win a session: it is waited for, and drained with the rest.
+    await Promise.race([Promise.all([...this.claimsInFlight]), limit]);
+    const all = () => Promise.all([...this.sessions.values()].map((s) => s.done));
+    const timedOut = await Promise.race([all().then(() => false), limit]);
     if (timedOut) {
       for (const s of this.sessions.values()) s.end('drain_timeout');
       await all();
     }
+    await pollerStopped;
+    clearTimeout(timer);
+    // A claim that outlasted the limit may have won a session since.
+    for (const s of this.sessions.values()) s.end('drain_timeout');
+    await all();
     this.sqs.destroy();
   }
 }

@@ -1,9 +1,17 @@
+import type { IceServer } from '@switchboard/protocol';
 import { RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket, type RTCDataChannel, type RTCRtpTransceiver } from 'werift';
 import type { AudioFrame } from '../../media-worker/src/audio/frame.ts';
 import { OpusDecoderStream, OpusEncoderStream } from '../../media-worker/src/audio/opus.ts';
 import { concatFrames } from '../../media-worker/src/audio/pcm.ts';
 import { Reframer } from '../../media-worker/src/audio/reframer.ts';
 import { resampleOnce } from '../../media-worker/src/audio/resampler.ts';
+
+export interface ConnectOptions {
+  /** ICE servers for the client (e.g. the answer of `GET /v1/ice-servers`); none by default. */
+  iceServers?: IceServer[];
+  /** 'relay': TURN relay candidates only. */
+  iceTransportPolicy?: 'all' | 'relay';
+}
 
 export interface ReceivedEvent {
   type: string;
@@ -37,10 +45,20 @@ export class RtcTestClient {
     this.channel = channel;
   }
 
-  static async connect(edgeUrl: string): Promise<RtcTestClient> {
+  /**
+   * Offers to the edge (WHIP) and resolves once connected. `iceServers` (as `GET /v1/ice-servers`
+   * returns them) default to none: werift would otherwise add a public STUN server and wait for it.
+   * `iceTransportPolicy: 'relay'` gathers only TURN relay candidates, as a browser told so does.
+   */
+  static async connect(edgeUrl: string, opts: ConnectOptions = {}): Promise<RtcTestClient> {
     const pc = new RTCPeerConnection({
       codecs: { audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111, parameters: 'minptime=10;useinbandfec=1' })] },
-      iceServers: [],
+      iceServers: (opts.iceServers ?? []).map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) })),
+      iceTransportPolicy: opts.iceTransportPolicy ?? 'all',
+      // One transport for audio and data (as a browser offering BUNDLE does). With werift's
+      // default (max-compat) the offer gathers a second transport for the data m-line; once the
+      // answer bundles, that transport is orphaned and pc.close() never closes its UDP sockets.
+      bundlePolicy: 'max-bundle',
       iceUseIpv6: false,
       iceInterfaceAddresses: { udp4: '127.0.0.1' },
       iceAdditionalHostAddresses: ['127.0.0.1'],

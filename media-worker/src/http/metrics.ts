@@ -15,6 +15,12 @@ export function createMetrics() {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    answerLatency: new Histogram({
+      name: 'switchboard_answer_latency_seconds',
+      help: 'Offer received from the edge to SDP answer sent (werift answer and ICE gathering)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registers: [registry],
+    }),
     framesLate: new Counter({ name: 'switchboard_frames_late_total', help: 'Output frames sent more than 10 ms after their slot', registers: [registry] }),
     turns: new Counter({ name: 'switchboard_turns_total', help: 'User turns answered', registers: [registry] }),
     errors: new Counter({ name: 'switchboard_errors_total', help: 'Errors by kind', labelNames: ['kind'] as const, registers: [registry] }),

@@ -13,7 +13,12 @@ export function startHttp(opts: { host: string; port: number; metrics: Metrics; 
       const ready = opts.ready();
       res.writeHead(ready ? 200 : 503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ready }));
     } else if (path === '/metrics') {
-      res.writeHead(200, { 'Content-Type': opts.metrics.registry.contentType }).end(await opts.metrics.registry.metrics());
+      try {
+        const text = await opts.metrics.registry.metrics();
+        res.writeHead(200, { 'Content-Type': opts.metrics.registry.contentType }).end(text);
+      } catch (err) {
+        res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'metrics_failed', message: (err as Error).message } }));
+      }
     } else {
       res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":{"code":"not_found","message":"no such route"}}');
     }

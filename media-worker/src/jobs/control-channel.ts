@@ -90,12 +90,16 @@ export class ControlChannel {
   private finished = false;
   private resuming = false;
   private buffered: string[] = [];
+  /** Resolves when the channel has ended for good (`finish`). */
+  private readonly ended: Promise<void>;
+  private markEnded!: () => void;
   /** How often the channel dialed back in after a drop. */
   resumes = 0;
 
   constructor(ws: WebSocket, early: string[], redial: (token: string) => Promise<DialResult>) {
     this.ws = ws;
     this.redial = redial;
+    this.ended = new Promise((resolve) => (this.markEnded = resolve));
     this.attach(ws, early);
   }
 
@@ -154,6 +158,7 @@ export class ControlChannel {
   private finish(code: number, reason: string): void {
     if (this.finished) return;
     this.finished = true;
+    this.markEnded();
     this.buffered = [];
     for (const l of this.closeListeners) l(code, reason);
     this.listeners.clear();
@@ -183,10 +188,24 @@ export class ControlChannel {
     } else if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
   }
 
-  /** Ends the channel for good (the session is over). */
-  close(code = 1000, reason = ''): void {
+  /**
+   * Ends the channel for good (the session is over). Resolves once the socket has closed: after
+   * the close handshake, so what was sent before (the `end` message) has reached the edge even if
+   * the process exits next (SIGTERM), or after `timeoutMs`, when the socket is dropped.
+   */
+  close(code = 1000, reason = '', timeoutMs = 2000): Promise<void> {
     this.closedByUs = true;
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason.slice(0, 120));
     if (this.resuming || this.ws.readyState === WebSocket.CLOSED) this.finish(code, reason);
+    if (this.finished) return Promise.resolve();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const dropped = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.ws.terminate();
+        this.finish(code, reason);
+        resolve();
+      }, timeoutMs);
+    });
+    return Promise.race([this.ended, dropped]).finally(() => clearTimeout(timer));
   }
 }

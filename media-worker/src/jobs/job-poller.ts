@@ -55,12 +55,20 @@ export class JobPoller {
     this.loop = this.run();
   }
 
-  /** Stops asking for jobs; resolves once the current receive and claims are done. */
-  async stop(): Promise<void> {
+  /**
+   * Stops asking for jobs; resolves once the current receive and claims are done. A long poll in
+   * flight is let run to its end (at most `waitTimeS`), and whatever it brings is put straight
+   * back on the queue: aborting it would not stop SQS from handing it the next job, which would
+   * then sit invisible and unclaimed for the queue's visibility timeout while its caller waits
+   * (aws/aws-sdk-js#2350, aws/aws-sdk-java-v2#1395; fauxqs does the same). `abortAfterMs` bounds
+   * that wait: then the request is aborted after all.
+   */
+  async stop(abortAfterMs = Infinity): Promise<void> {
     this.running = false;
-    this.abort.abort();
     this.slotWaiter?.();
+    const timer = Number.isFinite(abortAfterMs) ? setTimeout(() => this.abort.abort(), abortAfterMs) : undefined;
     await this.loop;
+    clearTimeout(timer);
   }
 
   /** Call when a session ends, so a poller waiting for a free slot resumes. */
@@ -96,6 +104,12 @@ export class JobPoller {
         continue;
       }
       this.stats.received += messages.length;
+      if (!this.running) {
+        // Stopped while this receive was in flight: the jobs go back at once, for other workers.
+        this.stats.retried += messages.length;
+        await Promise.all(messages.map((m) => this.release(m, 0)));
+        break;
+      }
       await Promise.all(messages.map((m) => this.handle(m)));
     }
   }
@@ -128,10 +142,15 @@ export class JobPoller {
       await this.delete(m);
     } else {
       this.stats.retried++;
-      await this.o.sqs
-        .send(new ChangeMessageVisibilityCommand({ QueueUrl: this.o.queueUrl, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 1 }))
-        .catch(() => {});
+      await this.release(m, 1);
     }
+  }
+
+  /** Makes a received message visible again after `visibilityS` seconds. */
+  private async release(m: Message, visibilityS: number): Promise<void> {
+    await this.o.sqs
+      .send(new ChangeMessageVisibilityCommand({ QueueUrl: this.o.queueUrl, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: visibilityS }))
+      .catch(() => {});
   }
 
   private async delete(m: Message): Promise<void> {

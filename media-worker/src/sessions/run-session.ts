@@ -36,6 +36,8 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
   const done = new Promise<void>((resolveDone) => {
     let transport: WebRtcTransport | null = null;
     let pipeline: { done: Promise<void>; stop(reason: string): void } | null = null;
+    /** The answer being made: a transport it creates after the end is closed by it. */
+    let starting: Promise<void> = Promise.resolve();
     let finished = false;
     const timers: ReturnType<typeof setTimeout>[] = [];
 
@@ -45,13 +47,17 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
       for (const t of timers) clearTimeout(t);
       deps.metrics.sessionsEnded.inc({ reason });
       pipeline?.stop(reason);
+      let transportClosed: Promise<void> = Promise.resolve();
       if (transport) {
         deps.metrics.framesLate.inc(transport.stats().lateTicks);
-        transport.close(reason);
+        transportClosed = transport.close(reason);
       }
       if (tellEdge) channel.send({ type: 'end', detail: reason });
-      channel.close(1000, reason);
-      void (pipeline?.done ?? Promise.resolve()).finally(() => resolveDone());
+      // `done` waits until everything is released: the handler, the peer connection (its UDP
+      // sockets; the SCTP ABORT that tells the client) and the control socket (so the `end`
+      // message reaches the edge even when the process exits right after, as on SIGTERM).
+      const released = [pipeline?.done, transportClosed, channel.close(1000, reason), starting.catch(() => {})];
+      void Promise.all(released).finally(() => resolveDone());
     };
 
     timers.push(setTimeout(() => finish('handover_timeout', true), HANDOVER_TIMEOUT_MS));
@@ -72,7 +78,8 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
             finish('unsupported: this worker serves WebRTC sessions only', true);
             return;
           }
-          await startWebRtc(msg.offer, msg.iceServers, { id: msg.sessionId, kind: msg.kind }, msg.endsAt);
+          starting = startWebRtc(msg.offer, msg.iceServers, { id: msg.sessionId, kind: msg.kind }, msg.endsAt);
+          await starting;
           return;
         case 'candidates':
           for (const c of msg.candidates) await transport?.addRemoteCandidate(c.candidate, c.mid);
@@ -92,6 +99,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
 
     async function startWebRtc(offer: string, iceServers: IceServer[], session: SessionInfo, endsAt: number | null) {
       const c = deps.config;
+      const offerAt = performance.now();
       const answered = await WebRtcTransport.answer(offer, {
         iceServers,
         icePolicy: c.ICE_POLICY,
@@ -101,12 +109,15 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
       });
       transport = answered.transport;
       if (finished) {
-        transport.close('ended_during_answer');
+        await transport.close('ended_during_answer');
         return;
       }
       transport.onClose((reason) => finish(reason, true));
+      // Already closed (the peer failed or left while the answer was made): finish ran just now.
+      if (finished) return;
       transport.onConnected(() => channel.send({ type: 'state', state: 'live' }));
       channel.send({ type: 'answer', sdp: answered.answer });
+      deps.metrics.answerLatency.observe((performance.now() - offerAt) / 1000);
       const limit = Math.min(c.TIME_LIMIT_MS || Infinity, endsAt ? endsAt - Date.now() : Infinity);
       if (Number.isFinite(limit)) timers.push(setTimeout(() => finish('time_limit', true), Math.max(0, limit)));
       pipeline = runPipeline({

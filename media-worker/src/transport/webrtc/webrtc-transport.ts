@@ -27,6 +27,12 @@ export interface WebRtcOptions {
 
 /** Gathering is waited for before answering (WHIP has no server-side trickle); bounded. */
 const GATHER_LIMIT_MS = 5000;
+/**
+ * A peer that has not connected (ICE and DTLS) this long after the answer never will: the call
+ * ends with 'connect_timeout'. werift itself never gives up: when every connectivity check fails
+ * its ICE agent stays 'checking' (it waits for a check-list result that never comes).
+ */
+export const CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * A browser call over WebRTC (werift): answers the offer with Opus send-receive and takes the
@@ -46,7 +52,12 @@ export class WebRtcTransport implements MediaTransport {
   private seq = Math.floor(Math.random() * 0xffff);
   private lastInSeq = -1;
   private closed = false;
+  private closeReason = '';
+  /** Settles once werift has closed the peer connection (SCTP ABORT sent, UDP sockets closed). */
+  private closing: Promise<void> = Promise.resolve();
   private replyActive = false;
+  private watchingSctp = false;
+  private connectTimer: ReturnType<typeof setTimeout> | undefined;
 
   private readonly pc: RTCPeerConnection;
   private readonly payloadType: number;
@@ -65,6 +76,13 @@ export class WebRtcTransport implements MediaTransport {
       send: (frame, timestamp, marker) => this.sendFrame(frame, timestamp, marker),
     });
     pc.onDataChannel.subscribe((ch) => {
+      // The peer closing its RTCPeerConnection aborts the SCTP association (browsers and werift
+      // send an ABORT): the call is over. Without this the worker would only notice when ICE
+      // consent expires, 30 s later (RFC 7675), holding the slot and the sockets until then.
+      if (!this.watchingSctp && pc.sctpTransport) {
+        this.watchingSctp = true;
+        pc.sctpTransport.sctp.stateChanged.closed.subscribe(() => this.close('peer_closed'));
+      }
       if (ch.label !== 'events') return;
       this.channel = ch;
       ch.onMessage.subscribe((data) => {
@@ -81,6 +99,7 @@ export class WebRtcTransport implements MediaTransport {
     });
     pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected') {
+        clearTimeout(this.connectTimer);
         this.output.start();
         for (const l of this.connectedListeners) l();
       } else if (state === 'failed') this.close('ice_failed');
@@ -121,10 +140,19 @@ export class WebRtcTransport implements MediaTransport {
       // werift answers a sendrecv offer as recvonly unless told to send.
       transceiver.setDirection('sendrecv');
       transport.transceiver = transceiver;
+      // A DTLS alert from the peer (close_notify: a browser closing its peer connection, also
+      // without a data channel) closes the DTLS transport; werift's connectionState stays
+      // 'connected' until ICE consent expires, so it is watched here.
+      transceiver.dtlsTransport.onStateChange.subscribe((state) => {
+        if (state === 'closed') transport.close('peer_closed');
+      });
       await pc.setLocalDescription(await pc.createAnswer());
       await gathered(pc);
       const sdp = pc.localDescription?.sdp;
       if (!sdp) throw new Error('werift produced no answer');
+      if (!transport.closed && pc.connectionState !== 'connected') {
+        transport.connectTimer = setTimeout(() => transport.close('connect_timeout'), CONNECT_TIMEOUT_MS);
+      }
       return { transport, answer: advertisePublicIp(sdp, o.publicIp) };
     } catch (err) {
       transport.close('answer_failed');
@@ -149,8 +177,10 @@ export class WebRtcTransport implements MediaTransport {
     this.eventListeners.push(cb);
   }
 
+  /** Called once when the transport closes; at once if it already has (e.g. ICE failed while answering). */
   onClose(cb: (reason: string) => void): void {
-    this.closeListeners.push(cb);
+    if (this.closed) cb(this.closeReason);
+    else this.closeListeners.push(cb);
   }
 
   play(frame: AudioFrame): void {
@@ -184,16 +214,20 @@ export class WebRtcTransport implements MediaTransport {
     return this.output.stats();
   }
 
-  close(reason: string): void {
-    if (this.closed) return;
+  /** Closes the call; the promise settles once werift has released it (never rejects). */
+  close(reason: string): Promise<void> {
+    if (this.closed) return this.closing;
     this.closed = true;
+    this.closeReason = reason;
+    clearTimeout(this.connectTimer);
     this.output.stop();
-    void this.pc.close();
+    this.closing = this.pc.close().catch(() => {});
     for (const l of this.closeListeners) l(reason);
     this.audioListeners.length = 0;
     this.eventListeners.length = 0;
     this.closeListeners.length = 0;
     this.connectedListeners.length = 0;
+    return this.closing;
   }
 
   private receive(seq: number, payload: Buffer): void {
