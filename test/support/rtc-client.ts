@@ -5,6 +5,7 @@ import { OpusDecoderStream, OpusEncoderStream } from '../../media-worker/src/aud
 import { concatFrames } from '../../media-worker/src/audio/pcm.ts';
 import { Reframer } from '../../media-worker/src/audio/reframer.ts';
 import { resampleOnce } from '../../media-worker/src/audio/resampler.ts';
+import { onlyFromInterface } from '../../media-worker/src/transport/webrtc/host-candidates.ts';
 
 export interface ConnectOptions {
   /** ICE servers for the client (e.g. the answer of `GET /v1/ice-servers`); none by default. */
@@ -62,6 +63,8 @@ export class RtcTestClient {
       iceUseIpv6: false,
       iceInterfaceAddresses: { udp4: '127.0.0.1' },
       iceAdditionalHostAddresses: ['127.0.0.1'],
+      // Loopback only: werift also gathers the machine's other addresses, which tests must not use.
+      iceFilterCandidatePair: onlyFromInterface('127.0.0.1'),
     });
     const transceiver = pc.addTransceiver('audio', { direction: 'sendrecv' });
     const channel = pc.createDataChannel('events');

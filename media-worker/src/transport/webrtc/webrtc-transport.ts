@@ -11,6 +11,7 @@ import type { AudioFrame } from '../../audio/frame.ts';
 import { OpusDecoderStream, OpusEncoderStream } from '../../audio/opus.ts';
 import { PacedOutput } from '../../audio/paced-output.ts';
 import type { MediaTransport } from '../types.ts';
+import { keepHostCandidatesOn, onlyFromInterface } from './host-candidates.ts';
 import { advertisePublicIp } from './nat1to1.ts';
 import { findOfferedOpus } from './opus-offer.ts';
 
@@ -130,6 +131,7 @@ export class WebRtcTransport implements MediaTransport {
       iceInterfaceAddresses: o.interfaceAddress ? { udp4: o.interfaceAddress } : undefined,
       // werift skips loopback interfaces unless they are named.
       iceAdditionalHostAddresses: o.interfaceAddress.startsWith('127.') ? [o.interfaceAddress] : [],
+      iceFilterCandidatePair: o.interfaceAddress ? onlyFromInterface(o.interfaceAddress) : undefined,
       iceUseIpv6: false,
     });
     const transport = new WebRtcTransport(pc, opus.payloadType);
@@ -153,7 +155,7 @@ export class WebRtcTransport implements MediaTransport {
       if (!transport.closed && pc.connectionState !== 'connected') {
         transport.connectTimer = setTimeout(() => transport.close('connect_timeout'), CONNECT_TIMEOUT_MS);
       }
-      return { transport, answer: advertisePublicIp(sdp, o.publicIp) };
+      return { transport, answer: advertisePublicIp(keepHostCandidatesOn(sdp, o.interfaceAddress), o.publicIp) };
     } catch (err) {
       transport.close('answer_failed');
       throw err;
