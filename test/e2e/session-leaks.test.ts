@@ -1,12 +1,12 @@
 import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadWorkerConfig } from '../../media-worker/src/config.ts';
 import { createMetrics, type Metrics } from '../../media-worker/src/http/metrics.ts';
 import type { VadFactory } from '../../media-worker/src/pipeline/session-pipeline.ts';
 import { CONNECT_TIMEOUT_MS } from '../../media-worker/src/transport/webrtc/webrtc-transport.ts';
 import { MediaWorker } from '../../media-worker/src/worker.ts';
 import streamEcho from '../fixtures/handlers/stream-echo.ts';
 import { RtcTestClient } from '../support/rtc-client.ts';
+import { e2eWorkerConfig } from '../support/worker-config.ts';
 
 /**
  * Opens and closes 20 sessions on in-process media workers, ended every way a session can end,
@@ -46,16 +46,7 @@ async function expectBackTo(baseline: Record<string, number>, what: string): Pro
 }
 
 function startWorker(metrics: Metrics, env: Record<string, string>): MediaWorker {
-  const config = loadWorkerConfig({
-    PUBLIC_BASE_URL: edge,
-    SQS_QUEUE_URL: inject('sqsQueueUrl'),
-    SQS_ENDPOINT: inject('sqsEndpoint'),
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    SQS_WAIT_S: '1',
-    RTC_INTERFACE: '127.0.0.1',
-    ...env,
-  });
+  const config = e2eWorkerConfig(env);
   const worker = new MediaWorker(config, streamEcho, noVad, metrics, (m) => log.push(m));
   worker.start();
   return worker;

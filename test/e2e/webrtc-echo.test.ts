@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readWav } from '../../media-worker/src/audio/pcm.ts';
 import { resampleOnce } from '../../media-worker/src/audio/resampler.ts';
-import { loadWorkerConfig } from '../../media-worker/src/config.ts';
 import { loadHandler } from '../../media-worker/src/handlers/load.ts';
 import { createMetrics } from '../../media-worker/src/http/metrics.ts';
 import { createVadFactory } from '../../media-worker/src/vad/factory.ts';
 import { MediaWorker } from '../../media-worker/src/worker.ts';
 import { bestCorrelation, envelope, sliceMs } from '../support/correlate.ts';
 import { RtcTestClient } from '../support/rtc-client.ts';
+import { e2eWorkerConfig } from '../support/worker-config.ts';
 
 const edge = inject('edgeUrl');
 const fixture = (name: string) => readWav(readFileSync(new URL(`../fixtures/audio/${name}`, import.meta.url)));
@@ -16,17 +16,7 @@ const fixture = (name: string) => readWav(readFileSync(new URL(`../fixtures/audi
 let worker: MediaWorker;
 
 beforeAll(async () => {
-  const config = loadWorkerConfig({
-    PUBLIC_BASE_URL: edge,
-    SQS_QUEUE_URL: inject('sqsQueueUrl'),
-    SQS_ENDPOINT: inject('sqsEndpoint'),
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    SQS_WAIT_S: '1',
-    MAX_SESSIONS: '4',
-    RTC_INTERFACE: '127.0.0.1',
-    WORKER_ID: 'w-in-process',
-  });
+  const config = e2eWorkerConfig({ MAX_SESSIONS: '4', WORKER_ID: 'w-in-process' });
   worker = new MediaWorker(config, await loadHandler('echo'), await createVadFactory(), createMetrics(), (m) => console.log('[worker]', m));
   worker.start();
 });

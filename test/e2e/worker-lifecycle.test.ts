@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { readWav } from '../../media-worker/src/audio/pcm.ts';
-import { loadWorkerConfig } from '../../media-worker/src/config.ts';
 import { loadHandler } from '../../media-worker/src/handlers/load.ts';
 import { createMetrics } from '../../media-worker/src/http/metrics.ts';
 import { startHttp } from '../../media-worker/src/http/server.ts';
@@ -13,6 +12,7 @@ import { MediaWorker } from '../../media-worker/src/worker.ts';
 import { startMediaWorker, type LocalWorker } from '../../scripts/stack/media-worker.ts';
 import { chromeOffer } from '../fixtures/sdp.ts';
 import { RtcTestClient } from '../support/rtc-client.ts';
+import { e2eWorkerConfig } from '../support/worker-config.ts';
 
 /**
  * The media worker's life: capacity (MAX_SESSIONS) and /metrics on an in-process worker, and the
@@ -49,17 +49,7 @@ afterAll(async () => {
 describe('capacity and /metrics (in-process worker, MAX_SESSIONS=1)', () => {
   it('never holds two sessions: a second call waits, gets 503 no_worker, its job is dropped unclaimed; the freed slot serves the next call; /metrics follows', async () => {
     const metrics = createMetrics();
-    const config = loadWorkerConfig({
-      PUBLIC_BASE_URL: edge,
-      SQS_QUEUE_URL: inject('sqsQueueUrl'),
-      SQS_ENDPOINT: inject('sqsEndpoint'),
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      SQS_WAIT_S: '1',
-      MAX_SESSIONS: '1',
-      RTC_INTERFACE: '127.0.0.1',
-      WORKER_ID: 'w-capacity',
-    });
+    const config = e2eWorkerConfig({ MAX_SESSIONS: '1', WORKER_ID: 'w-capacity' });
     const worker = new MediaWorker(config, await loadHandler('echo'), await createVadFactory(), metrics, () => {});
     const http: Server = await startHttp({ host: '127.0.0.1', port: 0, metrics, ready: () => worker.ready });
     cleanups.push(() => new Promise((r) => http.close(r)), () => worker.drain(1000));

@@ -19,7 +19,9 @@ import { sendJob } from '../queue/sqs.ts';
 import type { TrickleFragment } from '../sdp/trickle.ts';
 import { mintIceServers } from '../turn/mint.ts';
 import { jsonError } from './json-error.ts';
-import { mediaTokenSubject, resumeTokenSubject } from './media-token.ts';
+import { decideControlDial } from './control-dial.ts';
+import { buildHandover } from './handover.ts';
+import { mediaTokenSubject } from './media-token.ts';
 import { CONTROL_GRACE_MS, moveTo, nextDeadline, toStatus, type SessionRecord } from './record.ts';
 import { fail, type Failure, type Result, type VoiceAction } from './results.ts';
 import { Waiters } from './waiters.ts';
@@ -229,76 +231,44 @@ export class CallSession extends DurableObject<Env> {
     return jsonError(404, 'not_found', 'unknown session endpoint');
   }
 
-  /** A worker claims the session: first valid dial wins, later ones get 409, expired tokens 410. */
+  /** A worker dials the control WebSocket: a claim (first wins) or its resume after a drop. */
   private async acceptControl(request: Request): Promise<Response> {
     const token = /^Bearer\s+(\S+)$/i.exec(request.headers.get('Authorization') ?? '')?.[1];
     if (!token) return jsonError(401, 'unauthorized', 'missing Authorization: Bearer <controlToken>');
-    const id = request.headers.get('X-Session-Id') ?? '';
     const secret = this.config.CONTROL_SECRET;
     if (!secret) return jsonError(500, 'misconfigured', 'CONTROL_SECRET is not set');
-    const resumed = await this.acceptResume(request, secret, id, token);
-    if (resumed) return resumed;
-    const check = await verifyControlToken(secret, id, token, Date.now());
-    if (!check.ok) {
-      if (check.reason === 'expired') return jsonError(410, 'gone', 'the job has expired');
-      return jsonError(401, 'unauthorized', `control token ${check.reason === 'malformed' ? 'is malformed' : 'is not valid'}`);
-    }
-    const rec = this.rec;
-    if (!rec || rec.id !== id) return jsonError(404, 'not_found', 'no such session');
-    if (rec.state === 'ended') return jsonError(410, 'gone', `session has ended (${rec.reason ?? 'unknown'})`);
-    if (rec.state === 'claimed' || rec.state === 'live' || this.controlSocket())
-      return jsonError(409, 'conflict', 'session already claimed by another worker');
     const workerId = (request.headers.get('X-Worker-Id') ?? 'unknown').slice(0, 128);
-    const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1], [CONTROL]);
-    await this.save({ ...moveTo(rec, 'claimed', Date.now()), workerId });
-    this.claimed.resolveAll(undefined);
-    void this.handOver(pair[1]);
-    return new Response(null, { status: 101, webSocket: pair[0] });
-  }
-
-  /**
-   * The claiming worker dials back in after its control WebSocket dropped: same worker id, the
-   * session's resume token, within CONTROL_GRACE_MS. Returns null when the token is not a resume
-   * token, so the caller treats it as a claim.
-   */
-  private async acceptResume(request: Request, secret: string, id: string, token: string): Promise<Response | null> {
-    const check = await verifyControlToken(secret, resumeTokenSubject(id), token, Date.now());
-    if (!check.ok) return null;
-    const rec = this.rec;
-    if (!rec || rec.id !== id) return jsonError(404, 'not_found', 'no such session');
-    if (rec.state === 'ended') return jsonError(410, 'gone', `session has ended (${rec.reason ?? 'unknown'})`);
-    if (request.headers.get('X-Worker-Id') !== rec.workerId || this.controlSocket())
-      return jsonError(409, 'conflict', 'session is held by another control connection');
-    const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1], [CONTROL]);
-    const { controlLostAt: _lost, detail: _detail, ...back } = rec;
-    await this.save(back);
-    return new Response(null, { status: 101, webSocket: pair[0] });
-  }
-
-  /** Sends the claiming worker the session: the offer or the call, and its own TURN credentials. */
-  private async handOver(ws: WebSocket): Promise<void> {
+    const decision = await decideControlDial({
+      secret,
+      sessionId: request.headers.get('X-Session-Id') ?? '',
+      token,
+      workerId,
+      rec: this.rec,
+      controlOpen: this.controlSocket() !== undefined,
+      now: Date.now(),
+    });
+    if ('status' in decision) return jsonError(decision.status, decision.code, decision.message);
     const rec = this.rec!;
-    let ice: Awaited<ReturnType<typeof mintIceServers>>;
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1], [CONTROL]);
+    if (decision.kind === 'resume') {
+      const { controlLostAt: _lost, detail: _detail, ...back } = rec;
+      await this.save(back);
+    } else {
+      await this.save({ ...moveTo(rec, 'claimed', Date.now()), workerId });
+      this.claimed.resolveAll(undefined);
+      void this.handOver(pair[1]);
+    }
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /** Sends the claiming worker the session; a TURN provider failure ends it. */
+  private async handOver(ws: WebSocket): Promise<void> {
     try {
-      ice = await mintIceServers(this.config, `worker:${rec.id}`);
+      ws.send(JSON.stringify(await buildHandover(this.rec!, this.config)));
     } catch (err) {
       await this.end('error', `TURN credentials for the worker: ${(err as Error).message}`);
-      return;
     }
-    const msg: ControlToWorker = {
-      type: 'session',
-      sessionId: rec.id,
-      kind: rec.kind,
-      iceServers: ice.iceServers,
-      iceServersExpiresAt: ice.expiresAt,
-      endsAt: rec.endsAt,
-      resumeToken: await mintControlToken(this.config.CONTROL_SECRET, resumeTokenSubject(rec.id), rec.endsAt),
-    };
-    if (rec.offer) msg.offer = rec.offer;
-    if (rec.call) msg.call = rec.call;
-    ws.send(JSON.stringify(msg));
   }
 
   private acceptTwilio(): Response {

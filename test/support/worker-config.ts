@@ -1,0 +1,19 @@
+import { inject } from 'vitest';
+import { loadWorkerConfig, type WorkerConfig } from '../../media-worker/src/config.ts';
+
+/**
+ * The configuration of an in-process media worker on the e2e stack (edge and fauxqs from the
+ * global setup), loopback-only WebRTC and a short long poll; `env` overrides or adds settings.
+ */
+export function e2eWorkerConfig(env: Record<string, string> = {}): WorkerConfig {
+  return loadWorkerConfig({
+    PUBLIC_BASE_URL: inject('edgeUrl'),
+    SQS_QUEUE_URL: inject('sqsQueueUrl'),
+    SQS_ENDPOINT: inject('sqsEndpoint'),
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    SQS_WAIT_S: '1',
+    RTC_INTERFACE: '127.0.0.1',
+    ...env,
+  });
+}

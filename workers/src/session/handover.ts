@@ -1,0 +1,25 @@
+import { mintControlToken, type ControlToWorker } from '@switchboard/protocol';
+import type { Config } from '../config.ts';
+import { mintIceServers } from '../turn/mint.ts';
+import { resumeTokenSubject } from './media-token.ts';
+import type { SessionRecord } from './record.ts';
+
+/**
+ * The `session` message for the worker that claimed: the offer or the call, the worker's own
+ * TURN credentials, and its resume token. Throws when the TURN provider fails.
+ */
+export async function buildHandover(rec: SessionRecord, config: Config): Promise<ControlToWorker> {
+  const ice = await mintIceServers(config, `worker:${rec.id}`);
+  const msg: ControlToWorker = {
+    type: 'session',
+    sessionId: rec.id,
+    kind: rec.kind,
+    iceServers: ice.iceServers,
+    iceServersExpiresAt: ice.expiresAt,
+    endsAt: rec.endsAt,
+    resumeToken: await mintControlToken(config.CONTROL_SECRET, resumeTokenSubject(rec.id), rec.endsAt),
+  };
+  if (rec.offer) msg.offer = rec.offer;
+  if (rec.call) msg.call = rec.call;
+  return msg;
+}
