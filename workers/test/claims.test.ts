@@ -79,6 +79,18 @@ describe('claiming a session over the control WebSocket', () => {
     expect(Date.now() - droppedAt).toBeGreaterThanOrEqual(4900);
   });
 
+  it('answers a worker\'s ice.refresh with fresh server-side credentials', async () => {
+    const pending = startSession();
+    const job = await nextJob();
+    const c = await claim(job);
+    const session = await c.inbox.next();
+    expect(session).toMatchObject({ type: 'session', iceServers: [], iceServersExpiresAt: null });
+    c.send({ type: 'answer', sdp: ANSWER });
+    await pending;
+    c.send({ type: 'ice.refresh' });
+    expect(await c.inbox.next()).toEqual({ type: 'ice-servers', iceServers: [], expiresAt: null });
+  });
+
   it('lets the claiming worker dial back in with its resume token after a drop, and nobody else', async () => {
     const pending = startSession();
     const job = await nextJob();

@@ -5,6 +5,7 @@ import type { Metrics } from '../http/metrics.ts';
 import type { ControlChannel } from '../jobs/control-channel.ts';
 import { runPipeline, type VadFactory } from '../pipeline/session-pipeline.ts';
 import { WebRtcTransport } from '../transport/webrtc/webrtc-transport.ts';
+import { IceCredentialRefresher } from './ice-refresh.ts';
 
 /** How long a claimed session may wait for the edge's `session` message. */
 const HANDOVER_TIMEOUT_MS = 10_000;
@@ -40,11 +41,13 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
     let starting: Promise<void> = Promise.resolve();
     let finished = false;
     const timers: ReturnType<typeof setTimeout>[] = [];
+    const refresher = new IceCredentialRefresher({ request: () => channel.send({ type: 'ice.refresh' }) });
 
     finish = (reason, tellEdge) => {
       if (finished) return;
       finished = true;
       for (const t of timers) clearTimeout(t);
+      refresher.stop();
       deps.metrics.sessionsEnded.inc({ reason });
       pipeline?.stop(reason);
       let transportClosed: Promise<void> = Promise.resolve();
@@ -78,6 +81,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
             finish('unsupported: this worker serves WebRTC sessions only', true);
             return;
           }
+          refresher.schedule(msg.iceServersExpiresAt);
           starting = startWebRtc(msg.offer, msg.iceServers, { id: msg.sessionId, kind: msg.kind }, msg.endsAt);
           await starting;
           return;
@@ -91,6 +95,9 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
           deps.log(`session ${job.sessionId}: edge says ${msg.message}`);
           return;
         case 'ice-servers':
+          transport?.updateIceServers(msg.iceServers);
+          refresher.schedule(msg.expiresAt);
+          return;
         case 'twilio':
         case 'twilio.closed':
           return;

@@ -125,7 +125,7 @@ export class WebRtcTransport implements MediaTransport {
         ],
       },
       // An explicit list, even empty: werift otherwise adds a public STUN server and waits for it.
-      iceServers: o.iceServers.map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) })),
+      iceServers: toWeriftIceServers(o.iceServers),
       iceTransportPolicy: o.icePolicy,
       icePortRange: o.portRange,
       iceInterfaceAddresses: o.interfaceAddress ? { udp4: o.interfaceAddress } : undefined,
@@ -160,6 +160,14 @@ export class WebRtcTransport implements MediaTransport {
       transport.close('answer_failed');
       throw err;
     }
+  }
+
+  /**
+   * Fresh server-side TURN credentials: werift applies them to later gathering (ICE restart);
+   * allocations already made keep refreshing with the ones they were made with.
+   */
+  updateIceServers(servers: IceServer[]): void {
+    if (!this.closed) this.pc.setConfiguration({ iceServers: toWeriftIceServers(servers) });
   }
 
   /** A trickled candidate from the client (`candidate:...`), for the media section `mid`. */
@@ -271,4 +279,8 @@ function gathered(pc: RTCPeerConnection): Promise<void> {
       resolve();
     }
   });
+}
+
+function toWeriftIceServers(servers: IceServer[]) {
+  return servers.map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) }));
 }
