@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Debian packages the tests need (headless Chromium for the browser test, coturn's turnserver for
-# the TURN relay tests), installed when missing. Only the binaries are used: the tests run
-# turnserver themselves, the coturn system service is never started.
+# the TURN relay tests, iproute2 and nftables for the NAT traversal test), installed when missing.
+# Only the binaries are used: the tests run turnserver themselves, the coturn system service is
+# never started.
 # Sourced by test.sh; a no-op when everything is present.
 sb_system_deps() {
   local missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/bin/turnserver ] || missing+=(coturn)
+  # The NAT traversal test: network namespaces (ip netns, veth) and a UDP block between them.
+  [ -x /usr/sbin/ip ] || [ -x /usr/bin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
+  [ -x /usr/sbin/nft ] || missing+=(nftables)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
     echo "[switchboard] missing Debian packages: ${missing[*]} (run as root or install them)" >&2

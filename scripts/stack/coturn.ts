@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectOutput } from './child-output.ts';
+import { probeIn, wrapped } from './ports.ts';
 
 export const TURNSERVER = '/usr/bin/turnserver';
 
@@ -26,6 +27,12 @@ export interface CoturnOptions {
   extraArgs?: string[];
   /** Echo turnserver's log to stderr. */
   verbose?: boolean;
+  /**
+   * Command prefix turnserver runs under, e.g. `['ip', 'netns', 'exec', 'sb-core']` to run it
+   * inside a network namespace; the readiness probe then runs there too, and the port defaults
+   * to 3478 (a fresh namespace has it free).
+   */
+  wrap?: string[];
 }
 
 export interface LocalCoturn {
@@ -54,7 +61,8 @@ export async function startCoturn(opts: CoturnOptions): Promise<LocalCoturn> {
   const host = opts.listenIp ?? '127.0.0.1';
   const relayIp = opts.relayIp ?? host;
   const realm = opts.realm ?? 'switchboard.local';
-  const port = opts.port ?? (await freeUdpTcpPort(host));
+  const wrap = opts.wrap ?? [];
+  const port = opts.port ?? (wrap.length > 0 ? 3478 : await freeUdpTcpPort(host));
   const dir = mkdtempSync(join(tmpdir(), 'sb-coturn-'));
   const args = [
     '-n',
@@ -81,7 +89,8 @@ export async function startCoturn(opts: CoturnOptions): Promise<LocalCoturn> {
   args.push(...(opts.extraArgs ?? []));
 
   const started = Date.now();
-  const child: ChildProcess = spawn(TURNSERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, argv] = wrapped(wrap, TURNSERVER, args);
+  const child: ChildProcess = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   const output = collectOutput(child, !opts.verbose);
   let alive = true;
   let spawnError: Error | null = null;
@@ -113,7 +122,11 @@ export async function startCoturn(opts: CoturnOptions): Promise<LocalCoturn> {
       const why = spawnError ? `could not start ${TURNSERVER}: ${(spawnError as Error).message} (Debian package coturn; see scripts/system-deps.sh)` : 'turnserver exited';
       throw new Error(`${why}\nturnserver output:\n${output().slice(-4000)}`);
     }
-    if (await stunBinding(host, port, 300)) break;
+    const ready =
+      wrap.length > 0
+        ? await probeIn(wrap, `const { stunBinding } = await import(${JSON.stringify(import.meta.url)}); process.exit((await stunBinding(${JSON.stringify(host)}, ${port}, 300)) ? 0 : 1);`)
+        : await stunBinding(host, port, 300);
+    if (ready) break;
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`turnserver did not answer STUN on ${host}:${port} within 10 s\nturnserver output:\n${output().slice(-4000)}`);

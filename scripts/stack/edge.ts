@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { collectOutput } from './child-output.ts';
-import { freePort, waitForHttp } from './ports.ts';
+import { freePort, waitForHttp, wrapped } from './ports.ts';
 
 export interface LocalEdge {
   url: string;
@@ -16,16 +16,32 @@ export interface LocalEdge {
 
 const WORKERS_DIR = resolve(import.meta.dirname, '../../workers');
 
-/** The edge Worker under `wrangler dev` (workerd) on 127.0.0.1, with `vars` as its environment. */
-export async function startEdge(opts: { port?: number; vars: Record<string, string>; quiet?: boolean }): Promise<LocalEdge> {
+export interface EdgeOptions {
+  port?: number;
+  vars: Record<string, string>;
+  quiet?: boolean;
+  /** Address it listens on (127.0.0.1). */
+  ip?: string;
+  /**
+   * Command prefix wrangler runs under, e.g. `['ip', 'netns', 'exec', 'sb-core']` to run the edge
+   * inside a network namespace (the health check then runs there too). Ports default to ones free
+   * on the test process's 127.0.0.1, which a fresh namespace has free as well.
+   */
+  wrap?: string[];
+}
+
+/** The edge Worker under `wrangler dev` (workerd) on 127.0.0.1 (or `ip`), with `vars` as its environment. */
+export async function startEdge(opts: EdgeOptions): Promise<LocalEdge> {
+  const ip = opts.ip ?? '127.0.0.1';
   const port = opts.port ?? (await freePort());
   const inspector = await freePort();
   const persist = mkdtempSync(join(tmpdir(), 'sb-edge-'));
-  const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector)];
+  const args = ['dev', '--ip', ip, '--port', String(port), '--inspector-port', String(inspector)];
   args.push('--persist-to', persist, '--show-interactive-dev-session=false', '--log-level', 'warn');
   for (const [k, v] of Object.entries(opts.vars)) args.push('--var', `${k}:${v}`);
   const started = Date.now();
-  const child: ChildProcess = spawn(resolve(WORKERS_DIR, '../node_modules/.bin/wrangler'), args, {
+  const [cmd, argv] = wrapped(opts.wrap, resolve(WORKERS_DIR, '../node_modules/.bin/wrangler'), args);
+  const child: ChildProcess = spawn(cmd, argv, {
     cwd: WORKERS_DIR,
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -33,7 +49,7 @@ export async function startEdge(opts: { port?: number; vars: Record<string, stri
   const output = collectOutput(child, opts.quiet ?? false);
   let alive = true;
   child.on('exit', () => (alive = false));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
   const stop = async () => {
     if (alive) {
       child.kill('SIGTERM');
@@ -42,7 +58,7 @@ export async function startEdge(opts: { port?: number; vars: Record<string, stri
     rmSync(persist, { recursive: true, force: true });
   };
   try {
-    await waitForHttp(`${url}/healthz`, 60_000, () => alive);
+    await waitForHttp(`${url}/healthz`, 60_000, () => alive, opts.wrap);
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\nwrangler output:\n${output().slice(-4000)}`);

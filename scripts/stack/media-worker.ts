@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { collectOutput } from './child-output.ts';
-import { freePort, waitForHttp } from './ports.ts';
+import { freePort, waitForHttp, wrapped } from './ports.ts';
 
 export interface LocalWorker {
   url: string;
@@ -12,17 +12,32 @@ export interface LocalWorker {
 
 const MAIN = resolve(import.meta.dirname, '../../media-worker/src/main.ts');
 
-/** One media worker process (`node media-worker/src/main.ts`), health on 127.0.0.1. */
-export async function startMediaWorker(opts: { env: Record<string, string>; quiet?: boolean }): Promise<LocalWorker> {
+export interface MediaWorkerOptions {
+  env: Record<string, string>;
+  quiet?: boolean;
+  /** Where /healthz, /readyz and /metrics listen (127.0.0.1). */
+  host?: string;
+  /**
+   * Command prefix the worker runs under, e.g. `['ip', 'netns', 'exec', 'sb-w']` to run it inside
+   * a network namespace (the health check then runs there too). `ip netns exec` execs the
+   * command, so `pid` and signals are the worker's own.
+   */
+  wrap?: string[];
+}
+
+/** One media worker process (`node media-worker/src/main.ts`), health on 127.0.0.1 (or `host`). */
+export async function startMediaWorker(opts: MediaWorkerOptions): Promise<LocalWorker> {
+  const host = opts.host ?? '127.0.0.1';
   const port = opts.env['WORKER_HTTP_PORT'] ? Number(opts.env['WORKER_HTTP_PORT']) : await freePort();
-  const child = spawn(process.execPath, [MAIN], {
+  const [cmd, argv] = wrapped(opts.wrap, process.execPath, [MAIN]);
+  const child = spawn(cmd, argv, {
     env: {
       ...process.env,
       RTC_INTERFACE: '127.0.0.1',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       ...opts.env,
-      WORKER_HTTP_HOST: '127.0.0.1',
+      WORKER_HTTP_HOST: host,
       WORKER_HTTP_PORT: String(port),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -37,14 +52,14 @@ export async function startMediaWorker(opts: { env: Record<string, string>; quie
       r(code);
     }),
   );
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (alive) child.kill(signal);
     await exited;
     return exitCode;
   };
   try {
-    await waitForHttp(`${url}/healthz`, 30_000, () => alive);
+    await waitForHttp(`${url}/healthz`, 30_000, () => alive, opts.wrap);
   } catch (err) {
     await stop('SIGKILL');
     throw new Error(`${(err as Error).message}\nworker output:\n${output().slice(-4000)}`);

@@ -6,6 +6,7 @@ import { concatFrames } from '../../media-worker/src/audio/pcm.ts';
 import { Reframer } from '../../media-worker/src/audio/reframer.ts';
 import { resampleOnce } from '../../media-worker/src/audio/resampler.ts';
 import { onlyFromInterface } from '../../media-worker/src/transport/webrtc/host-candidates.ts';
+import { withStunFromTurn } from '../../media-worker/src/transport/webrtc/stun-from-turn.ts';
 
 export interface ConnectOptions {
   /** ICE servers for the client (e.g. the answer of `GET /v1/ice-servers`); none by default. */
@@ -54,7 +55,8 @@ export class RtcTestClient {
   static async connect(edgeUrl: string, opts: ConnectOptions = {}): Promise<RtcTestClient> {
     const pc = new RTCPeerConnection({
       codecs: { audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111, parameters: 'minptime=10;useinbandfec=1' })] },
-      iceServers: (opts.iceServers ?? []).map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) })),
+      iceServers: withLocalStun(opts.iceServers ?? []).map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) })),
+      iceStunGatherTimeout: 1,
       iceTransportPolicy: opts.iceTransportPolicy ?? 'all',
       // One transport for audio and data (as a browser offering BUNDLE does). With werift's
       // default (max-compat) the offer gathers a second transport for the data m-line; once the
@@ -151,4 +153,15 @@ export class RtcTestClient {
     await this.pc.close();
     return res?.status ?? 0;
   }
+}
+
+/**
+ * werift asks its hard-wired public STUN server (stun.l.google.com) when no `stun:` URL is given;
+ * tests must not reach it. A STUN URL on loopback (a TURN server's, or a closed port that refuses
+ * at once) keeps every packet on this machine.
+ */
+function withLocalStun(servers: IceServer[]): IceServer[] {
+  const withTurn = withStunFromTurn(servers);
+  if (withTurn.some((s) => s.urls.some((u) => /^stuns?:/i.test(u)))) return withTurn;
+  return [...withTurn, { urls: ['stun:127.0.0.1:9'] }];
 }

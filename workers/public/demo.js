@@ -60,7 +60,9 @@ async function call() {
   setStatus('connecting');
   try {
     const ice = await (await fetch('/v1/ice-servers')).json();
-    const pc = new RTCPeerConnection({ iceServers: ice.iceServers });
+    // `?relay=1` forces the call through the TURN relay (iceTransportPolicy 'relay').
+    const relayOnly = new URLSearchParams(location.search).get('relay') === '1';
+    const pc = new RTCPeerConnection({ iceServers: ice.iceServers, ...(relayOnly ? { iceTransportPolicy: 'relay' } : {}) });
     state.pc = pc;
     const mic = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
     meter(mic, $('mic'));

@@ -14,6 +14,7 @@ import type { MediaTransport } from '../types.ts';
 import { keepHostCandidatesOn, onlyFromInterface } from './host-candidates.ts';
 import { advertisePublicIp } from './nat1to1.ts';
 import { findOfferedOpus } from './opus-offer.ts';
+import { withStunFromTurn } from './stun-from-turn.ts';
 
 export interface WebRtcOptions {
   iceServers: IceServer[];
@@ -126,6 +127,10 @@ export class WebRtcTransport implements MediaTransport {
       },
       // An explicit list, even empty: werift otherwise adds a public STUN server and waits for it.
       iceServers: toWeriftIceServers(o.iceServers),
+      // With no STUN or TURN server there is nothing to gather but host candidates, and werift
+      // would otherwise ask its hard-wired public STUN server (stun.l.google.com) on every answer.
+      // ICE-lite gathers host candidates only; the browser, a full agent, runs the checks.
+      iceLite: o.iceServers.length === 0,
       iceTransportPolicy: o.icePolicy,
       icePortRange: o.portRange,
       iceInterfaceAddresses: o.interfaceAddress ? { udp4: o.interfaceAddress } : undefined,
@@ -281,6 +286,7 @@ function gathered(pc: RTCPeerConnection): Promise<void> {
   });
 }
 
+/** werift's ICE servers; with TURN servers and no STUN server, the TURN server doubles as STUN (see withStunFromTurn). */
 function toWeriftIceServers(servers: IceServer[]) {
-  return servers.map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) }));
+  return withStunFromTurn(servers).map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) }));
 }
