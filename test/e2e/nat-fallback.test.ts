@@ -279,6 +279,8 @@ function describePair(r: CallResult): string {
 function expectEcho(r: CallResult): void {
   expect(r.events.slice(0, 3)).toEqual(['vad.start', 'vad.end', 'reply.start']);
   expect(r.events).toContain('reply.end');
-  expect(r.inbound?.packetsReceived ?? 0).toBeGreaterThan(100);
+  // The fake microphone starts playing at getUserMedia, before the call connects (1-2 s through
+  // the relay), so how much of the phrase is heard and echoed varies: at least 0.5 s (25 packets).
+  expect(r.inbound?.packetsReceived ?? 0).toBeGreaterThan(25);
   expect(r.inbound?.totalAudioEnergy ?? 0).toBeGreaterThan(0.01);
 }
