@@ -29,10 +29,11 @@ beforeAll(async () => {
       MAX_SESSIONS: '4',
     },
   });
-  // Chromium loops the fake microphone file: the phrase, then 10 s of silence, so the echo of the
-  // phrase plays out in full before the next loop speaks over it.
+  // Chromium plays the fake microphone file from getUserMedia on, in a loop: 3 s of silence (the
+  // call connects meanwhile), the phrase, then 10 s of silence, so the echo of the phrase plays
+  // out in full before the next loop speaks over it.
   dir = mkdtempSync(join(tmpdir(), 'sb-browser-'));
-  writeFileSync(join(dir, 'mic.wav'), writeWav(concatFrames([speech, silence(48000, 1, 10_000)])));
+  writeFileSync(join(dir, 'mic.wav'), writeWav(concatFrames([silence(48000, 1, 3000), speech, silence(48000, 1, 10_000)])));
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
