@@ -1,7 +1,8 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concatFrames, readWav, silence, writeWav } from '../../media-worker/src/audio/pcm.ts';
 import { edgeVarsFromEnv } from '../../scripts/stack/config.ts';
@@ -164,25 +165,11 @@ describeRoot('NAT traversal: Chromium and a media worker in separate network nam
     const wrapper = join(dir, 'chromium-in-netns');
     writeFileSync(wrapper, `#!/bin/sh\nexec ${lab.wrap(NS.browser).join(' ')} /usr/bin/chromium "$@"\n`);
     chmodSync(wrapper, 0o755);
-    browser = await chromium.launch({
+    browser = await launchChromium({
+      micWav: join(dir, 'mic.wav'),
       executablePath: wrapper,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${join(dir, 'mic.wav')}`,
-        '--autoplay-policy=no-user-gesture-required',
-        // getUserMedia needs a secure context; the page is on plain http at 10.77.0.1.
-        `--unsafely-treat-insecure-origin-as-secure=${edge.url}`,
-        // Host candidates as plain addresses (10.77.1.10), not mDNS names the worker cannot resolve.
-        '--disable-features=WebRtcHideLocalIpsWithMdns',
-      ],
+      // getUserMedia needs a secure context; the page is on plain http at 10.77.0.1.
+      extraArgs: [`--unsafely-treat-insecure-origin-as-secure=${edge.url}`],
     });
     console.log(`[nat-fallback] namespaces, coturn, fauxqs, edge, worker and Chromium up in ${Date.now() - t0} ms`);
   });

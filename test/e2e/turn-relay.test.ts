@@ -12,7 +12,8 @@ import type { VadFactory } from '../../media-worker/src/pipeline/session-pipelin
 import { createVadFactory } from '../../media-worker/src/vad/factory.ts';
 import { MediaWorker } from '../../media-worker/src/worker.ts';
 import { edgeVarsFromEnv } from '../../scripts/stack/config.ts';
-import { startCoturn, turnAllocate, type LocalCoturn } from '../../scripts/stack/coturn.ts';
+import { startCoturn, type LocalCoturn } from '../../scripts/stack/coturn.ts';
+import { turnAllocate } from '../../scripts/stack/stun-client.ts';
 import { startEdge, type LocalEdge } from '../../scripts/stack/edge.ts';
 import { startLocalSqs, type LocalSqs } from '../../scripts/stack/local-sqs.ts';
 import { freePort } from '../../scripts/stack/ports.ts';
