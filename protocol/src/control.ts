@@ -49,6 +49,11 @@ export const ControlToWorker = z.discriminatedUnion('type', [
      * `X-Worker-Id`, `Authorization: Bearer <resumeToken>`) within the edge's grace period.
      */
     resumeToken: z.string().min(16).max(512),
+    /**
+     * True when this worker takes over a phone call whose previous worker was lost mid-call: the
+     * caller is already talking (no greeting), and Twilio's `start` frame follows at once.
+     */
+    takeover: z.boolean().optional(),
   }),
   z.strictObject({
     type: z.literal('candidates'),

@@ -142,3 +142,89 @@ describe('GET /twilio/media', () => {
     expect(await closed).toBe(1008);
   });
 });
+
+describe('a phone call whose worker is lost', () => {
+  /** A connected call: worker A claimed, Twilio's stream started. */
+  async function connectedCall() {
+    const sid = callSid();
+    await postSigned('/twilio/voice', voiceForm(sid));
+    const job = await nextJob(`c_${sid}`);
+    const a = await claim(job, 'worker-a');
+    const session = await a.inbox.next();
+    if (session.type !== 'session') throw new Error('expected the session');
+    const twiml = await (await postSigned('/twilio/voice', voiceForm(sid))).text();
+    const twilio = (await openMediaStream()).webSocket!;
+    twilio.accept();
+    const toTwilio = new Inbox<string>();
+    twilio.addEventListener('message', (e) => toTwilio.push(String(e.data)));
+    let twilioClosed = false;
+    twilio.addEventListener('close', () => (twilioClosed = true));
+    const streamSid = 'MZ' + '4'.repeat(32);
+    const start = {
+      event: 'start', sequenceNumber: '1', streamSid,
+      start: { accountSid: 'AC00000000000000000000000000000000', streamSid, callSid: sid, tracks: ['inbound'],
+        customParameters: { sessionId: param(twiml, 'sessionId'), token: param(twiml, 'token') },
+        mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } },
+    };
+    twilio.send(JSON.stringify(start));
+    expect(await a.inbox.next()).toMatchObject({ type: 'twilio', message: { event: 'start', streamSid } });
+    a.send({ type: 'state', state: 'live' });
+    const status = async () => (await SELF.fetch(`http://edge.test/v1/sessions/c_${sid}/status`)).json<{ state: string; reason?: string; workerId?: string }>();
+    return { sid, job, a, session, twilio, toTwilio, streamSid, status, twilioClosed: () => twilioClosed };
+  }
+
+  it('keeps Twilio\'s stream open, re-queues the call, and hands it to the next worker with the start frame', async () => {
+    const call = await connectedCall();
+    call.a.ws!.close(1011, 'crash');
+    const requeued = await nextJob(call.job.sessionId);
+    expect(requeued.controlToken).not.toBe(call.job.controlToken);
+    const b = await claim(requeued, 'worker-b');
+    expect(b.status).toBe(101);
+    expect(await b.inbox.next()).toMatchObject({ type: 'session', kind: 'phone', takeover: true, iceServers: [] });
+    expect(await b.inbox.next()).toMatchObject({ type: 'twilio', message: { event: 'start', streamSid: call.streamSid } });
+    // The call carries on through worker B both ways, on the same Twilio WebSocket.
+    call.twilio.send(JSON.stringify({ event: 'media', sequenceNumber: '2', streamSid: call.streamSid, media: { track: 'inbound', chunk: '1', timestamp: '20', payload: '/////w==' } }));
+    expect(await b.inbox.next()).toMatchObject({ type: 'twilio', message: { event: 'media' } });
+    b.send({ type: 'twilio', message: { event: 'clear', streamSid: call.streamSid } });
+    expect(JSON.parse(await call.toTwilio.next())).toEqual({ event: 'clear', streamSid: call.streamSid });
+    expect(call.twilioClosed()).toBe(false);
+    const st = await call.status();
+    expect(st).toMatchObject({ state: 'live', workerId: 'worker-b' });
+    // The lost worker cannot come back once the call was taken over.
+    expect((await claim({ sessionId: call.job.sessionId, controlToken: call.session.resumeToken }, 'worker-a')).status).toBe(409);
+    // Stays live past the grace period.
+    await new Promise((r) => setTimeout(r, 5300));
+    expect((await call.status()).state).toBe('live');
+  });
+
+  it('lets the same worker dial back in after a transient drop; the re-queued job then gets 409', async () => {
+    const call = await connectedCall();
+    call.a.ws!.close(1011, 'blip');
+    const requeued = await nextJob(call.job.sessionId);
+    const back = await claim({ sessionId: call.job.sessionId, controlToken: call.session.resumeToken }, 'worker-a');
+    expect(back.status).toBe(101);
+    expect((await claim(requeued, 'worker-b')).status).toBe(409);
+    expect((await call.status()).workerId).toBe('worker-a');
+  });
+
+  it('ends the call as worker_lost when nobody takes it over, and closes Twilio\'s stream', async () => {
+    const call = await connectedCall();
+    call.a.ws!.close(1011, 'crash');
+    await nextJob(call.job.sessionId);
+    await expect.poll(async () => (await call.status()).reason, { timeout: 8000, interval: 200 }).toBe('worker_lost');
+    await expect.poll(() => call.twilioClosed()).toBe(true);
+  });
+
+  it('stops passing a call on after three takeovers', async () => {
+    const call = await connectedCall();
+    let ws = call.a.ws!;
+    for (let i = 0; i < 3; i++) {
+      ws.close(1011, 'crash');
+      const next = await claim(await nextJob(call.job.sessionId), `worker-${i}`);
+      expect(next.status).toBe(101);
+      ws = next.ws!;
+    }
+    ws.close(1011, 'crash');
+    await expect.poll(async () => (await call.status()).reason).toBe('worker_lost');
+  });
+});

@@ -22,7 +22,7 @@ import { jsonError } from './json-error.ts';
 import { decideControlDial } from './control-dial.ts';
 import { buildHandover } from './handover.ts';
 import { mediaTokenSubject } from './media-token.ts';
-import { CONTROL_GRACE_MS, moveTo, nextDeadline, toStatus, type SessionRecord } from './record.ts';
+import { CONTROL_GRACE_MS, MAX_TAKEOVERS, moveTo, nextDeadline, toStatus, type SessionRecord } from './record.ts';
 import { fail, type Failure, type Result, type VoiceAction } from './results.ts';
 import { Waiters } from './waiters.ts';
 
@@ -96,19 +96,51 @@ export class CallSession extends DurableObject<Env> {
     };
     // Queued before the send: a fast worker may claim before SendMessage returns.
     await this.save(moveTo(rec, 'queued', now));
-    const job: SessionJob = {
-      v: 1,
-      sessionId: id,
-      kind,
-      createdAt: now,
-      expiresAt: rec.jobExpiresAt,
-      controlToken: await mintControlToken(requireSetting(config.CONTROL_SECRET, 'CONTROL_SECRET'), id, rec.jobExpiresAt),
-    };
     try {
-      await sendJob(config, job);
+      await this.queueJob(rec);
     } catch (err) {
       await this.end('error', err instanceof Error ? err.message : String(err));
       throw err;
+    }
+  }
+
+  /** Sends the session's job (a control token valid until rec.jobExpiresAt) to the queue. */
+  private async queueJob(rec: SessionRecord): Promise<void> {
+    const config = this.config;
+    const job: SessionJob = {
+      v: 1,
+      sessionId: rec.id,
+      kind: rec.kind,
+      createdAt: rec.createdAt,
+      expiresAt: rec.jobExpiresAt,
+      controlToken: await mintControlToken(requireSetting(config.CONTROL_SECRET, 'CONTROL_SECRET'), rec.id, rec.jobExpiresAt),
+    };
+    await sendJob(config, job);
+  }
+
+  /**
+   * A phone call's worker was lost mid-call: Twilio's WebSocket stays open (the caller hears
+   * silence, not a hang-up) and the call goes back on the queue; the first worker to claim it
+   * takes it over (or the lost worker dials back in, if the drop was transient). Nobody within
+   * CONTROL_GRACE_MS: the alarm ends it as worker_lost.
+   */
+  private async requeue(rec: SessionRecord, detail: string): Promise<void> {
+    const takeovers = rec.takeovers ?? 0;
+    if (takeovers >= MAX_TAKEOVERS) return this.end('worker_lost', `${detail}; already taken over ${takeovers} times`);
+    const now = Date.now();
+    const next: SessionRecord = {
+      ...rec,
+      controlLostAt: now,
+      requeuedAt: now,
+      detail,
+      takeovers: takeovers + 1,
+      jobExpiresAt: Math.min(now + CONTROL_GRACE_MS, rec.endsAt),
+    };
+    await this.save(next);
+    try {
+      await this.queueJob(next);
+    } catch (err) {
+      await this.end('worker_lost', `${detail}; re-queue failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
@@ -252,8 +284,12 @@ export class CallSession extends DurableObject<Env> {
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1], [CONTROL]);
     if (decision.kind === 'resume') {
-      const { controlLostAt: _lost, detail: _detail, ...back } = rec;
+      const { controlLostAt: _lost, requeuedAt: _requeued, detail: _detail, ...back } = rec;
       await this.save(back);
+    } else if (decision.kind === 'takeover') {
+      const { controlLostAt: _lost, requeuedAt: _requeued, detail: _detail, ...taken } = rec;
+      await this.save({ ...taken, workerId });
+      void this.handOver(pair[1], true);
     } else {
       await this.save({ ...moveTo(rec, 'claimed', Date.now()), workerId });
       this.claimed.resolveAll(undefined);
@@ -262,10 +298,15 @@ export class CallSession extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
-  /** Sends the claiming worker the session; a TURN provider failure ends it. */
-  private async handOver(ws: WebSocket): Promise<void> {
+  /**
+   * Sends the claiming worker the session; a TURN provider failure ends it. A worker taking a call
+   * over also gets Twilio's `start` frame again (the stream has been running since).
+   */
+  private async handOver(ws: WebSocket, takeover = false): Promise<void> {
     try {
-      ws.send(JSON.stringify(await buildHandover(this.rec!, this.config)));
+      ws.send(JSON.stringify(await buildHandover(this.rec!, this.config, takeover)));
+      const start = this.current()?.twilioStart;
+      if (takeover && start) ws.send(`{"type":"twilio","message":${start}}`);
     } catch (err) {
       await this.end('error', `TURN credentials for the worker: ${(err as Error).message}`);
     }
@@ -337,6 +378,8 @@ export class CallSession extends DurableObject<Env> {
       return;
     }
     this.controlSocket()?.send(`{"type":"twilio","message":${text}}`);
+    const rec = this.rec;
+    if (parsed.value.event === 'start' && rec && rec.state !== 'ended' && !rec.twilioStart) await this.save({ ...rec, twilioStart: text });
     if (parsed.value.event === 'stop') await this.end('phone_hangup');
   }
 
@@ -345,10 +388,13 @@ export class CallSession extends DurableObject<Env> {
     if (tag === CONTROL) {
       const rec = this.rec;
       if (!rec || rec.state === 'ended' || this.controlSocket()) return;
-      // A transient drop: the worker may dial back in with its resume token; the alarm ends the
-      // session as worker_lost if it has not within CONTROL_GRACE_MS.
-      if (rec.state === 'claimed' || rec.state === 'live') await this.save({ ...rec, controlLostAt: Date.now(), detail: `control WebSocket closed (${code})` });
-      else await this.end('worker_lost', `control WebSocket closed (${code})`);
+      // The worker may dial back in with its resume token (a transient drop); a phone call is also
+      // re-queued for another worker. The alarm ends the session as worker_lost if nobody has
+      // dialled within CONTROL_GRACE_MS.
+      const detail = `control WebSocket closed (${code})`;
+      if (rec.state !== 'claimed' && rec.state !== 'live') await this.end('worker_lost', detail);
+      else if (rec.kind === 'phone') await this.requeue(rec, detail);
+      else await this.save({ ...rec, controlLostAt: Date.now(), detail });
     } else if (tag === TWILIO) {
       this.send({ type: 'twilio.closed', code });
       await this.end('phone_hangup');
@@ -370,7 +416,12 @@ export class CallSession extends DurableObject<Env> {
     }
     if (rec.state === 'created' || rec.state === 'queued') await this.end('claim_timeout');
     else if ((rec.state === 'claimed' || rec.state === 'live') && rec.controlLostAt !== undefined && now < rec.endsAt)
-      await this.end('worker_lost', `control WebSocket closed ${CONTROL_GRACE_MS} ms ago and the worker did not dial back in`);
+      await this.end(
+        'worker_lost',
+        rec.requeuedAt !== undefined
+          ? `control WebSocket closed ${CONTROL_GRACE_MS} ms ago; no worker dialled back in or took the call over`
+          : `control WebSocket closed ${CONTROL_GRACE_MS} ms ago and the worker did not dial back in`,
+      );
     else if (rec.state === 'claimed' || rec.state === 'live') await this.end('time_limit');
     else {
       await this.ctx.storage.deleteAll();

@@ -3,7 +3,7 @@ import { resumeTokenSubject } from './media-token.ts';
 import type { SessionRecord } from './record.ts';
 
 export type Refusal = { status: 401 | 404 | 409 | 410; code: string; message: string };
-export type DialDecision = { kind: 'claim' } | { kind: 'resume' } | Refusal;
+export type DialDecision = { kind: 'claim' } | { kind: 'takeover' } | { kind: 'resume' } | Refusal;
 
 const refuse = (status: Refusal['status'], code: string, message: string): Refusal => ({ status, code, message });
 
@@ -11,7 +11,8 @@ const refuse = (status: Refusal['status'], code: string, message: string): Refus
  * Decides a worker's dial of a session's control WebSocket. A claim (the job's control token)
  * wins only while the session is queued and unclaimed: later claims get 409, expired tokens and
  * ended sessions 410. A resume (the session's resume token, handed to the claiming worker) is
- * accepted from that same worker while the session runs and no control socket is open.
+ * accepted from that same worker while the session runs and no control socket is open. A phone
+ * call whose worker was lost is re-queued with a fresh job: a claim for it is a takeover.
  */
 export async function decideControlDial(a: {
   secret: string;
@@ -37,7 +38,11 @@ export async function decideControlDial(a: {
   }
   if (!known) return refuse(404, 'not_found', 'no such session');
   if (known.state === 'ended') return refuse(410, 'gone', `session has ended (${known.reason ?? 'unknown'})`);
-  if (known.state === 'claimed' || known.state === 'live' || a.controlOpen)
+  if (a.controlOpen) return refuse(409, 'conflict', 'session already claimed by another worker');
+  if (known.state === 'claimed' || known.state === 'live') {
+    // A phone call re-queued after its worker was lost: the first worker to dial takes it over.
+    if (known.requeuedAt !== undefined && known.controlLostAt !== undefined) return { kind: 'takeover' };
     return refuse(409, 'conflict', 'session already claimed by another worker');
+  }
   return { kind: 'claim' };
 }

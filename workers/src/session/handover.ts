@@ -6,10 +6,12 @@ import type { SessionRecord } from './record.ts';
 
 /**
  * The `session` message for the worker that claimed: the offer or the call, the worker's own
- * TURN credentials, and its resume token. Throws when the TURN provider fails.
+ * TURN credentials (WebRTC only), its resume token, and whether it takes over a call another
+ * worker lost. Throws when the TURN provider fails.
  */
-export async function buildHandover(rec: SessionRecord, config: Config): Promise<ControlToWorker> {
-  const ice = await mintIceServers(config, `worker:${rec.id}`);
+export async function buildHandover(rec: SessionRecord, config: Config, takeover = false): Promise<ControlToWorker> {
+  // Phone audio reaches the worker over the control WebSocket: no ICE, so no TURN credentials.
+  const ice = rec.kind === 'webrtc' ? await mintIceServers(config, `worker:${rec.id}`) : { iceServers: [], expiresAt: null };
   const msg: ControlToWorker = {
     type: 'session',
     sessionId: rec.id,
@@ -21,5 +23,6 @@ export async function buildHandover(rec: SessionRecord, config: Config): Promise
   };
   if (rec.offer) msg.offer = rec.offer;
   if (rec.call) msg.call = rec.call;
+  if (takeover) msg.takeover = true;
   return msg;
 }

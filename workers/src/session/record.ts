@@ -26,6 +26,12 @@ export interface SessionRecord {
   answer?: string;
   etag?: string;
   call?: PhoneCall;
+  /** Twilio's `start` frame as received: replayed to a worker that takes the call over. */
+  twilioStart?: string;
+  /** A phone session whose worker was lost: re-queued at this time for another worker to take over. */
+  requeuedAt?: number;
+  /** How many times a phone session has been taken over by another worker. */
+  takeovers?: number;
 }
 
 const NEXT: Record<SessionState, readonly SessionState[]> = {
@@ -63,8 +69,14 @@ export function toStatus(rec: SessionRecord): SessionStatus {
 /** Ended sessions stay readable this long, then the object deletes its storage. */
 export const RETAIN_ENDED_MS = 2 * 3_600_000;
 
-/** How long a claimed session waits for its worker to dial back in after the control WebSocket drops. */
+/**
+ * How long a claimed session waits after its control WebSocket drops: for the same worker to dial
+ * back in (transient drop) or, for a phone call, for another worker to take the re-queued call over.
+ */
 export const CONTROL_GRACE_MS = 5000;
+
+/** Takeovers allowed per phone call: a call that keeps killing workers is ended, not passed on forever. */
+export const MAX_TAKEOVERS = 3;
 
 /** The next time the object must act: the claim deadline, the time limit, or the purge. */
 export function nextDeadline(rec: SessionRecord): number {
