@@ -18,6 +18,6 @@ export type {
   TurnFn,
 } from './handlers/types.ts';
 export { audioFrame, durationMs, isAudioFrame, sampleCount, type AudioFrame } from './audio/frame.ts';
-export { concatFrames, float32ToInt16, int16ToFloat32, rms, silence, toMono } from './audio/pcm.ts';
+export { concatFrames, float32ToInt16, int16ToFloat32, readWav, rms, silence, toMono, writeWav } from './audio/pcm.ts';
 export { StreamResampler, resampleOnce } from './audio/resampler.ts';
 export type { ChannelMessage } from '@switchboard/protocol';

@@ -63,6 +63,7 @@ describe('stream', () => {
 const ctx = (): HandlerContext => ({
   session: { id: 's', kind: 'webrtc' },
   signal: new AbortController().signal,
+  lastInterruption: undefined,
   send: () => {},
   inputs: new Map(),
   clearPlayback: () => 0,

@@ -25,7 +25,7 @@ export const REPLY_ON_PAUSE_DEFAULTS = Object.freeze({
   inputSampleRate: 16_000,
 });
 
-const KNOWN = [...Object.keys(REPLY_ON_PAUSE_DEFAULTS), 'greeting'] as const;
+const KNOWN = [...Object.keys(REPLY_ON_PAUSE_DEFAULTS), 'greeting', 'onEvent'] as const;
 
 export type ReplyOnPauseHandler = Extract<Handler, { kind: 'reply-on-pause' }>;
 
@@ -51,10 +51,12 @@ export function replyOnPause(fn: TurnFn, options: ReplyOnPauseOptions = {}): Rep
   });
   const greeting =
     options.greeting === undefined ? undefined : checkFunction<NonNullable<ReplyOnPauseOptions['greeting']>>(where, 'option "greeting"', options.greeting);
+  const onEvent =
+    options.onEvent === undefined ? undefined : checkFunction<NonNullable<ReplyOnPauseOptions['onEvent']>>(where, 'option "onEvent"', options.onEvent);
   return Object.freeze({
     kind: 'reply-on-pause',
     fn,
-    options: Object.freeze({ silenceMs, minSpeechMs, speechThreshold, maxSpeechMs, canInterrupt, inputSampleRate, greeting }),
+    options: Object.freeze({ silenceMs, minSpeechMs, speechThreshold, maxSpeechMs, canInterrupt, inputSampleRate, greeting, onEvent }),
   });
 }
 

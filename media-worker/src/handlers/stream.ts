@@ -15,7 +15,7 @@ export function stream(fn: StreamFn, options: StreamOptions = {}): StreamHandler
   const where = 'stream';
   checkFunction<StreamFn>(where, 'the stream function', fn);
   if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object`);
-  checkKnownKeys(where, options, Object.keys(STREAM_DEFAULTS));
+  checkKnownKeys(where, options, [...Object.keys(STREAM_DEFAULTS), 'onEvent']);
   const inputSampleRate = checkNumber(where, 'inputSampleRate', options.inputSampleRate ?? STREAM_DEFAULTS.inputSampleRate, {
     min: MIN_SAMPLE_RATE,
     max: MAX_SAMPLE_RATE,
@@ -29,5 +29,6 @@ export function stream(fn: StreamFn, options: StreamOptions = {}): StreamHandler
   if (!Number.isInteger((inputSampleRate * inputFrameMs) / 1000)) {
     throw new RangeError(`${where}: inputFrameMs ${inputFrameMs} is not a whole number of samples at ${inputSampleRate} Hz`);
   }
-  return Object.freeze({ kind: 'stream', fn, options: Object.freeze({ inputSampleRate, inputFrameMs }) });
+  const onEvent = options.onEvent === undefined ? undefined : checkFunction<NonNullable<StreamOptions['onEvent']>>(where, 'option "onEvent"', options.onEvent);
+  return Object.freeze({ kind: 'stream', fn, options: Object.freeze({ inputSampleRate, inputFrameMs, onEvent }) });
 }

@@ -7,12 +7,38 @@ export interface SessionInfo {
   kind: SessionKind;
   /** Phone calls: the caller and callee. */
   call?: { callSid: string; from: string; to: string; direction: 'inbound' | 'outbound' };
+  /**
+   * True when this worker took the call over from a worker that was lost mid-call: the caller is
+   * already in the conversation, so no greeting is played.
+   */
+  takeover?: boolean;
+}
+
+/** A reply cut short by the caller (barge-in). */
+export interface Interruption {
+  /** The interrupted reply's turn. */
+  turn: number;
+  /**
+   * How much of the reply the caller heard (ms). Phone calls count what Twilio confirmed playing
+   * (its `mark` echoes); WebRTC counts what was sent.
+   */
+  playedMs: number;
+  /** Wall-clock time of the interruption (epoch ms). */
+  at: number;
 }
 
 export interface HandlerContext {
   readonly session: SessionInfo;
-  /** Aborted when the reply is interrupted (barge-in) or the session ends. */
+  /**
+   * Aborted when the reply is interrupted (barge-in; `signal.reason` is then an InterruptedError
+   * saying how much was heard) or the session ends.
+   */
   readonly signal: AbortSignal;
+  /**
+   * The session's latest barge-in, if any: e.g. to truncate a language model's copy of the
+   * interrupted reply to what the caller actually heard, when the next turn comes.
+   */
+  readonly lastInterruption: Interruption | undefined;
   /** Sends an event to the client (WebRTC data channel `events`). */
   send(event: ChannelMessage): void;
   /** The latest input the client sent, by `type` (e.g. `inputs.get('input')`). */
@@ -44,8 +70,14 @@ export interface ReplyOnPauseOptions {
   canInterrupt?: boolean;
   /** The rate the handler gets the user's turn at. Default 16000. */
   inputSampleRate?: number;
-  /** Played when the session starts. */
+  /** Played when the session starts (a WebRTC call connecting, a phone call answered). */
   greeting?: (ctx: HandlerContext) => AsyncIterable<ReplyChunk>;
+  /**
+   * Called with each event from the client: a data-channel message, or a phone keypress
+   * `{type: "dtmf", digit}`. Returning a reply (an async iterable, like a turn's) plays it,
+   * interrupting the reply in progress.
+   */
+  onEvent?: (event: ChannelMessage, ctx: HandlerContext) => AsyncIterable<ReplyChunk> | void;
 }
 
 /** Raw duplex: frames in, frames and events out (speech-to-speech models). */
@@ -56,8 +88,14 @@ export interface StreamOptions {
   inputSampleRate?: number;
   /** Input frame length in ms. Default 20. */
   inputFrameMs?: number;
+  /** Called with each event from the client (data-channel message, phone keypress `{type: "dtmf", digit}`). */
+  onEvent?: (event: ChannelMessage, ctx: HandlerContext) => void;
 }
 
 export type Handler =
-  | { readonly kind: 'reply-on-pause'; readonly fn: TurnFn; readonly options: Required<Omit<ReplyOnPauseOptions, 'greeting'>> & Pick<ReplyOnPauseOptions, 'greeting'> }
-  | { readonly kind: 'stream'; readonly fn: StreamFn; readonly options: Required<StreamOptions> };
+  | {
+      readonly kind: 'reply-on-pause';
+      readonly fn: TurnFn;
+      readonly options: Required<Omit<ReplyOnPauseOptions, 'greeting' | 'onEvent'>> & Pick<ReplyOnPauseOptions, 'greeting' | 'onEvent'>;
+    }
+  | { readonly kind: 'stream'; readonly fn: StreamFn; readonly options: Required<Omit<StreamOptions, 'onEvent'>> & Pick<StreamOptions, 'onEvent'> };

@@ -5,7 +5,7 @@
  */
 import type { ChannelMessage } from '@switchboard/protocol';
 import type { AudioFrame } from '../audio/frame.ts';
-import type { HandlerContext, SessionInfo } from '../handlers/types.ts';
+import type { HandlerContext, Interruption, SessionInfo } from '../handlers/types.ts';
 import type { MediaTransport } from '../transport/types.ts';
 
 export interface PipelineLogger {
@@ -36,6 +36,8 @@ export class SessionContext {
   readonly stats: PipelineStats = { turns: 0, interruptions: 0, handlerErrors: 0, droppedInputFrames: 0 };
   /** Aborted by stop(): every reply's signal follows it. */
   readonly lifetime = new AbortController();
+  /** The latest barge-in (the handler's `ctx.lastInterruption`). */
+  lastInterruption: Interruption | undefined;
 
   readonly transport: MediaTransport;
   readonly session: SessionInfo;
@@ -82,8 +84,12 @@ export class SessionContext {
   }
 
   handlerContext(signal: AbortSignal): HandlerContext {
+    const sc = this;
     return {
       session: this.session,
+      get lastInterruption() {
+        return sc.lastInterruption;
+      },
       signal,
       send: (event) => this.send(event),
       inputs: this.inputs,

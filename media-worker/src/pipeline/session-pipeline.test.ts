@@ -10,6 +10,7 @@ import { audioFrame, durationMs, type AudioFrame } from '../audio/frame.ts';
 import { readWav } from '../audio/pcm.ts';
 import { initResampler } from '../audio/resampler.ts';
 import echo from '../handlers/echo.ts';
+import { InterruptedError } from '../handlers/interrupted-error.ts';
 import { replyOnPause } from '../handlers/reply-on-pause.ts';
 import type { Handler, HandlerContext, ReplyChunk, TurnFn } from '../handlers/types.ts';
 import { SileroModel } from '../vad/silero-model.ts';
@@ -59,11 +60,16 @@ function start(handler: Handler, extra: { onMetrics?: (m: TurnMetricsEvent) => v
 }
 
 /** A reply of `ms` of constant-valued 100 ms frames (the value tags the turn), ignoring its signal. */
-function longReply(ms: number, value: (turn: number) => number, seen: { signals: AbortSignal[]; closed: number[] }): TurnFn {
+function longReply(
+  ms: number,
+  value: (turn: number) => number,
+  seen: { signals: AbortSignal[]; closed: number[]; lastInterruption?: Array<HandlerContext['lastInterruption']> },
+): TurnFn {
   let turn = 0;
   return async function* (_t: AudioFrame, ctx: HandlerContext): AsyncGenerator<ReplyChunk> {
     const n = ++turn;
     seen.signals.push(ctx.signal);
+    seen.lastInterruption?.push(ctx.lastInterruption);
     try {
       for (let at = 0; at < ms; at += 100) yield audioFrame(new Int16Array(1600).fill(value(n)), 16_000);
     } finally {
@@ -144,7 +150,7 @@ describe('replyOnPause pipeline (real Silero VAD)', { timeout: 20_000 }, () => {
   });
 
   it('barge-in: speech during a long reply aborts it, clears playback and reports playedMs', async () => {
-    const seen = { signals: [] as AbortSignal[], closed: [] as number[] };
+    const seen = { signals: [] as AbortSignal[], closed: [] as number[], lastInterruption: [] as Array<HandlerContext['lastInterruption']> };
     const { t, p } = start(replyOnPause(longReply(10_000, (n) => n * 1000, seen)));
     await t.feed(hello, { speed: 2 });
     await t.waitForEvent('reply.start', 2);
@@ -168,6 +174,11 @@ describe('replyOnPause pipeline (real Silero VAD)', { timeout: 20_000 }, () => {
     expect(t.clears[0]!.playedMs).toBeCloseTo(intr!.playedMs, 0);
     expect(seen.signals[0]?.aborted).toBe(true);
     expect(seen.signals[1]?.aborted).toBe(false);
+    // The handler learns how much was heard: from the abort reason, and in the next turn's context.
+    const reason: unknown = seen.signals[0]?.reason;
+    expect(reason).toBeInstanceOf(InterruptedError);
+    expect((reason as InterruptedError).interruption).toEqual({ turn: 1, playedMs: t.clears[0]!.playedMs, at: intr!.at });
+    expect(seen.lastInterruption).toEqual([undefined, { turn: 1, playedMs: t.clears[0]!.playedMs, at: intr!.at }]);
     // The old generator was closed (its finally ran) and none of its frames were played after the clear.
     await t.waitFor(() => seen.closed.includes(1), 'generator 1 closed');
     const clearAt = t.clears[0]!.at;

@@ -2,13 +2,14 @@
  * `runPipeline`: runs one handler over one session's transport until the session ends.
  *
  * It subscribes to the transport (audio, client events, close), dispatches to the runner for the
- * handler's kind (turn-runner.ts for replyOnPause, stream-runner.ts for stream) and keeps
- * `ctx.inputs` (the latest client event per type). It ends on `stop(reason)`, on the transport
+ * handler's kind (turn-runner.ts for replyOnPause, stream-runner.ts for stream), keeps
+ * `ctx.inputs` (the latest client event per type) and hands each event to the handler's onEvent. It ends on `stop(reason)`, on the transport
  * closing, when a stream handler's output ends, or when the VAD cannot start; then every reply is
  * aborted, listeners are removed, the VAD and resamplers are freed, and `done` resolves once
  * nothing is left running. The pipeline never closes the transport: its owner does, after `done`
  * (`reason` says why the pipeline ended).
  */
+import type { ChannelMessage } from '@switchboard/protocol';
 import type { AudioFrame } from '../audio/frame.ts';
 import type { Handler, SessionInfo } from '../handlers/types.ts';
 import type { MediaTransport } from '../transport/types.ts';
@@ -67,7 +68,7 @@ export function runPipeline(o: PipelineOptions): Pipeline {
     });
   };
 
-  let runner: { onAudio(frame: AudioFrame): void; shutdown(): Promise<void>; start(): void };
+  let runner: { onAudio(frame: AudioFrame): void; onEvent(event: ChannelMessage): void; shutdown(): Promise<void>; start(): void };
   if (o.handler.kind === 'reply-on-pause') {
     const createVad = o.vad;
     if (!createVad) throw new TypeError('runPipeline: a replyOnPause handler needs the `vad` factory');
@@ -81,7 +82,9 @@ export function runPipeline(o: PipelineOptions): Pipeline {
   // Filled one by one: onClose may call stop() synchronously (transport already closed).
   unsubscribe.push(
     o.transport.onEvent((event) => {
-      if (!sc.stopped) sc.inputs.set(event.type, event);
+      if (sc.stopped) return;
+      sc.inputs.set(event.type, event);
+      runner.onEvent(event);
     }),
   );
   unsubscribe.push(o.transport.onAudio((frame) => runner.onAudio(frame)));

@@ -8,7 +8,10 @@
  */
 import type { AudioFrame } from '../audio/frame.ts';
 import { Reframer } from '../audio/reframer.ts';
+import type { ChannelMessage } from '@switchboard/protocol';
 import type { StreamHandler } from '../handlers/stream.ts';
+import type { HandlerContext } from '../handlers/types.ts';
+import { errorEvent } from './events.ts';
 import { DropOldestQueue } from './frame-queue.ts';
 import { InputConverter } from './input-converter.ts';
 import { runReply } from './reply-runner.ts';
@@ -35,6 +38,7 @@ export class StreamRunner {
   private readonly convertQueue: SerialQueue;
   private convertDrops = 0;
   private run: Promise<void> | undefined;
+  private ctx: HandlerContext | undefined;
 
   constructor(o: StreamRunnerOptions) {
     this.o = o;
@@ -56,6 +60,7 @@ export class StreamRunner {
     const { sc, handler, onEnd } = this.o;
     const { controller, release } = sc.replyController();
     const ctx = sc.handlerContext(controller.signal);
+    this.ctx = ctx;
     this.run = runReply(sc, undefined, controller.signal, () => handler.fn(this.input, ctx))
       .then((outcome) => {
         if (outcome.status !== 'aborted') onEnd(outcome.status === 'failed' ? 'handler-failed' : 'handler-ended');
@@ -65,6 +70,19 @@ export class StreamRunner {
         this.input.close();
         this.syncStats();
       });
+  }
+
+  /** A client event (data-channel message, phone keypress): given to the handler's onEvent. */
+  onEvent(event: ChannelMessage): void {
+    const { sc, handler } = this.o;
+    if (!handler.options.onEvent || !this.ctx || sc.stopped) return;
+    try {
+      handler.options.onEvent(event, this.ctx);
+    } catch (err) {
+      sc.stats.handlerErrors++;
+      sc.log.error('handler onEvent failed', { session: sc.session.id, event: event.type, error: String(err) });
+      sc.send(errorEvent(`handler onEvent failed: ${err instanceof Error ? err.message : String(err)}`));
+    }
   }
 
   onAudio(frame: AudioFrame): void {

@@ -8,13 +8,16 @@
  * TAIL_MS] (never into the silence that decided the end beyond that).
  *
  * Barge-in (`canInterrupt`, the default): speech starting while a reply is generating or still
- * playing aborts that reply's signal at once, drops its queued audio (`clearPlayback`) and sends
- * `interrupted {turn, playedMs}`; the new speech then becomes the next turn as usual.
+ * playing drops its queued audio (`clearPlayback`, which on a phone also sends Twilio `clear`),
+ * aborts that reply's signal at once and sends `interrupted {turn, playedMs}`; the new speech then
+ * becomes the next turn as usual.
  * Without `canInterrupt`, speech that starts during a reply is ignored entirely: no vad events,
  * and it does not become a turn, even if it ends after the reply does.
  */
 import { audioFrame, type AudioFrame } from '../audio/frame.ts';
 import type { ReplyOnPauseHandler } from '../handlers/reply-on-pause.ts';
+import type { ChannelMessage } from '@switchboard/protocol';
+import { InterruptedError } from '../handlers/interrupted-error.ts';
 import type { HandlerContext, ReplyChunk } from '../handlers/types.ts';
 import { TurnDetector, type TurnEvent } from './turn-detector.ts';
 import type { VadFrame } from '../vad/streaming-vad.ts';
@@ -95,10 +98,38 @@ export class TurnRunner {
       });
   }
 
-  /** Plays the greeting, if the handler has one (turn 0: no vad events and no metrics). */
+  /**
+   * Plays the greeting, if the handler has one (turn 0: no vad events and no metrics); not on a
+   * call taken over from a lost worker, where the caller has been greeted already.
+   */
   start(): void {
     const greeting = this.o.handler.options.greeting;
-    if (greeting) this.startReply(0, undefined, (ctx) => greeting(ctx));
+    if (greeting && !this.o.sc.session.takeover) this.startReply(0, undefined, (ctx) => greeting(ctx));
+  }
+
+  /**
+   * A client event (data-channel message, phone keypress): given to the handler's onEvent; a reply
+   * it returns interrupts the one in progress and plays as the next turn (no vad events, no metrics).
+   */
+  onEvent(event: ChannelMessage): void {
+    const { sc, handler } = this.o;
+    const onEvent = handler.options.onEvent;
+    if (!onEvent || sc.stopped) return;
+    const { controller, release } = sc.replyController();
+    let reply: AsyncIterable<ReplyChunk> | void;
+    try {
+      reply = onEvent(event, sc.handlerContext(controller.signal));
+    } catch (err) {
+      release();
+      sc.stats.handlerErrors++;
+      sc.log.error('handler onEvent failed', { session: sc.session.id, event: event.type, error: String(err) });
+      sc.send(errorEvent(`handler onEvent failed: ${err instanceof Error ? err.message : String(err)}`));
+      return;
+    }
+    release();
+    if (reply === undefined) return;
+    if (this.active) this.interrupt(this.active);
+    this.startReply(++this.turns, undefined, () => reply);
   }
 
   /** Caller audio, in arrival order (any rate and channel count). */
@@ -177,14 +208,19 @@ export class TurnRunner {
     }
   }
 
-  /** Barge-in: abort the reply's signal, drop its queued audio, tell the client how much was heard. */
+  /**
+   * Barge-in: drop the reply's queued audio, abort its signal with how much was heard (also kept as
+   * the handler's ctx.lastInterruption), and tell the client.
+   */
   private interrupt(reply: ActiveReply): void {
     const { sc } = this.o;
     this.active = undefined;
-    reply.controller.abort(new DOMException('the caller interrupted the reply', 'AbortError'));
     const playedMs = sc.transport.clearPlayback();
+    const interruption = { turn: reply.turn, playedMs, at: sc.now() };
+    sc.lastInterruption = interruption;
+    reply.controller.abort(new InterruptedError(interruption));
     sc.stats.interruptions++;
-    sc.send(interrupted(sc.now(), reply.turn, playedMs));
+    sc.send(interrupted(interruption.at, reply.turn, playedMs));
   }
 
   private startReply(

@@ -4,11 +4,18 @@ import type { Handler, SessionInfo } from '../handlers/types.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { ControlChannel } from '../jobs/control-channel.ts';
 import { runPipeline, type VadFactory } from '../pipeline/session-pipeline.ts';
+import type { MediaTransport } from '../transport/types.ts';
+import { TwilioTransport } from '../transport/twilio/twilio-transport.ts';
 import { WebRtcTransport } from '../transport/webrtc/webrtc-transport.ts';
 import { IceCredentialRefresher } from './ice-refresh.ts';
 
 /** How long a claimed session may wait for the edge's `session` message. */
 const HANDOVER_TIMEOUT_MS = 10_000;
+/**
+ * How long a phone session waits for Twilio's media stream to start: an outbound call is claimed
+ * when it is placed and rings until the callee answers (Twilio's default ring timeout is 60 s).
+ */
+export const STREAM_START_TIMEOUT_MS = 75_000;
 
 export interface SessionDeps {
   config: WorkerConfig;
@@ -28,14 +35,16 @@ export interface RunningSession {
 }
 
 /**
- * Serves one claimed session: takes the edge's handover, answers the offer, runs the handler's
- * pipeline over the transport, relays trickle candidates and hang-ups, and reports the end to the
- * edge. Every path ends in `finish`, which releases the transport, the pipeline and the channel.
+ * Serves one claimed session: takes the edge's handover, answers the offer (WebRTC) or serves
+ * Twilio's media stream piped through the control channel (phone), runs the handler's pipeline
+ * over the transport, relays trickle candidates and hang-ups, and reports the end to the edge.
+ * Every path ends in `finish`, which releases the transport, the pipeline and the channel.
  */
 export function runSession(job: SessionJob, channel: ControlChannel, deps: SessionDeps): RunningSession {
   let finish: (reason: string, tellEdge: boolean) => void = () => {};
   const done = new Promise<void>((resolveDone) => {
     let transport: WebRtcTransport | null = null;
+    let phone: TwilioTransport | null = null;
     let pipeline: { done: Promise<void>; stop(reason: string): void } | null = null;
     /** The answer being made: a transport it creates after the end is closed by it. */
     let starting: Promise<void> = Promise.resolve();
@@ -54,6 +63,10 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
       if (transport) {
         deps.metrics.framesLate.inc(transport.stats().lateTicks);
         transportClosed = transport.close(reason);
+      }
+      if (phone) {
+        deps.metrics.framesLate.inc(phone.stats().lateTicks);
+        phone.close(reason);
       }
       if (tellEdge) channel.send({ type: 'end', detail: reason });
       // `done` waits until everything is released: the handler, the peer connection (its UDP
@@ -77,8 +90,13 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
       switch (msg.type) {
         case 'session':
           clearTimeout(timers.shift());
-          if (msg.kind !== 'webrtc' || !msg.offer) {
-            finish('unsupported: this worker serves WebRTC sessions only', true);
+          if (msg.kind === 'phone') {
+            starting = startPhone({ id: msg.sessionId, kind: 'phone', call: msg.call, takeover: msg.takeover }, msg.endsAt);
+            await starting;
+            return;
+          }
+          if (!msg.offer) {
+            finish('bad handover: a WebRTC session without an offer', true);
             return;
           }
           refresher.schedule(msg.iceServersExpiresAt);
@@ -99,9 +117,54 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
           refresher.schedule(msg.expiresAt);
           return;
         case 'twilio':
+          // Frames that arrive while the transport is being made wait for it, in order.
+          await starting;
+          phone?.receive(msg.message);
+          return;
         case 'twilio.closed':
+          finish('phone_hangup', false);
           return;
       }
+    }
+
+    /** Runs the pipeline over the session's transport; the session ends when it does, or at its time limit. */
+    function runHandler(t: MediaTransport, session: SessionInfo, endsAt: number | null): void {
+      const c = deps.config;
+      const limit = Math.min(c.TIME_LIMIT_MS || Infinity, endsAt ? endsAt - Date.now() : Infinity);
+      if (Number.isFinite(limit)) timers.push(setTimeout(() => finish('time_limit', true), Math.max(0, limit)));
+      pipeline = runPipeline({
+        handler: deps.handler,
+        transport: t,
+        session,
+        vad: deps.vad,
+        onMetrics: () => deps.metrics.turns.inc(),
+      });
+      void pipeline.done.then(() => finish('handler_closed', true));
+    }
+
+    /**
+     * A phone call: Twilio's frames arrive as `twilio` control messages; ours go back the same way.
+     * The handler starts at once (an outbound call's greeting is ready when the callee answers);
+     * the call is live when Twilio's `start` arrives.
+     */
+    async function startPhone(session: SessionInfo, endsAt: number | null) {
+      const t = await TwilioTransport.create({
+        send: (message) => channel.send({ type: 'twilio', message }),
+        log: (m) => deps.log(`session ${job.sessionId}: ${m}`),
+      });
+      phone = t;
+      if (finished) {
+        t.close('ended_during_start');
+        return;
+      }
+      t.onClose((reason) => finish(reason, true));
+      const noStream = setTimeout(() => finish('no_media_stream', true), STREAM_START_TIMEOUT_MS);
+      timers.push(noStream);
+      t.onStart(() => {
+        clearTimeout(noStream);
+        channel.send({ type: 'state', state: 'live' });
+      });
+      runHandler(t, session, endsAt);
     }
 
     async function startWebRtc(offer: string, iceServers: IceServer[], session: SessionInfo, endsAt: number | null) {
@@ -125,16 +188,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
       transport.onConnected(() => channel.send({ type: 'state', state: 'live' }));
       channel.send({ type: 'answer', sdp: answered.answer });
       deps.metrics.answerLatency.observe((performance.now() - offerAt) / 1000);
-      const limit = Math.min(c.TIME_LIMIT_MS || Infinity, endsAt ? endsAt - Date.now() : Infinity);
-      if (Number.isFinite(limit)) timers.push(setTimeout(() => finish('time_limit', true), Math.max(0, limit)));
-      pipeline = runPipeline({
-        handler: deps.handler,
-        transport,
-        session,
-        vad: deps.vad,
-        onMetrics: () => deps.metrics.turns.inc(),
-      });
-      void pipeline.done.then(() => finish('handler_closed', true));
+      runHandler(transport, session, endsAt);
     }
   });
   return { id: job.sessionId, done, end: (reason) => finish(reason, true) };
