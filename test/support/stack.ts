@@ -3,6 +3,7 @@ import { startEdge } from '../../scripts/stack/edge.ts';
 import { edgeVarsFromEnv } from '../../scripts/stack/config.ts';
 import { startLocalSqs } from '../../scripts/stack/local-sqs.ts';
 import { freePort } from '../../scripts/stack/ports.ts';
+import { startFakeTwilioApi } from '../../scripts/stack/twilio-api-fake.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,15 +13,20 @@ declare module 'vitest' {
     sqsQueueUrl: string;
     controlSecret: string;
     twilioAuthToken: string;
+    twilioApiBase: string;
   }
 }
 
 export const CONTROL_SECRET = 'e2e-control-secret';
 export const TWILIO_AUTH_TOKEN = 'e2e-twilio-auth-token';
 
-/** The real local stack for end-to-end tests: fauxqs plus the edge under wrangler dev (workerd). */
+/**
+ * The real local stack for end-to-end tests: fauxqs plus the edge under wrangler dev (workerd),
+ * and a protocol-level fake of Twilio's REST API for outbound calls (Twilio is not reachable here).
+ */
 export default async function setup(project: TestProject) {
   const sqs = await startLocalSqs({ queueName: 'e2e-jobs' });
+  const twilioApi = await startFakeTwilioApi();
   const port = await freePort();
   const edge = await startEdge({
     port,
@@ -31,6 +37,8 @@ export default async function setup(project: TestProject) {
       SQS_ENDPOINT: sqs.endpoint,
       CONTROL_SECRET,
       TWILIO_AUTH_TOKEN,
+      TWILIO_API_BASE: twilioApi.url,
+      TWILIO_FROM: '+15550100000',
       CLAIM_TIMEOUT_MS: '3000',
     }),
   });
@@ -40,8 +48,10 @@ export default async function setup(project: TestProject) {
   project.provide('sqsQueueUrl', sqs.queueUrl);
   project.provide('controlSecret', CONTROL_SECRET);
   project.provide('twilioAuthToken', TWILIO_AUTH_TOKEN);
+  project.provide('twilioApiBase', twilioApi.url);
   return async () => {
     await edge.stop();
     await sqs.stop();
+    await new Promise((r) => twilioApi.server.close(r));
   };
 }

@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { startLocalSqs } from '../../scripts/stack/local-sqs.ts';
-import { startFakeTwilioApi } from './fakes/twilio-api.ts';
+import { startFakeTwilioApi } from '../../scripts/stack/twilio-api-fake.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

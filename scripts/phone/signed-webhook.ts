@@ -1,0 +1,67 @@
+import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
+
+/**
+ * Twilio's HTTP requests to the edge: form-encoded, with `X-Twilio-Signature` computed by the
+ * twilio package itself (an implementation independent of the edge's WebCrypto validator) over
+ * the URL Twilio believes it is calling and the form parameters.
+ */
+export type FormParams = Record<string, string>;
+
+export interface WebhookAnswer {
+  status: number;
+  contentType: string;
+  body: string;
+  /** Request sent -> whole answer read, in ms. */
+  ms: number;
+}
+
+export function twilioSignature(authToken: string, signedUrl: string, params: FormParams): string {
+  return getExpectedTwilioSignature(authToken, signedUrl, params);
+}
+
+/** Longest wait for one webhook answer: Twilio itself gives up after 15 s. */
+export const WEBHOOK_TIMEOUT_MS = 15_000;
+
+/**
+ * Sends one signed webhook. POST puts the params in the body; GET (a `<Redirect method="GET">`)
+ * puts them in the query string and signs the resulting URL with no params, as Twilio does.
+ * Network failures and timeouts reject with the URL in the message.
+ */
+export async function sendWebhook(req: {
+  method?: 'GET' | 'POST';
+  signedUrl: string;
+  requestUrl: string;
+  params: FormParams;
+  authToken: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}): Promise<WebhookAnswer> {
+  const method = req.method ?? 'POST';
+  const timeoutMs = req.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
+  const query = new URLSearchParams(req.params).toString();
+  const withQuery = (url: string) => (method === 'GET' && query ? `${url}${url.includes('?') ? '&' : '?'}${query}` : url);
+  const signedUrl = withQuery(req.signedUrl);
+  const headers: Record<string, string> = {
+    'X-Twilio-Signature': twilioSignature(req.authToken, signedUrl, method === 'GET' ? {} : req.params),
+    'User-Agent': 'TwilioProxy/1.1',
+  };
+  if (method === 'POST') headers['Content-Type'] = 'application/x-www-form-urlencoded';
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+  const t0 = performance.now();
+  try {
+    const res = await fetch(withQuery(req.requestUrl), { method, headers, body: method === 'POST' ? query : undefined, signal, redirect: 'manual' });
+    const body = await res.text();
+    return { status: res.status, contentType: res.headers.get('content-type') ?? '', body, ms: performance.now() - t0 };
+  } catch (err) {
+    if (req.signal?.aborted) throw req.signal.reason;
+    if (timeout.aborted) throw new Error(`${method} ${req.requestUrl}: no answer within ${timeoutMs} ms`);
+    throw new Error(`${method} ${req.requestUrl} failed: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+  }
+}
+
+/** The first `n` characters of a body, on one line, for error messages. */
+export function bodyStart(body: string, n = 120): string {
+  const flat = body.replace(/\s+/g, ' ').trim();
+  return flat.length > n ? `${flat.slice(0, n)}...` : flat || '(empty body)';
+}
