@@ -79,8 +79,11 @@ export const ControlToEdge = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('state'), state: z.literal('live') }),
   z.strictObject({ type: z.literal('end'), detail: z.string().max(256).optional() }),
   z.strictObject({ type: z.literal('ice.refresh') }),
-  /** A frame for Twilio's Media Stream. */
-  z.strictObject({ type: z.literal('twilio'), message: TwilioOutbound }),
+  /**
+   * Frames for Twilio's Media Stream, in order. A chunk's media and its mark travel together: one
+   * message through the edge instead of two (every message costs the edge an event).
+   */
+  z.strictObject({ type: z.literal('twilio'), messages: z.array(TwilioOutbound).min(1).max(16) }),
 ]);
 export type ControlToEdge = z.infer<typeof ControlToEdge>;
 

@@ -43,7 +43,17 @@ export async function startEdge(opts: EdgeOptions): Promise<LocalEdge> {
   const [cmd, argv] = wrapped(opts.wrap, resolve(WORKERS_DIR, '../node_modules/.bin/wrangler'), args);
   const child: ChildProcess = spawn(cmd, argv, {
     cwd: WORKERS_DIR,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' },
+    // wrangler dev's local trace collector persists a span to SQLite for every event, WebSocket
+    // messages included: with it on, workerd spends ~85% of its CPU there and ~10 phone calls
+    // saturate it. Off unless the environment turns it (and the local explorer) back on.
+    env: {
+      X_LOCAL_OBSERVABILITY: 'false',
+      X_LOCAL_EXPLORER: 'false',
+      ...process.env,
+      WRANGLER_SEND_METRICS: 'false',
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+      CI: 'true',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = collectOutput(child, opts.quiet ?? false);

@@ -82,7 +82,7 @@ describe('the edge under wrangler dev, with fauxqs and workers on the real SQS S
     expect(await c.messages.next()).toMatchObject({ type: 'twilio', message: { event: 'connected' } });
     expect(await c.messages.next()).toMatchObject({ type: 'twilio', message: { event: 'start' } });
     expect(await c.messages.next()).toMatchObject({ type: 'twilio', message: { event: 'dtmf', dtmf: { digit: '5' } } });
-    c.send({ type: 'twilio', message: { event: 'mark', streamSid, mark: { name: 'm1' } } });
+    c.send({ type: 'twilio', messages: [{ event: 'mark', streamSid, mark: { name: 'm1' } }] });
     await expect.poll(() => got.length).toBe(1);
     expect(JSON.parse(got[0]!)).toEqual({ event: 'mark', streamSid, mark: { name: 'm1' } });
     tw.close();

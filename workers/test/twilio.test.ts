@@ -114,9 +114,8 @@ describe('GET /twilio/media', () => {
     expect(await worker.inbox.next()).toMatchObject({ type: 'twilio', message: { event: 'connected' } });
     expect(await worker.inbox.next()).toMatchObject({ type: 'twilio', message: { event: 'start', streamSid } });
     expect(await worker.inbox.next()).toMatchObject({ type: 'twilio', message: { event: 'media', media: { payload: '/////w==' } } });
-    worker.send({ type: 'twilio', message: { event: 'media', streamSid, media: { payload: 'f39/fw==' } } });
-    worker.send({ type: 'twilio', message: { event: 'mark', streamSid, mark: { name: 'reply-1' } } });
-    worker.send({ type: 'twilio', message: { event: 'clear', streamSid } });
+    worker.send({ type: 'twilio', messages: [{ event: 'media', streamSid, media: { payload: 'f39/fw==' } }, { event: 'mark', streamSid, mark: { name: 'reply-1' } }] });
+    worker.send({ type: 'twilio', messages: [{ event: 'clear', streamSid }] });
     expect(JSON.parse(await toTwilio.next())).toEqual({ event: 'media', streamSid, media: { payload: 'f39/fw==' } });
     expect(JSON.parse(await toTwilio.next())).toEqual({ event: 'mark', streamSid, mark: { name: 'reply-1' } });
     expect(JSON.parse(await toTwilio.next())).toEqual({ event: 'clear', streamSid });
@@ -185,7 +184,7 @@ describe('a phone call whose worker is lost', () => {
     // The call carries on through worker B both ways, on the same Twilio WebSocket.
     call.twilio.send(JSON.stringify({ event: 'media', sequenceNumber: '2', streamSid: call.streamSid, media: { track: 'inbound', chunk: '1', timestamp: '20', payload: '/////w==' } }));
     expect(await b.inbox.next()).toMatchObject({ type: 'twilio', message: { event: 'media' } });
-    b.send({ type: 'twilio', message: { event: 'clear', streamSid: call.streamSid } });
+    b.send({ type: 'twilio', messages: [{ event: 'clear', streamSid: call.streamSid }] });
     expect(JSON.parse(await call.toTwilio.next())).toEqual({ event: 'clear', streamSid: call.streamSid });
     expect(call.twilioClosed()).toBe(false);
     const st = await call.status();

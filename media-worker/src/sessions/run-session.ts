@@ -149,7 +149,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
      */
     async function startPhone(session: SessionInfo, endsAt: number | null) {
       const t = await TwilioTransport.create({
-        send: (message) => channel.send({ type: 'twilio', message }),
+        send: (messages) => channel.send({ type: 'twilio', messages }),
         log: (m) => deps.log(`session ${job.sessionId}: ${m}`),
       });
       phone = t;

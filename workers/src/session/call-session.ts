@@ -365,7 +365,8 @@ export class CallSession extends DurableObject<Env> {
         return;
       }
       case 'twilio':
-        this.twilioSocket()?.send(JSON.stringify(msg.message));
+        // One message to the stream's bridge, one line per Twilio frame (JSON text has no raw newline).
+        this.twilioSocket()?.send(msg.messages.map((m) => JSON.stringify(m)).join('\n'));
         return;
     }
   }

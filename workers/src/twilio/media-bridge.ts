@@ -42,7 +42,9 @@ export function bridgeTwilioStream(twilio: WebSocket, env: Env, controlSecret: s
     ws.accept();
     session = ws;
     ws.addEventListener('message', (e) => {
-      if (typeof e.data === 'string') twilio.send(e.data);
+      // The session sends one line per Twilio frame; frames for a closed stream are dropped.
+      if (typeof e.data !== 'string' || closed || twilio.readyState !== WebSocket.OPEN) return;
+      for (const frame of e.data.split('\n')) twilio.send(frame);
     });
     ws.addEventListener('close', (e) => closeAll(1000, e.reason || 'session ended'));
     ws.addEventListener('error', () => closeAll(1011, 'session socket failed'));
@@ -51,9 +53,9 @@ export function bridgeTwilioStream(twilio: WebSocket, env: Env, controlSecret: s
   };
 
   twilio.addEventListener('message', (e) => {
-    if (typeof e.data !== 'string') return;
+    if (typeof e.data !== 'string' || closed) return;
     if (session) {
-      session.send(e.data);
+      if (session.readyState === WebSocket.OPEN) session.send(e.data);
       return;
     }
     if (early.length >= MAX_EARLY_FRAMES) return closeAll(1008, 'no start message');

@@ -22,7 +22,9 @@ function make(extra: Partial<TwilioTransportOptions> = {}) {
   const logs: string[] = [];
   const t = new TwilioTransport({
     // Every message must be valid for Twilio.
-    send: (m) => sent.push({ msg: TwilioOutbound.parse(m), at: Date.now() }),
+    send: (ms) => {
+      for (const m of ms) sent.push({ msg: TwilioOutbound.parse(m), at: Date.now() });
+    },
     now: () => Date.now(),
     log: (m) => logs.push(m),
     ...extra,
@@ -304,7 +306,7 @@ describe('TwilioTransport on the real clock', () => {
   it('paces with real timers and performance.now', async () => {
     vi.useRealTimers();
     const sent: TwilioOutbound[] = [];
-    const t = new TwilioTransport({ send: (m) => sent.push(m), leadMs: 40 });
+    const t = new TwilioTransport({ send: (ms) => sent.push(...ms), leadMs: 40 });
     transports.push(t);
     start(t);
     const t0 = performance.now();

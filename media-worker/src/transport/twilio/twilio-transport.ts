@@ -39,8 +39,12 @@ import {
 export type { TwilioStartInfo } from './twilio-serializer.ts';
 
 export interface TwilioTransportOptions {
-  /** Writes one message to Twilio's WebSocket. Should not throw (a throw is logged and ignored). */
-  send(msg: TwilioOutbound): void;
+  /**
+   * Writes messages to Twilio's WebSocket, in order. A chunk's media and its mark come in one
+   * call, so the session can carry them through the edge as one message. Should not throw (a
+   * throw is logged and ignored).
+   */
+  send(messages: TwilioOutbound[]): void;
   /** Clock in ms. Default performance.now. */
   now?: () => number;
   /** Length of each media message. Default 20 (160 samples at 8 kHz). */
@@ -83,7 +87,7 @@ interface SentMark {
 
 export class TwilioTransport implements MediaTransport {
   readonly kind = 'phone' as const;
-  readonly #send: (msg: TwilioOutbound) => void;
+  readonly #send: (messages: TwilioOutbound[]) => void;
   readonly #now: () => number;
   readonly #log: (m: string) => void;
   readonly #chunkMs: number;
@@ -278,7 +282,7 @@ export class TwilioTransport implements MediaTransport {
       this.#pendingMarks.clear(); // Twilio drops that audio: it is neither queued nor heard
       this.#sentSinceClear = false;
       this.#clears++;
-      this.#sendSafely(encodeClear(this.#start.streamSid));
+      this.#sendSafely([encodeClear(this.#start.streamSid)]);
       this.#playClock = this.#now(); // Twilio's buffer is empty again
     }
     return this.#replyHeardMs;
@@ -403,17 +407,17 @@ export class TwilioTransport implements MediaTransport {
   /** One media message and the mark that reports when it has played. */
   #sendChunk(chunk: AudioFrame, now: number): void {
     const sid = this.#start!.streamSid;
-    this.#sendSafely(encodeMedia(sid, chunk));
+    const media = encodeMedia(sid, chunk);
     this.#chunksSent++;
     this.#replySentMs += this.#chunkMs;
     this.#playClock = Math.max(this.#playClock, now) + this.#chunkMs;
     this.#sentSinceClear = true;
     const seq = ++this.#markSeq;
     this.#pendingMarks.set(seq, { reply: this.#reply, replyMs: this.#replySentMs });
-    this.#sendSafely(encodeMark(sid, `${this.#markPrefix}${seq}`));
+    this.#sendSafely([media, encodeMark(sid, `${this.#markPrefix}${seq}`)]);
   }
 
-  #sendSafely(msg: TwilioOutbound): void {
+  #sendSafely(msg: TwilioOutbound[]): void {
     if (this.#closed) return;
     try {
       this.#send(msg);

@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { simulateCall } from '../../scripts/phone/caller.ts';
+import { startMediaWorker, type LocalWorker } from '../../scripts/stack/media-worker.ts';
+import { bursts, longestSilenceMs, onsets, rmsBetween, tone } from '../support/phone-audio.ts';
+
+/**
+ * Phone calls on worker processes (`node media-worker/src/main.ts`, the stream echo handler: every
+ * caller frame straight back), driven by the caller simulator: a call survives its worker being
+ * killed, and 20 concurrent calls keep their echo delay (no drift).
+ */
+
+const edge = inject('edgeUrl');
+const authToken = inject('twilioAuthToken');
+const STREAM_ECHO = fileURLToPath(new URL('../fixtures/handlers/stream-echo.ts', import.meta.url));
+const status = async (id: string): Promise<Record<string, unknown>> => (await fetch(`${edge}/v1/sessions/${id}/status`)).json();
+
+const workerEnv = (id: string, extra: Record<string, string> = {}) => ({
+  PUBLIC_BASE_URL: edge,
+  SQS_QUEUE_URL: inject('sqsQueueUrl'),
+  SQS_ENDPOINT: inject('sqsEndpoint'),
+  SQS_WAIT_S: '1',
+  HANDLER: STREAM_ECHO,
+  WORKER_ID: id,
+  ...extra,
+});
+
+const running: LocalWorker[] = [];
+afterAll(async () => {
+  for (const w of running) await w.stop('SIGKILL');
+});
+async function worker(id: string, extra: Record<string, string> = {}): Promise<LocalWorker> {
+  const w = await startMediaWorker({ env: workerEnv(id, extra), quiet: true });
+  running.push(w);
+  return w;
+}
+
+describe('phone calls on worker processes', { timeout: 90_000 }, () => {
+  it('a call survives its worker being killed: another worker takes it over, the caller hears a gap of at most 2 s', async () => {
+    const a = await worker('w-crash-a');
+    const b = await worker('w-crash-b');
+    const byId: Record<string, LocalWorker> = { 'w-crash-a': a, 'w-crash-b': b };
+    // A continuous tone for 9 s: its echo is continuous except while no worker serves the call.
+    const audio = tone(9000, 440, 8000);
+    let killedAt = -1;
+    let victim = '';
+    const callSid = `CA${randomBytes(16).toString('hex')}`;
+    const sessionId = `c_${callSid}`;
+    const callDone = simulateCall({ baseUrl: edge, authToken, callSid, audio: { samples: audio, sampleRate: 8000 }, tailMs: 500 });
+    // Kill the serving worker (SIGKILL: no drain, no goodbye) 3 s after the call is live.
+    const killer = (async () => {
+      await expect.poll(async () => (await status(sessionId))['state'], { timeout: 10_000, interval: 50 }).toBe('live');
+      await new Promise((r) => setTimeout(r, 3000));
+      victim = String((await status(sessionId))['workerId']);
+      killedAt = performance.now();
+      await byId[victim]!.stop('SIGKILL');
+    })();
+    const r = await callDone;
+    await killer;
+    expect(victim).toMatch(/^w-crash-[ab]$/);
+    expect(r.connected).toBe(true);
+    expect(r.closedBy).toBe('caller');
+    const killedAtStreamMs = killedAt - r.startedAt;
+    // The longest silence the caller heard while the call ran (the echo is otherwise continuous).
+    const gap = longestSilenceMs(r.heard, 8000, 1000, r.heard.length / 8 - 600);
+    expect(gap).toBeLessThanOrEqual(2000);
+    // The echo carries on after the kill, to the end of the caller's audio.
+    expect(rmsBetween(r.heard, 8000, killedAtStreamMs + 2000, 8800)).toBeGreaterThan(0.1);
+    const st = await status(r.sessionId);
+    expect(st['workerId']).not.toBe(victim);
+    expect(st).toMatchObject({ state: 'ended', reason: 'phone_hangup' });
+    console.log(`worker killed at stream time ${Math.round(killedAtStreamMs)} ms; the caller heard a gap of ${gap} ms`);
+  });
+
+  it('20 concurrent calls: every call echoes with a steady delay (no drift), marks acknowledged', async () => {
+    await worker('w-load', { MAX_SESSIONS: '24' });
+    // 200 ms bursts at irregular onsets over 8 s: the echo delay is read at each one.
+    const at = [300, 1000, 1600, 2500, 3100, 3900, 4400, 5300, 5900, 6800, 7400];
+    const audio = bursts(at, 200, 8000, 8000);
+    const calls = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        await new Promise((r) => setTimeout(r, i * 50)); // callers do not all dial in the same millisecond
+        return simulateCall({ baseUrl: edge, authToken, audio: { samples: audio, sampleRate: 8000 }, tailMs: 800 });
+      }),
+    );
+    const summary = calls.map((r) => {
+      const heard = onsets(r.heard, 8000);
+      // Each input burst's echo: the first heard onset after it (within 500 ms).
+      const delays = at.map((t) => {
+        const h = heard.find((x) => x >= t && x < t + 500);
+        return h === undefined ? NaN : h - t;
+      });
+      return { r, delays, spread: Math.max(...delays) - Math.min(...delays), drift: delays.at(-1)! - delays[0]! };
+    });
+    for (const { r, delays, spread, drift } of summary) {
+      expect(r.connected).toBe(true);
+      expect(r.protocolErrors).toEqual([]);
+      expect(delays.every(Number.isFinite)).toBe(true);
+      expect(spread).toBeLessThanOrEqual(80);
+      expect(Math.abs(drift)).toBeLessThanOrEqual(60);
+      // A mark per 20 ms chunk; all acknowledged but those still in the playback buffer at hang-up.
+      expect(r.marksReceived).toBeGreaterThan(400);
+      expect(r.marksEchoed).toBeGreaterThanOrEqual(r.marksReceived - 15);
+    }
+    const all = summary.flatMap((s) => s.delays).sort((x, y) => x - y);
+    const pct = (q: number) => all[Math.min(all.length - 1, Math.floor(q * all.length))];
+    console.log(
+      `20 calls: echo delay p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms; worst spread ${Math.max(...summary.map((s) => s.spread))} ms, ` +
+        `worst drift ${Math.max(...summary.map((s) => Math.abs(s.drift)))} ms; caller send lateness p99 ${Math.max(...calls.map((c) => c.sendLatenessMs.p99)).toFixed(1)} ms`,
+    );
+  });
+});
