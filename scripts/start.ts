@@ -30,6 +30,7 @@ Switchboard is running. Open ${edge.url}/ and press Call.
   job queue (fauxqs)    ${vars['SQS_QUEUE_URL']}
   WHIP endpoint         POST ${edge.url}/v1/sessions
   Twilio voice webhook  POST ${edge.url}/twilio/voice
+Call it as a phone would: npm run phone -- <speech.wav>
 Press Ctrl-C to stop.`);
 
 /** Worker settings from the environment (ARCHITECTURE.md's worker variables). */
