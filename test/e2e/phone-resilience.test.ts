@@ -29,6 +29,9 @@ const workerEnv = (id: string, extra: Record<string, string> = {}) => ({
 const running: LocalWorker[] = [];
 afterAll(async () => {
   for (const w of running) await w.stop('SIGKILL');
+  // A killed worker's last long poll stays open at the queue until its wait (1 s) ends, and would
+  // swallow the next test file's first job.
+  await new Promise((r) => setTimeout(r, 1500));
 });
 async function worker(id: string, extra: Record<string, string> = {}): Promise<LocalWorker> {
   const w = await startMediaWorker({ env: workerEnv(id, extra), quiet: true });
@@ -97,18 +100,22 @@ describe('phone calls on worker processes', { timeout: 90_000 }, () => {
         const from = Math.floor((t + (delays[i] ?? 0)) / 20);
         return frames.slice(from, from + 15).filter(Boolean).length * 20;
       });
-      return { r, delays, heardMs, spread: Math.max(...delays) - Math.min(...delays), drift: delays.at(-1)! - delays[0]! };
+      // Drift is the systematic part of the delay's change: the median step between successive
+      // bursts, over all of them. A pacer running fast or slow moves every step the same way; a
+      // one-off scheduling stall (this is a shared 2-core box) that empties the caller's playback
+      // buffer shifts the delay once and shows in the spread instead.
+      const steps = delays.slice(1).map((d, i) => d - delays[i]!).sort((x, y) => x - y);
+      const drift = steps[Math.floor(steps.length / 2)]! * steps.length;
+      return { r, delays, heardMs, spread: Math.max(...delays) - Math.min(...delays), drift };
     });
     for (const { r, delays, heardMs, spread, drift } of summary) {
       expect(r.connected).toBe(true);
       expect(r.protocolErrors).toEqual([]);
       expect(delays.every(Number.isFinite)).toBe(true);
       for (const ms of heardMs) expect(Math.abs(ms - 200)).toBeLessThanOrEqual(40);
-      // The echo's delay may step once when a scheduling stall (this is a shared 2-core box)
-      // empties the caller's playback buffer, but it must not ramp: a pacer running 1% slow or
-      // fast would move it by 80 ms over these 8 s, and a falling-behind one by far more.
-      expect(spread).toBeLessThanOrEqual(120);
-      expect(Math.abs(drift)).toBeLessThanOrEqual(100);
+      // A pacer 1% off would drift 70 ms over the bursts; a falling-behind one far more.
+      expect(Math.abs(drift), `delays ${delays.join(',')}`).toBeLessThanOrEqual(40);
+      expect(spread, `delays ${delays.join(',')}`).toBeLessThanOrEqual(160);
       // A mark per 20 ms chunk; all acknowledged but those still in the playback buffer at hang-up.
       expect(r.marksReceived).toBeGreaterThan(400);
       expect(r.marksEchoed).toBeGreaterThanOrEqual(r.marksReceived - 15);

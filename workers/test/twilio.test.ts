@@ -206,6 +206,20 @@ describe('a phone call whose worker is lost', () => {
     expect((await call.status()).workerId).toBe('worker-a');
   });
 
+  it('sends the re-queued job again every second until a worker claims it (a dead worker\'s open long poll may swallow a copy)', async () => {
+    const call = await connectedCall();
+    call.a.ws!.close(1011, 'crash');
+    const first = await nextJob(call.job.sessionId);
+    const t0 = Date.now();
+    const second = await nextJob(call.job.sessionId, 3000);
+    expect(Date.now() - t0).toBeGreaterThan(500);
+    const b = await claim(second, 'worker-b');
+    expect(b.status).toBe(101);
+    // Claimed: no more copies.
+    await expect(nextJob(call.job.sessionId, 2000)).rejects.toThrow(/no job/);
+    expect((await claim(first, 'worker-c')).status).toBe(409);
+  });
+
   it('ends the call as worker_lost when nobody takes it over, and closes Twilio\'s stream', async () => {
     const call = await connectedCall();
     call.a.ws!.close(1011, 'crash');

@@ -144,6 +144,17 @@ export class CallSession extends DurableObject<Env> {
     }
   }
 
+  /** Sends a re-queued call's job once more (see REQUEUE_RESEND_MS); the next alarm follows. */
+  private async resendJob(rec: SessionRecord, now: number): Promise<void> {
+    const next: SessionRecord = { ...rec, requeuedAt: now, jobExpiresAt: Math.min(rec.controlLostAt! + CONTROL_GRACE_MS, rec.endsAt) };
+    await this.save(next);
+    try {
+      await this.queueJob(next);
+    } catch (err) {
+      console.warn(`session ${rec.id}: re-sending the job failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   // ---- RPC from the routes -------------------------------------------------------------------
 
   /** WHIP: creates the session, queues it and waits for the claiming worker's SDP answer. */
@@ -416,6 +427,13 @@ export class CallSession extends DurableObject<Env> {
       return;
     }
     if (rec.state === 'created' || rec.state === 'queued') await this.end('claim_timeout');
+    else if (
+      (rec.state === 'claimed' || rec.state === 'live') &&
+      rec.controlLostAt !== undefined &&
+      rec.requeuedAt !== undefined &&
+      now < Math.min(rec.endsAt, rec.controlLostAt + CONTROL_GRACE_MS)
+    )
+      await this.resendJob(rec, now);
     else if ((rec.state === 'claimed' || rec.state === 'live') && rec.controlLostAt !== undefined && now < rec.endsAt)
       await this.end(
         'worker_lost',

@@ -28,7 +28,7 @@ export interface SessionRecord {
   call?: PhoneCall;
   /** Twilio's `start` frame as received: replayed to a worker that takes the call over. */
   twilioStart?: string;
-  /** A phone session whose worker was lost: re-queued at this time for another worker to take over. */
+  /** A phone session whose worker was lost: its job was last (re)sent at this time, for another worker to take it over. */
   requeuedAt?: number;
   /** How many times a phone session has been taken over by another worker. */
   takeovers?: number;
@@ -78,6 +78,13 @@ export const CONTROL_GRACE_MS = 5000;
 /** Takeovers allowed per phone call: a call that keeps killing workers is ended, not passed on forever. */
 export const MAX_TAKEOVERS = 3;
 
+/**
+ * A re-queued call's job is sent again this often until a worker claims it: the lost worker's own
+ * long poll may still be open at the queue and swallow the first copy (it becomes invisible until
+ * its visibility timeout). Duplicates are harmless: only the first claim wins.
+ */
+export const REQUEUE_RESEND_MS = 1000;
+
 /** The next time the object must act: the claim deadline, the time limit, or the purge. */
 export function nextDeadline(rec: SessionRecord): number {
   switch (rec.state) {
@@ -86,7 +93,9 @@ export function nextDeadline(rec: SessionRecord): number {
       return rec.jobExpiresAt;
     case 'claimed':
     case 'live':
-      return rec.controlLostAt !== undefined ? Math.min(rec.endsAt, rec.controlLostAt + CONTROL_GRACE_MS) : rec.endsAt;
+      if (rec.controlLostAt === undefined) return rec.endsAt;
+      if (rec.requeuedAt !== undefined) return Math.min(rec.endsAt, rec.controlLostAt + CONTROL_GRACE_MS, rec.requeuedAt + REQUEUE_RESEND_MS);
+      return Math.min(rec.endsAt, rec.controlLostAt + CONTROL_GRACE_MS);
     case 'ended':
       return (rec.endedAt ?? rec.createdAt) + RETAIN_ENDED_MS;
   }
