@@ -28,6 +28,16 @@ const WorkerConfig = z
     /** Long-poll wait of one ReceiveMessage call, in seconds (SQS allows 0-20). */
     SQS_WAIT_S: z.coerce.number().int().min(0).max(20).default(20),
     WORKER_ID: z.string().default(''),
+    /** Set by ECS in the task ('' locally): task scale-in protection is a no-op without it. */
+    ECS_AGENT_URI: z.string().default(''),
+    /** Set by ECS (Fargate 1.4.0+); read at start-up when PUBLIC_IP is unset (ecs/task-metadata.ts). */
+    ECS_CONTAINER_METADATA_URI_V4: z.string().default(''),
+    /** Opt-in: a URL answering the caller's public IPv4 as text, asked when PUBLIC_IP is unset. */
+    PUBLIC_IP_LOOKUP_URL: z.string().default(''),
+    /** ExpiresInMinutes of each scale-in protection (ECS allows 1-2880); renewed at half. */
+    TASK_PROTECTION_MINUTES: z.coerce.number().int().min(1).max(2880).default(60),
+    /** Idle time before scale-in protection is dropped (debounce against flapping). */
+    TASK_PROTECTION_IDLE_MS: optionalInt(30_000),
   })
   .refine((c) => (c.RTC_PORT_MIN === 0) === (c.RTC_PORT_MAX === 0) && c.RTC_PORT_MIN <= c.RTC_PORT_MAX, {
     message: 'RTC_PORT_MIN and RTC_PORT_MAX must both be set, with MIN < MAX',

@@ -1,4 +1,6 @@
 import { loadWorkerConfig } from './config.ts';
+import { resolvePublicIp } from './ecs/task-metadata.ts';
+import { TaskProtection } from './ecs/task-protection.ts';
 import { loadHandler } from './handlers/load.ts';
 import { createMetrics } from './http/metrics.ts';
 import { startHttp } from './http/server.ts';
@@ -8,13 +10,21 @@ import { MediaWorker } from './worker.ts';
 /**
  * `node media-worker/src/main.ts`: loads config, the handler (HANDLER) and the VAD model once,
  * serves /healthz /readyz /metrics, claims jobs; SIGTERM drains (DRAIN_TIMEOUT_MS) and exits 0.
+ * On ECS: PUBLIC_IP is looked up when unset (ecs/task-metadata.ts), and the task is protected
+ * from scale-in while it has sessions (ecs/task-protection.ts).
  */
 async function main(): Promise<void> {
-  const config = loadWorkerConfig(process.env);
+  const loaded = loadWorkerConfig(process.env);
+  const config = { ...loaded, PUBLIC_IP: (await resolvePublicIp(loaded)) ?? '' };
   const handler = await loadHandler(config.HANDLER);
   const vad = await createVadFactory();
   const metrics = createMetrics();
-  const worker = new MediaWorker(config, handler, vad, metrics);
+  const protection = new TaskProtection({
+    agentUri: config.ECS_AGENT_URI,
+    expiresInMinutes: config.TASK_PROTECTION_MINUTES,
+    idleDisableMs: config.TASK_PROTECTION_IDLE_MS,
+  });
+  const worker = new MediaWorker(config, handler, vad, metrics, undefined, protection);
   const http = await startHttp({ host: config.WORKER_HTTP_HOST, port: config.WORKER_HTTP_PORT, metrics, ready: () => worker.ready });
   worker.start();
   const addr = http.address();

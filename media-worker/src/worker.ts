@@ -1,12 +1,18 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SessionJob } from '@switchboard/protocol';
 import type { WorkerConfig } from './config.ts';
+import type { TaskProtection } from './ecs/task-protection.ts';
 import type { Handler } from './handlers/types.ts';
 import type { Metrics } from './http/metrics.ts';
 import { dialControl } from './jobs/control-channel.ts';
 import { JobPoller, type JobVerdict } from './jobs/job-poller.ts';
 import type { VadFactory } from './pipeline/session-pipeline.ts';
 import { runSession, type RunningSession } from './sessions/run-session.ts';
+
+/** What the worker tells its task's scale-in protection (ecs/task-protection.ts). */
+export type BusyListener = Pick<TaskProtection, 'setBusy' | 'drain' | 'close'>;
+
+const NO_PROTECTION: BusyListener = { setBusy: () => {}, drain: () => {}, close: async () => {} };
 
 /**
  * One media worker: claims jobs while it has free slots, runs their sessions, and drains on
@@ -26,13 +32,23 @@ export class MediaWorker {
   private readonly vad: VadFactory;
   private readonly metrics: Metrics;
   private readonly log: (msg: string) => void;
+  /** Told the busy count (sessions + claims in flight) on every change; no-op by default. */
+  private readonly protection: BusyListener;
 
-  constructor(config: WorkerConfig, handler: Handler, vad: VadFactory, metrics: Metrics, log: (msg: string) => void = (m) => console.log(m)) {
+  constructor(
+    config: WorkerConfig,
+    handler: Handler,
+    vad: VadFactory,
+    metrics: Metrics,
+    log: (msg: string) => void = (m) => console.log(m),
+    protection: BusyListener = NO_PROTECTION,
+  ) {
     this.config = config;
     this.handler = handler;
     this.vad = vad;
     this.metrics = metrics;
     this.log = log;
+    this.protection = protection;
     this.id = config.WORKER_ID || `w-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.sqs = new SQSClient({
       region: config.AWS_REGION,
@@ -50,7 +66,11 @@ export class MediaWorker {
       onJob: (job) => {
         const claim = this.claim(job);
         this.claimsInFlight.add(claim);
-        const forget = () => this.claimsInFlight.delete(claim);
+        this.busyChanged();
+        const forget = () => {
+          this.claimsInFlight.delete(claim);
+          this.busyChanged();
+        };
         claim.then(forget, forget);
         return claim;
       },
@@ -60,6 +80,11 @@ export class MediaWorker {
 
   get activeSessions(): number {
     return this.sessions.size;
+  }
+
+  /** Sessions plus claims still dialing (each may become a session): protected from scale-in. */
+  private busyChanged(): void {
+    this.protection.setBusy(this.sessions.size + this.claimsInFlight.size);
   }
 
   get ready(): boolean {
@@ -95,9 +120,11 @@ export class MediaWorker {
       });
       this.sessions.set(job.sessionId, running);
       this.metrics.activeSessions.set(this.sessions.size);
+      this.busyChanged();
       void running.done.finally(() => {
         this.sessions.delete(job.sessionId);
         this.metrics.activeSessions.set(this.sessions.size);
+        this.busyChanged();
         this.poller.slotFreed();
       });
       return 'decided';
@@ -109,10 +136,11 @@ export class MediaWorker {
   /**
    * Stops claiming, waits for sessions up to `timeoutMs` from now, then ends what is left. The
    * long poll in flight is let finish (it returns what it gets to the queue; see JobPoller.stop),
-   * within the same limit.
+   * within the same limit. Scale-in protection is kept while sessions run and dropped after.
    */
   async drain(timeoutMs: number): Promise<void> {
     this.draining = true;
+    this.protection.drain();
     const pollerStopped = this.poller.stop(timeoutMs);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const limit = new Promise<true>((r) => (timer = setTimeout(() => r(true), timeoutMs)));
@@ -130,5 +158,6 @@ export class MediaWorker {
     for (const s of this.sessions.values()) s.end('drain_timeout');
     await all();
     this.sqs.destroy();
+    await this.protection.close();
   }
 }
