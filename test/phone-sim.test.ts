@@ -10,6 +10,7 @@ import { energySegments, pairTurns } from '../scripts/phone/energy-turns.ts';
 import { PlaybackBuffer, TICK_SAMPLES } from '../scripts/phone/playback-buffer.ts';
 import { transportUrl } from '../scripts/phone/public-url.ts';
 import { parseTwiml } from '../scripts/phone/twiml.ts';
+import { concat } from './support/phone-audio.ts';
 
 /**
  * The Twilio caller simulator (scripts/phone): its TwiML reading, its Twilio-like playback buffer,
@@ -26,15 +27,6 @@ function tone(ms: number, rate: number, amp = 8000, hz = 440): Int16Array {
   return out;
 }
 
-function concat(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 const rms = (x: Int16Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / Math.max(1, x.length));
 
