@@ -38,6 +38,12 @@ const WorkerConfig = z
     TASK_PROTECTION_MINUTES: z.coerce.number().int().min(1).max(2880).default(60),
     /** Idle time before scale-in protection is dropped (debounce against flapping). */
     TASK_PROTECTION_IDLE_MS: optionalInt(30_000),
+    /** CloudWatch namespace of the utilisation metric, written to stdout as EMF ('' = not published). */
+    METRICS_NAMESPACE: z.string().default(''),
+    /** ServiceName dimension of that metric ('' = switchboard-media-worker). */
+    METRICS_SERVICE: z.string().default(''),
+    /** How often a utilisation line is written: the window its mean and peak cover. */
+    METRICS_PUBLISH_MS: z.coerce.number().int().positive().default(60_000),
   })
   .refine((c) => (c.RTC_PORT_MIN === 0) === (c.RTC_PORT_MAX === 0) && c.RTC_PORT_MIN <= c.RTC_PORT_MAX, {
     message: 'RTC_PORT_MIN and RTC_PORT_MAX must both be set, with MIN < MAX',

@@ -1,4 +1,5 @@
 import { loadWorkerConfig } from './config.ts';
+import { UtilizationPublisher } from './ecs/emf-utilization.ts';
 import { resolvePublicIp } from './ecs/task-metadata.ts';
 import { TaskProtection } from './ecs/task-protection.ts';
 import { loadHandler } from './handlers/load.ts';
@@ -11,7 +12,8 @@ import { MediaWorker } from './worker.ts';
  * `node media-worker/src/main.ts`: loads config, the handler (HANDLER) and the VAD model once,
  * serves /healthz /readyz /metrics, claims jobs; SIGTERM drains (DRAIN_TIMEOUT_MS) and exits 0.
  * On ECS: PUBLIC_IP is looked up when unset (ecs/task-metadata.ts), and the task is protected
- * from scale-in while it has sessions (ecs/task-protection.ts).
+ * from scale-in while it has sessions (ecs/task-protection.ts). With METRICS_NAMESPACE set, the
+ * utilisation metric for autoscaling is written to stdout as CloudWatch EMF (ecs/emf-utilization.ts).
  */
 async function main(): Promise<void> {
   const loaded = loadWorkerConfig(process.env);
@@ -27,6 +29,15 @@ async function main(): Promise<void> {
   const worker = new MediaWorker(config, handler, vad, metrics, undefined, protection);
   const http = await startHttp({ host: config.WORKER_HTTP_HOST, port: config.WORKER_HTTP_PORT, metrics, ready: () => worker.ready });
   worker.start();
+  // The same busy count as scale-in protection (sessions + claims in flight), over MAX_SESSIONS.
+  const utilization = new UtilizationPublisher({
+    namespace: config.METRICS_NAMESPACE,
+    service: config.METRICS_SERVICE,
+    publishEveryMs: config.METRICS_PUBLISH_MS,
+    capacity: config.MAX_SESSIONS,
+    busy: () => worker.busy,
+  });
+  utilization.start();
   const addr = http.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.WORKER_HTTP_PORT;
   console.log(`media worker ${worker.id} up: handler ${config.HANDLER}, ${config.MAX_SESSIONS} slots, http://${config.WORKER_HTTP_HOST}:${port}/healthz`);
@@ -37,6 +48,8 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`${signal}: draining ${worker.activeSessions} session(s), up to ${config.DRAIN_TIMEOUT_MS} ms`);
     await worker.drain(config.DRAIN_TIMEOUT_MS);
+    // Sampled through the drain; the last partial window is written before exit.
+    utilization.stop();
     http.close();
     process.exit(0);
   };

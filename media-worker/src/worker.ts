@@ -82,9 +82,16 @@ export class MediaWorker {
     return this.sessions.size;
   }
 
-  /** Sessions plus claims still dialing (each may become a session): protected from scale-in. */
+  /**
+   * Sessions plus claims still dialing (each may become a session): what scale-in protection is
+   * told, and what the utilisation metric (ecs/emf-utilization.ts) counts against MAX_SESSIONS.
+   */
+  get busy(): number {
+    return this.sessions.size + this.claimsInFlight.size;
+  }
+
   private busyChanged(): void {
-    this.protection.setBusy(this.sessions.size + this.claimsInFlight.size);
+    this.protection.setBusy(this.busy);
   }
 
   get ready(): boolean {
