@@ -1,0 +1,55 @@
+# Secrets only the edge holds. CONTROL_SECRET signs the control tokens the edge puts in each job
+# and checks when a worker dials back (workers only carry the token); TOKEN_SECRET signs browser
+# client tokens; the API key is what your server presents to mint them and place calls.
+resource "random_password" "control_secret" {
+  length  = 48
+  special = false
+}
+
+resource "random_password" "token_secret" {
+  length  = 48
+  special = false
+}
+
+resource "random_password" "api_key" {
+  length  = 40
+  special = false
+}
+
+locals {
+  api_keys = length(var.api_keys) > 0 ? var.api_keys : ["sk_${random_password.api_key.result}"]
+
+  # Every value `wrangler secret bulk --env production` sets on the edge. Names match the edge's
+  # configuration (workers/src/config.ts). Optional settings are listed only when configured, so
+  # the edge's defaults apply otherwise; the choice is made on non-secret inputs (Terraform cannot
+  # branch on a sensitive value, and a missing TURN key has no attributes to read).
+  edge_secret_values = {
+    PUBLIC_BASE_URL               = var.edge_public_url
+    SQS_QUEUE_URL                 = aws_sqs_queue.jobs.url
+    AWS_REGION                    = var.aws_region
+    AWS_ACCESS_KEY_ID             = aws_iam_access_key.edge.id
+    AWS_SECRET_ACCESS_KEY         = aws_iam_access_key.edge.secret
+    CONTROL_SECRET                = random_password.control_secret.result
+    TOKEN_SECRET                  = random_password.token_secret.result
+    API_KEYS                      = join(",", local.api_keys)
+    TURN_PROVIDER                 = var.turn_provider
+    TWILIO_ACCOUNT_SID            = var.twilio_account_sid
+    TWILIO_AUTH_TOKEN             = var.twilio_auth_token
+    TWILIO_FROM                   = var.twilio_from
+    CLOUDFLARE_TURN_KEY_ID        = one(cloudflare_calls_turn_app.edge[*].uid)
+    CLOUDFLARE_TURN_KEY_API_TOKEN = one(cloudflare_calls_turn_app.edge[*].key)
+    TURN_URLS                     = join(",", var.coturn_urls)
+    TURN_SECRET                   = var.coturn_secret
+  }
+
+  edge_secret_names = concat(
+    ["PUBLIC_BASE_URL", "SQS_QUEUE_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+    "CONTROL_SECRET", "TOKEN_SECRET", "API_KEYS", "TURN_PROVIDER"],
+    var.twilio_account_sid != "" ? ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"] : [],
+    var.twilio_from != "" ? ["TWILIO_FROM"] : [],
+    var.turn_provider == "cloudflare" ? ["CLOUDFLARE_TURN_KEY_ID", "CLOUDFLARE_TURN_KEY_API_TOKEN"] : [],
+    var.turn_provider == "coturn" ? ["TURN_URLS", "TURN_SECRET"] : [],
+  )
+
+  edge_secrets = { for k in local.edge_secret_names : k => local.edge_secret_values[k] }
+}

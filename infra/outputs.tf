@@ -1,0 +1,56 @@
+output "queue_url" {
+  description = "The session job queue (SQS_QUEUE_URL of edge and workers)."
+  value       = aws_sqs_queue.jobs.url
+}
+
+output "dead_letter_queue_url" {
+  description = "Jobs no worker could claim after 10 receives."
+  value       = aws_sqs_queue.jobs_dlq.url
+}
+
+output "ecr_repository_url" {
+  description = "Push the media-worker image here (docker build -f media-worker/Dockerfile .)."
+  value       = aws_ecr_repository.worker.repository_url
+}
+
+output "worker_image" {
+  description = "The image the worker tasks run."
+  value       = local.image
+}
+
+output "cluster_name" {
+  description = "ECS cluster of the media workers."
+  value       = aws_ecs_cluster.media.name
+}
+
+output "service_name" {
+  description = "ECS service of the media workers (autoscaled)."
+  value       = aws_ecs_service.worker.name
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the workers (aws logs tail --follow)."
+  value       = aws_cloudwatch_log_group.worker.name
+}
+
+output "twilio_voice_webhook_url" {
+  description = "Set as the Twilio number's voice webhook (HTTP POST)."
+  value       = "${var.edge_public_url}/twilio/voice"
+}
+
+output "twilio_status_callback_url" {
+  description = "Set as the Twilio number's call status callback (HTTP POST)."
+  value       = "${var.edge_public_url}/twilio/status"
+}
+
+output "edge_secrets" {
+  description = "The edge's secrets: terraform output -json edge_secrets | npx wrangler secret bulk --env production"
+  value       = local.edge_secrets
+  sensitive   = true
+}
+
+output "api_key" {
+  description = "A server API key of the edge (the first of API_KEYS): terraform output -raw api_key"
+  value       = local.api_keys[0]
+  sensitive   = true
+}

@@ -1,0 +1,285 @@
+variable "name" {
+  type        = string
+  description = "Prefix of every resource name (queue, cluster, roles, log group, parameters)."
+  default     = "switchboard"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name))
+    error_message = "name: 2-31 characters, lower-case letters, digits and '-', starting with a letter."
+  }
+}
+
+variable "aws_region" {
+  type        = string
+  description = "AWS region of the queue and the worker fleet; pick the one nearest your callers and your AI model."
+  default     = "us-east-1"
+}
+
+variable "edge_public_url" {
+  type        = string
+  description = "The edge Worker's public https URL (its workers.dev URL or custom domain). Workers dial it; Twilio signs it."
+
+  validation {
+    condition     = can(regex("^https://[^/]+$", var.edge_public_url))
+    error_message = "edge_public_url: an https URL without a path or trailing slash, e.g. https://switchboard-edge.example.workers.dev."
+  }
+}
+
+variable "worker_image" {
+  type        = string
+  description = "Media-worker image (built from media-worker/Dockerfile). Empty: the ECR repository this module creates, tag worker_image_tag."
+  default     = ""
+}
+
+variable "worker_image_tag" {
+  type        = string
+  description = "Tag of the image in the module's ECR repository, used when worker_image is empty."
+  default     = "latest"
+}
+
+variable "handler" {
+  type        = string
+  description = "The worker's HANDLER: 'echo', 'tone', or the path of your handler module inside the image."
+  default     = "echo"
+}
+
+variable "handler_secrets" {
+  type        = map(string)
+  description = "Secrets your handler reads from its environment (e.g. a model API key): stored as SSM SecureString parameters and injected into the task, never in the task definition."
+  default     = {}
+  sensitive   = true
+}
+
+variable "cpu_architecture" {
+  type        = string
+  description = "Fargate CPU architecture; the image must be built for it (docker build --platform)."
+  default     = "X86_64"
+
+  validation {
+    condition     = contains(["X86_64", "ARM64"], var.cpu_architecture)
+    error_message = "cpu_architecture: X86_64 or ARM64."
+  }
+}
+
+variable "task_cpu" {
+  type        = number
+  description = "Fargate task CPU units (1024 = 1 vCPU)."
+  default     = 1024
+}
+
+variable "task_memory_mib" {
+  type        = number
+  description = "Fargate task memory in MiB; must be a valid pairing with task_cpu."
+  default     = 2048
+}
+
+variable "max_sessions_per_task" {
+  type        = number
+  description = "MAX_SESSIONS of each worker: concurrent calls one task takes. An echo session costs about 3.5% of a vCPU; size for your handler."
+  default     = 20
+
+  validation {
+    condition     = var.max_sessions_per_task >= 1 && floor(var.max_sessions_per_task) == var.max_sessions_per_task
+    error_message = "max_sessions_per_task: a whole number >= 1."
+  }
+}
+
+variable "min_tasks" {
+  type        = number
+  description = "Fewest workers kept running. At least 1: a cold Fargate task takes longer to start than a caller waits (CLAIM_TIMEOUT_MS)."
+  default     = 1
+
+  validation {
+    condition     = var.min_tasks >= 0
+    error_message = "min_tasks: >= 0."
+  }
+}
+
+variable "max_tasks" {
+  type        = number
+  description = "Most workers autoscaling may run."
+  default     = 10
+
+  validation {
+    condition     = var.max_tasks >= var.min_tasks && var.max_tasks >= 1
+    error_message = "max_tasks: >= 1 and >= min_tasks."
+  }
+}
+
+variable "target_utilization_percent" {
+  type        = number
+  description = "Fleet utilisation (busy slots / MAX_SESSIONS, averaged over the tasks) that target tracking holds; the headroom above it absorbs bursts while new tasks start."
+  default     = 60
+
+  validation {
+    condition     = var.target_utilization_percent > 0 && var.target_utilization_percent < 100
+    error_message = "target_utilization_percent: between 0 and 100."
+  }
+}
+
+variable "scale_out_cooldown_s" {
+  type        = number
+  description = "Seconds after a scale-out before another may start."
+  default     = 60
+}
+
+variable "scale_in_cooldown_s" {
+  type        = number
+  description = "Seconds after a scale-in before another may start: slow, so a lull between call bursts does not empty the fleet."
+  default     = 600
+}
+
+variable "oldest_job_age_alarm_s" {
+  type        = number
+  description = "Age in seconds of the oldest unclaimed job that means every worker is full: adds tasks at once."
+  default     = 5
+}
+
+variable "network_mode" {
+  type        = string
+  description = "'public': tasks in public subnets with a public IP, WebRTC UDP open on the RTC port range (direct media, TURN only as fallback). 'relay_only': no public IP, no inbound port, every WebRTC call through TURN (subnets need a NAT gateway)."
+  default     = "public"
+
+  validation {
+    condition     = contains(["public", "relay_only"], var.network_mode)
+    error_message = "network_mode: public or relay_only."
+  }
+}
+
+variable "vpc_id" {
+  type        = string
+  description = "VPC of the tasks; null: the account's default VPC."
+  default     = null
+}
+
+variable "subnet_ids" {
+  type        = list(string)
+  description = "Subnets of the tasks (public subnets for network_mode 'public'); empty: the default VPC's subnets."
+  default     = []
+}
+
+variable "rtc_port_min" {
+  type        = number
+  description = "First UDP port of the worker's WebRTC range (RTC_PORT_MIN)."
+  default     = 40000
+}
+
+variable "rtc_port_max" {
+  type        = number
+  description = "Last UDP port of the worker's WebRTC range (RTC_PORT_MAX); one port per session is enough."
+  default     = 40199
+
+  validation {
+    condition     = var.rtc_port_max > var.rtc_port_min && var.rtc_port_min >= 1024 && var.rtc_port_max <= 65535
+    error_message = "rtc_port_max: above rtc_port_min, inside 1024-65535."
+  }
+}
+
+variable "rtc_ingress_cidrs" {
+  type        = list(string)
+  description = "Who may send WebRTC UDP to the workers (network_mode 'public'): browsers and TURN relays anywhere by default."
+  default     = ["0.0.0.0/0"]
+}
+
+variable "public_ip_lookup_url" {
+  type        = string
+  description = "PUBLIC_IP_LOOKUP_URL of the worker in network_mode 'public': ECS task metadata carries no public IP, so the worker asks this URL (its answer is the task's 1:1 NAT address)."
+  default     = "https://checkip.amazonaws.com"
+}
+
+variable "drain_timeout_ms" {
+  type        = number
+  description = "DRAIN_TIMEOUT_MS: on SIGTERM a worker lets calls run this long, then ends them. Kept under stop_timeout_s so the worker exits before ECS kills it."
+  default     = 100000
+}
+
+variable "stop_timeout_s" {
+  type        = number
+  description = "ECS stopTimeout: seconds from SIGTERM to SIGKILL (Fargate allows up to 120)."
+  default     = 120
+
+  validation {
+    condition     = var.stop_timeout_s >= 2 && var.stop_timeout_s <= 120 && var.stop_timeout_s * 1000 > var.drain_timeout_ms
+    error_message = "stop_timeout_s: 2-120, and longer than drain_timeout_ms."
+  }
+}
+
+variable "turn_provider" {
+  type        = string
+  description = "TURN_PROVIDER of the edge: 'cloudflare' (this module creates the TURN key), 'coturn', 'twilio' or 'none'."
+  default     = "cloudflare"
+
+  validation {
+    condition     = contains(["cloudflare", "coturn", "twilio", "none"], var.turn_provider)
+    error_message = "turn_provider: cloudflare, coturn, twilio or none."
+  }
+}
+
+variable "cloudflare_account_id" {
+  type        = string
+  description = "Cloudflare account that owns the edge Worker and, with turn_provider 'cloudflare', the TURN key."
+  default     = ""
+}
+
+variable "coturn_urls" {
+  type        = list(string)
+  description = "TURN_URLS of a self-hosted coturn (turn_provider 'coturn')."
+  default     = []
+}
+
+variable "coturn_secret" {
+  type        = string
+  description = "coturn's static-auth-secret (turn_provider 'coturn')."
+  default     = ""
+  sensitive   = true
+}
+
+variable "twilio_account_sid" {
+  type        = string
+  description = "Twilio account SID (phone calls, Twilio TURN). Empty: no phone calls."
+  default     = ""
+}
+
+variable "twilio_auth_token" {
+  type        = string
+  description = "Twilio auth token: the edge checks every webhook's signature with it."
+  default     = ""
+  sensitive   = true
+}
+
+variable "twilio_from" {
+  type        = string
+  description = "Default caller id of outbound calls (a Twilio number in E.164)."
+  default     = ""
+}
+
+variable "api_keys" {
+  type        = list(string)
+  description = "Server API keys the edge accepts (AUTH_MODE token). Empty: one is generated (output api_key)."
+  default     = []
+  sensitive   = true
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Days CloudWatch keeps the workers' logs."
+  default     = 14
+}
+
+variable "metrics_namespace" {
+  type        = string
+  description = "CloudWatch namespace of the utilisation metric the workers publish (embedded metric format in their logs)."
+  default     = "Switchboard"
+}
+
+variable "alarm_topic_arn" {
+  type        = string
+  description = "SNS topic told when jobs land in the dead-letter queue; null: the alarm only shows in CloudWatch."
+  default     = null
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every AWS resource."
+  default     = {}
+}
