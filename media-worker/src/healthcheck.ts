@@ -3,6 +3,8 @@
  * the ECS task definition run the same command). Exits 0 when the worker's /healthz answers 200
  * within 3 s, 1 otherwise. Reads the address the worker listens on from the same variables.
  */
+export {};
+
 const host = process.env.WORKER_HTTP_HOST || '127.0.0.1';
 const port = process.env.WORKER_HTTP_PORT || '9090';
 const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/healthz`;
