@@ -1,0 +1,56 @@
+import { SessionStatus } from '@switchboard/protocol';
+import { makeOffer } from './stack/whip-offer.ts';
+import { summary } from './stack/percentiles.ts';
+
+export interface SetupResult {
+  sessions: number;
+  concurrency: number;
+  /** WHIP POST sent -> 201 with the worker's answer received, ms. */
+  whip: ReturnType<typeof summary>;
+  failures: string[];
+  /** Each session's status as the edge answered the DELETE (claim times, worker). */
+  statuses: SessionStatus[];
+}
+
+/**
+ * Session setup through the whole stack: `sessions` WHIP POSTs (`concurrency` in flight), each with
+ * a fresh werift offer made before the clock starts; timed from the POST to the 201 carrying the
+ * worker's answer (edge, Durable Object, queue, claim, werift answer). Each session is deleted
+ * right after, so the worker's slots free up; the offering peer is closed.
+ */
+export async function measureSetup(edgeUrl: string, sessions: number, concurrency: number): Promise<SetupResult> {
+  const times: number[] = [];
+  const failures: string[] = [];
+  const statuses: SessionStatus[] = [];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < sessions) {
+      next++;
+      const { sdp, pc } = await makeOffer();
+      try {
+        const t0 = performance.now();
+        const res = await fetch(`${edgeUrl}/v1/sessions`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: sdp });
+        const body = await res.text();
+        const ms = performance.now() - t0;
+        if (res.status !== 201) {
+          failures.push(`${res.status} ${body.slice(0, 120)}`);
+          continue;
+        }
+        times.push(ms);
+        const location = res.headers.get('Location');
+        if (!location) {
+          failures.push('201 without Location');
+          continue;
+        }
+        const ended = await fetch(`${edgeUrl}${location}`, { method: 'DELETE' });
+        const status = SessionStatus.safeParse(await ended.json());
+        if (status.success) statuses.push(status.data);
+        else failures.push(`DELETE ${ended.status}: not a session status`);
+      } finally {
+        await pc.close();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return { sessions, concurrency, whip: summary(times), failures, statuses };
+}
