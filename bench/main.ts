@@ -1,0 +1,162 @@
+/**
+ * `npm run bench [-- --quick] [--only media,setup,turns,phone,dispatch,edge] [--out FILE]`
+ *
+ * Every benchmark on this machine in one run, printed as tables and written as JSON
+ * (bench/results/<time>.json unless --out). --quick: the same table with small N (< 2 minutes).
+ *   media     N two-way Opus echo sessions: our worker vs the aiortc baseline, CPU per session
+ *   setup     WHIP POST -> 201 through the whole stack, sequential and 20 at a time
+ *   turns     WebRTC: end of speech -> first reply packet (minus silence), barge-in -> reply stops
+ *   phone     Twilio path: webhook -> TwiML, turn latency, barge-in -> clear
+ *   dispatch  jobs across 4 workers: claim latency, double claims
+ *   edge      workerd CPU per request (POST /v1/sessions, POST /twilio/voice)
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { LOCAL_DEFAULTS, edgeVarsFromEnv } from '../scripts/stack/config.ts';
+import { startEdge, type LocalEdge } from '../scripts/stack/edge.ts';
+import { startLocalSqs, type LocalSqs } from '../scripts/stack/local-sqs.ts';
+import { startMediaWorker, type LocalWorker } from '../scripts/stack/media-worker.ts';
+import { measureDispatch } from './dispatch.ts';
+import { edgeCostSessions, edgeCostVoiceWebhook } from './edge-cost.ts';
+import { aiortcEcho, switchboardEcho, type MediaRun } from './media/media-cost.ts';
+import { measurePhoneTurns } from './phone-turns.ts';
+import { measureSetup } from './setup-latency.ts';
+import { measureWebRtcTurns } from './webrtc-turns.ts';
+
+const SECTIONS = ['media', 'setup', 'turns', 'phone', 'dispatch', 'edge'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const { values: args } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } },
+});
+const quick = args.quick ?? false;
+const only = new Set((args.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()));
+for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section "${s}" (one of ${SECTIONS.join(', ')})`);
+const wants = (s: Section) => only.has(s);
+
+const P = quick
+  ? { mediaSizes: [10], warmupMs: 2000, windowMs: 5000, setupSessions: 30, setupConcurrency: 10, turnCalls: 2, phoneCalls: 2, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
+  : { mediaSizes: [10, 20, 40, 80], warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 6, phoneCalls: 6, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
+
+const handlerPath = (name: string) => fileURLToPath(new URL(`../test/fixtures/handlers/${name}.ts`, import.meta.url));
+const results: Record<string, unknown> = { startedAt: new Date().toISOString(), quick, params: P };
+
+let sqs: LocalSqs | undefined;
+let edge: LocalEdge | undefined;
+const workers: LocalWorker[] = [];
+
+async function withWorkers<T>(count: number, env: Record<string, string>, fn: (ws: LocalWorker[]) => Promise<T>): Promise<T> {
+  const started: LocalWorker[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const w = await startMediaWorker({
+        quiet: true,
+        env: { PUBLIC_BASE_URL: edge!.url, SQS_QUEUE_URL: sqs!.queueUrl, SQS_ENDPOINT: sqs!.endpoint, SQS_WAIT_S: '1', ...env },
+      });
+      started.push(w);
+      workers.push(w);
+    }
+    return await fn(started);
+  } finally {
+    for (const w of started) {
+      await w.stop().catch(() => {});
+      workers.splice(workers.indexOf(w), 1);
+    }
+  }
+}
+
+const section = (name: string) => console.log(`\n== ${name} ${'='.repeat(Math.max(0, 70 - name.length))}`);
+
+try {
+  sqs = await startLocalSqs({});
+  // The local rate limiter would refuse a benchmark's hundreds of sessions a minute from one address.
+  edge = await startEdge({ vars: edgeVarsFromEnv({}, { SQS_QUEUE_URL: sqs.queueUrl, SQS_ENDPOINT: sqs.endpoint, CLAIM_TIMEOUT_MS: '20000' }), quiet: true });
+
+  if (wants('media')) {
+    section('media: two-way Opus echo, worker CPU per session vs aiortc');
+    const rows: MediaRun[] = [];
+    for (const sessions of P.mediaSizes) {
+      const o = { sessions, warmupMs: P.warmupMs, windowMs: P.windowMs };
+      const ours = await switchboardEcho(edge, sqs, o);
+      const base = await aiortcEcho(o);
+      rows.push(ours, base);
+      console.log(`  ${sessions} sessions: switchboard ${ours.cpuPctPerSession}% / aiortc ${base.cpuPctPerSession}% of a core per session`);
+    }
+    console.table(
+      rows.map((r) => ({
+        server: r.server,
+        sessions: r.sessions,
+        connected: r.connected,
+        'cpu %': r.cpuPct,
+        'cpu %/session': r.cpuPctPerSession,
+        'rss MiB': r.rssMiB,
+        'late p50': r.latenessMs.p50,
+        'late p99': r.latenessMs.p99,
+        'late max': r.latenessMs.max,
+        'loss %': r.lossPct,
+        'gap %': r.mediaGapPct,
+        'loadgen clock p99': r.loadGenClockP99Ms,
+      })),
+    );
+    const ratios = P.mediaSizes.map((n) => {
+      const ours = rows.find((r) => r.server === 'switchboard' && r.sessions === n);
+      const base = rows.find((r) => r.server === 'aiortc' && r.sessions === n);
+      return { sessions: n, 'cpu per session, switchboard / aiortc': ours && base ? Math.round((ours.cpuPctPerSession / base.cpuPctPerSession) * 100) / 100 : null };
+    });
+    console.table(ratios);
+    results['media'] = { runs: rows.map(({ load, ...r }) => ({ ...r, loadGen: load.loadGen, setupFailures: load.setupFailures })), ratios };
+  }
+
+  if (wants('setup')) {
+    section('setup: WHIP POST -> 201 (edge, Durable Object, queue, claim, werift answer)');
+    const r = await withWorkers(1, { MAX_SESSIONS: '50' }, async () => ({
+      sequential: await measureSetup(edge!.url, P.setupSessions, 1),
+      concurrent: await measureSetup(edge!.url, P.setupSessions, P.setupConcurrency),
+    }));
+    console.table({ sequential: { ...r.sequential.whip, failures: r.sequential.failures.length }, [`${P.setupConcurrency} at a time`]: { ...r.concurrent.whip, failures: r.concurrent.failures.length } });
+    results['setup'] = { sequential: { ...r.sequential, statuses: undefined }, concurrent: { ...r.concurrent, statuses: undefined } };
+  }
+
+  if (wants('turns')) {
+    section('turns (WebRTC): platform turn latency and barge-in');
+    const r = await withWorkers(1, { HANDLER: handlerPath('phone-tone') }, () => measureWebRtcTurns(edge!.url, P.turnCalls, 600));
+    console.table({ 'end of speech -> first reply packet, minus 600 ms silence': r.turnMinusSilence, 'VAD decision -> first packet sent (worker)': r.decisionToFirstPacket, 'speech onset -> reply stops arriving': r.bargeIn });
+    results['turns'] = r;
+  }
+
+  if (wants('phone')) {
+    section('phone (Twilio Media Streams, caller simulator)');
+    const r = await withWorkers(1, { HANDLER: handlerPath('phone-tone') }, () =>
+      measurePhoneTurns({ edgeUrl: edge!.url, publicBaseUrl: LOCAL_DEFAULTS['PUBLIC_BASE_URL']!, authToken: LOCAL_DEFAULTS['TWILIO_AUTH_TOKEN']!, calls: P.phoneCalls }),
+    );
+    console.table({ 'webhook -> TwiML': r.webhook, 'end of speech -> reply heard, minus 600 ms silence': r.turnMinusSilence, 'speech onset -> clear received': r.bargeInToClear });
+    results['phone'] = r;
+  }
+
+  if (wants('dispatch')) {
+    section(`dispatch: ${P.dispatchJobs} jobs across 4 workers`);
+    const r = await withWorkers(4, { MAX_SESSIONS: '30' }, (ws) => measureDispatch(edge!.url, ws.map((w) => w.url), P.dispatchJobs, 20));
+    console.table({ 'queued -> claimed (ms)': r.claim });
+    console.log(`  per worker ${JSON.stringify(r.perWorker)}; double claims ${r.doubleClaims}; duplicate deliveries refused ${r.refusedDuplicates}; failures ${r.failures.length}`);
+    results['dispatch'] = r;
+  }
+
+  if (wants('edge')) {
+    section('edge: workerd CPU per request');
+    const sessions = await withWorkers(1, { MAX_SESSIONS: '30' }, () => edgeCostSessions(edge!.url, edge!.port, P.edgeSessions));
+    const voice = await edgeCostVoiceWebhook(edge.url, LOCAL_DEFAULTS['PUBLIC_BASE_URL']!, LOCAL_DEFAULTS['TWILIO_AUTH_TOKEN']!, edge.port, P.edgeWebhooks);
+    console.table([sessions, voice]);
+    results['edge'] = [sessions, voice];
+  }
+} finally {
+  for (const w of workers) await w.stop().catch(() => {});
+  await edge?.stop().catch(() => {});
+  await sqs?.stop().catch(() => {});
+}
+
+const out = args.out ?? fileURLToPath(new URL(`./results/${String(results['startedAt']).replace(/[:.]/g, '-')}.json`, import.meta.url));
+mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
+writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nresults: ${out}`);
+process.exit(0);

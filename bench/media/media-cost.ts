@@ -1,0 +1,88 @@
+import { fileURLToPath } from 'node:url';
+import type { LocalEdge } from '../../scripts/stack/edge.ts';
+import type { LocalSqs } from '../../scripts/stack/local-sqs.ts';
+import { startMediaWorker } from '../../scripts/stack/media-worker.ts';
+import { startAiortcEcho } from '../baseline/aiortc-echo.ts';
+import { cpuWindow } from './proc-cpu.ts';
+import { runLoad, type LoadResult } from './run-load.ts';
+import type { SignalingConfig } from './signaling.ts';
+
+const STREAM_ECHO = fileURLToPath(new URL('../../test/fixtures/handlers/stream-echo.ts', import.meta.url));
+
+/** One server under one load: its CPU and memory over the window, and what the clients saw. */
+export interface MediaRun {
+  server: 'switchboard' | 'aiortc';
+  sessions: number;
+  connected: number;
+  /** Server CPU over the window, % of one core (all its threads). */
+  cpuPct: number;
+  cpuPctPerSession: number;
+  rssMiB: number;
+  latenessMs: { p50: number; p99: number; max: number };
+  /** Packets lost on the wire (sequence gaps) and audio the server never sent (timeline gaps), %. */
+  lossPct: number;
+  mediaGapPct: number;
+  /** The load generator's own clock lateness p99: above a few ms the client-side figures are inflated. */
+  loadGenClockP99Ms: number;
+  load: LoadResult;
+}
+
+export interface MediaRunOptions {
+  sessions: number;
+  warmupMs: number;
+  windowMs: number;
+  /** Peers per load process (werift peers cost ~1.3% of a core each; ~20 keep a process's clock under 2 ms). */
+  peersPerProcess?: number;
+}
+
+async function drive(server: MediaRun['server'], pid: number, signaling: SignalingConfig, o: MediaRunOptions, dataChannel: boolean): Promise<MediaRun> {
+  let window: ReturnType<typeof cpuWindow> | undefined;
+  let cpu: ReturnType<ReturnType<typeof cpuWindow>['stop']> | undefined;
+  const load = await runLoad({
+    signaling,
+    sessions: o.sessions,
+    processes: Math.max(1, Math.ceil(o.sessions / (o.peersPerProcess ?? 20))),
+    warmupMs: o.warmupMs,
+    windowMs: o.windowMs,
+    dataChannel,
+    onWindowStart: () => (window = cpuWindow({ server: pid })),
+    onWindowEnd: () => (cpu = window?.stop()),
+  });
+  const cpuPct = cpu?.pct['server'] ?? Number.NaN;
+  return {
+    server,
+    sessions: o.sessions,
+    connected: load.connected,
+    cpuPct: Math.round(cpuPct * 10) / 10,
+    cpuPctPerSession: Math.round((cpuPct / Math.max(1, load.connected)) * 100) / 100,
+    rssMiB: Math.round(cpu?.rssMiB['server'] ?? Number.NaN),
+    latenessMs: load.latenessMs,
+    lossPct: load.lossPct,
+    mediaGapPct: load.mediaGapPct,
+    loadGenClockP99Ms: load.loadGen.worstClockP99Ms,
+    load,
+  };
+}
+
+/** N two-way echo sessions on a fresh media worker (stream-echo handler: decode + encode, no VAD) through the whole stack. */
+export async function switchboardEcho(edge: LocalEdge, sqs: LocalSqs, o: MediaRunOptions): Promise<MediaRun> {
+  const worker = await startMediaWorker({
+    quiet: true,
+    env: { PUBLIC_BASE_URL: edge.url, SQS_QUEUE_URL: sqs.queueUrl, SQS_ENDPOINT: sqs.endpoint, SQS_WAIT_S: '1', MAX_SESSIONS: String(o.sessions + 10), HANDLER: STREAM_ECHO },
+  });
+  try {
+    return await drive('switchboard', worker.pid, { kind: 'whip', url: edge.url }, o, true);
+  } finally {
+    await worker.stop();
+  }
+}
+
+/** The same load on a fresh aiortc echo server (the engine under FastRTC), one Python process. */
+export async function aiortcEcho(o: MediaRunOptions): Promise<MediaRun> {
+  const server = await startAiortcEcho({ quiet: true });
+  try {
+    return await drive('aiortc', server.pid, { kind: 'plainOffer', url: server.url }, o, true);
+  } finally {
+    await server.stop();
+  }
+}
