@@ -1,5 +1,6 @@
 import { sendWebhook } from '../scripts/phone/signed-webhook.ts';
 import { procUsage } from './proc-stat.ts';
+import { benchClientIp } from './stack/client-ip.ts';
 import { makeOffer } from './stack/whip-offer.ts';
 import { workerdPid } from './stack/workerd-pid.ts';
 
@@ -38,7 +39,7 @@ export async function edgeCostSessions(edgeUrl: string, port: number, requests: 
   const offers = await Promise.all(Array.from({ length: Math.min(requests, 20) }, () => makeOffer()));
   try {
     return await measure('POST /v1/sessions (+ DELETE)', port, requests, async (i) => {
-      const res = await fetch(`${edgeUrl}/v1/sessions`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offers[i % offers.length]!.sdp });
+      const res = await fetch(`${edgeUrl}/v1/sessions`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', ...benchClientIp() }, body: offers[i % offers.length]!.sdp });
       await res.text();
       const location = res.headers.get('Location');
       if (location) await (await fetch(`${edgeUrl}${location}`, { method: 'DELETE' })).text();
@@ -49,9 +50,12 @@ export async function edgeCostSessions(edgeUrl: string, port: number, requests: 
   }
 }
 
-/** `POST /twilio/voice`, signed, for distinct new calls (no worker needed: the answer is hold TwiML). */
+/**
+ * `POST /twilio/voice`, signed, for distinct new calls with a worker claiming them (the answer is
+ * `<Connect><Stream>`), each ended by its signed `completed` status callback.
+ */
 export async function edgeCostVoiceWebhook(edgeUrl: string, publicBaseUrl: string, authToken: string, port: number, requests: number): Promise<EdgeCostResult> {
-  return measure('POST /twilio/voice', port, requests, async () => {
+  return measure('POST /twilio/voice (+ status completed)', port, requests, async () => {
     const params = {
       AccountSid: 'AC00000000000000000000000000000000',
       CallSid: `CA${crypto.randomUUID().replaceAll('-', '')}`,
@@ -61,6 +65,12 @@ export async function edgeCostVoiceWebhook(edgeUrl: string, publicBaseUrl: strin
       Direction: 'inbound',
     };
     const r = await sendWebhook({ signedUrl: `${publicBaseUrl}/twilio/voice`, requestUrl: `${edgeUrl}/twilio/voice`, params, authToken });
-    return r.status === 200;
+    const done = await sendWebhook({
+      signedUrl: `${publicBaseUrl}/twilio/status`,
+      requestUrl: `${edgeUrl}/twilio/status`,
+      params: { ...params, CallStatus: 'completed', CallDuration: '1' },
+      authToken,
+    });
+    return r.status === 200 && r.body.includes('<Connect>') && done.status < 300;
   });
 }

@@ -36,7 +36,7 @@ for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw ne
 const wants = (s: Section) => only.has(s);
 
 const P = quick
-  ? { mediaSizes: [10], warmupMs: 2000, windowMs: 5000, setupSessions: 30, setupConcurrency: 10, turnCalls: 2, phoneCalls: 2, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
+  ? { mediaSizes: [10], warmupMs: 2000, windowMs: 4000, setupSessions: 20, setupConcurrency: 10, turnCalls: 2, phoneCalls: 2, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
   : { mediaSizes: [10, 20, 40, 80], warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 6, phoneCalls: 6, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
 
 const handlerPath = (name: string) => fileURLToPath(new URL(`../test/fixtures/handlers/${name}.ts`, import.meta.url));
@@ -66,11 +66,18 @@ async function withWorkers<T>(count: number, env: Record<string, string>, fn: (w
   }
 }
 
-const section = (name: string) => console.log(`\n== ${name} ${'='.repeat(Math.max(0, 70 - name.length))}`);
+let sectionStart = performance.now();
+const elapsed: Record<string, number> = {};
+let current = 'stack start';
+const section = (name: string) => {
+  elapsed[current] = Math.round(performance.now() - sectionStart);
+  current = name.split(':')[0] ?? name;
+  sectionStart = performance.now();
+  console.log(`\n== ${name} ${'='.repeat(Math.max(0, 70 - name.length))}`);
+};
 
 try {
   sqs = await startLocalSqs({});
-  // The local rate limiter would refuse a benchmark's hundreds of sessions a minute from one address.
   edge = await startEdge({ vars: edgeVarsFromEnv({}, { SQS_QUEUE_URL: sqs.queueUrl, SQS_ENDPOINT: sqs.endpoint, CLAIM_TIMEOUT_MS: '20000' }), quiet: true });
 
   if (wants('media')) {
@@ -144,17 +151,22 @@ try {
 
   if (wants('edge')) {
     section('edge: workerd CPU per request');
-    const sessions = await withWorkers(1, { MAX_SESSIONS: '30' }, () => edgeCostSessions(edge!.url, edge!.port, P.edgeSessions));
-    const voice = await edgeCostVoiceWebhook(edge.url, LOCAL_DEFAULTS['PUBLIC_BASE_URL']!, LOCAL_DEFAULTS['TWILIO_AUTH_TOKEN']!, edge.port, P.edgeWebhooks);
+    const [sessions, voice] = await withWorkers(1, { MAX_SESSIONS: '30' }, async () => [
+      await edgeCostSessions(edge!.url, edge!.port, P.edgeSessions),
+      await edgeCostVoiceWebhook(edge!.url, LOCAL_DEFAULTS['PUBLIC_BASE_URL']!, LOCAL_DEFAULTS['TWILIO_AUTH_TOKEN']!, edge!.port, P.edgeWebhooks),
+    ]);
     console.table([sessions, voice]);
     results['edge'] = [sessions, voice];
   }
+  section('done');
 } finally {
   for (const w of workers) await w.stop().catch(() => {});
   await edge?.stop().catch(() => {});
   await sqs?.stop().catch(() => {});
 }
 
+results['elapsedMs'] = elapsed;
+console.log(`time per section (ms): ${JSON.stringify(elapsed)}`);
 const out = args.out ?? fileURLToPath(new URL(`./results/${String(results['startedAt']).replace(/[:.]/g, '-')}.json`, import.meta.url));
 mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);

@@ -1,4 +1,5 @@
 import { SessionStatus } from '@switchboard/protocol';
+import { benchClientIp } from './stack/client-ip.ts';
 import { makeOffer } from './stack/whip-offer.ts';
 import { summary } from './stack/percentiles.ts';
 
@@ -24,12 +25,15 @@ export async function measureSetup(edgeUrl: string, sessions: number, concurrenc
   const statuses: SessionStatus[] = [];
   let next = 0;
   const lane = async (): Promise<void> => {
-    while (next < sessions) {
+    // The next offer is made while this session's request is in flight (gathering takes ~1 s).
+    let upcoming = next < sessions ? makeOffer() : null;
+    while (next < sessions && upcoming) {
       next++;
-      const { sdp, pc } = await makeOffer();
+      const { sdp, pc } = await upcoming;
+      upcoming = next < sessions ? makeOffer() : null;
       try {
         const t0 = performance.now();
-        const res = await fetch(`${edgeUrl}/v1/sessions`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: sdp });
+        const res = await fetch(`${edgeUrl}/v1/sessions`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', ...benchClientIp() }, body: sdp });
         const body = await res.text();
         const ms = performance.now() - t0;
         if (res.status !== 201) {
@@ -50,6 +54,7 @@ export async function measureSetup(edgeUrl: string, sessions: number, concurrenc
         await pc.close();
       }
     }
+    if (upcoming) await (await upcoming).pc.close();
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
   return { sessions, concurrency, whip: summary(times), failures, statuses };
