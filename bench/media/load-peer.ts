@@ -1,10 +1,9 @@
-import { RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket, type RTCRtpSender } from 'werift';
-import { onlyFromInterface } from '../../media-worker/src/transport/webrtc/host-candidates.ts';
+import { RtpHeader, RtpPacket, type RTCPeerConnection, type RTCRtpSender } from 'werift';
+import { loopbackPeer, OPUS_PAYLOAD_TYPE } from '../../test/support/loopback-peer.ts';
 import { SAMPLES_PER_PACKET } from './opus-packets.ts';
 import type { Signaling } from './signaling.ts';
 import { createHistogram, extendSeq, recordLateness, tsDelta, updateJitter, type Histogram } from './stats.ts';
 
-const OPUS_PT = 111;
 const TICKS_PER_MS = 48;
 const CONNECT_TIMEOUT_MS = 15_000;
 
@@ -58,7 +57,7 @@ export class LoadPeer {
   /** Every RTP packet received, window or not. */
   totalReceived = 0;
 
-  private readonly packet = new RtpPacket(new RtpHeader({ payloadType: OPUS_PT }), Buffer.alloc(0));
+  private readonly packet = new RtpPacket(new RtpHeader({ payloadType: OPUS_PAYLOAD_TYPE }), Buffer.alloc(0));
   private seq = Math.floor(Math.random() * 0x10000);
   private readonly ts0 = Math.floor(Math.random() * 0x1_0000_0000);
   private firstTick = -1;
@@ -91,17 +90,7 @@ export class LoadPeer {
   /** Offers, signals and resolves once ICE+DTLS are up; closes everything it made on failure. */
   static async connect(signaling: Signaling, opts: { dataChannel?: boolean; timeoutMs?: number } = {}): Promise<LoadPeer> {
     const t0 = performance.now();
-    const pc = new RTCPeerConnection({
-      codecs: { audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: OPUS_PT, parameters: 'minptime=10;useinbandfec=1' })] },
-      // A STUN URL on a closed loopback port: werift otherwise asks its hard-wired public server.
-      iceServers: [{ urls: 'stun:127.0.0.1:9' }],
-      iceStunGatherTimeout: 1,
-      bundlePolicy: 'max-bundle',
-      iceUseIpv6: false,
-      iceInterfaceAddresses: { udp4: '127.0.0.1' },
-      iceAdditionalHostAddresses: ['127.0.0.1'],
-      iceFilterCandidatePair: onlyFromInterface('127.0.0.1'),
-    });
+    const pc = loopbackPeer();
     const transceiver = pc.addTransceiver('audio', { direction: 'sendrecv' });
     if (opts.dataChannel ?? true) pc.createDataChannel('events');
     const peer = new LoadPeer(pc, transceiver.sender, signaling);

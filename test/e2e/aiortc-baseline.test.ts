@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift';
+import { RtpHeader, RtpPacket, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
 import { startAiortcEcho, type AiortcEcho } from '../../bench/baseline/aiortc-echo.ts';
 import { OpusDecoderStream, OpusEncoderStream } from '../../media-worker/src/audio/opus.ts';
-import { onlyFromInterface } from '../../media-worker/src/transport/webrtc/host-candidates.ts';
+import { loopbackPeer, OPUS_PAYLOAD_TYPE } from '../support/loopback-peer.ts';
 
 /**
  * The benchmark's baseline, bench/baseline/aiortc_echo.py (aiortc 1.4.0 from Debian): one werift
@@ -37,18 +37,7 @@ class EchoPeer {
   private readonly transceiver: RTCRtpTransceiver;
 
   constructor() {
-    this.pc = new RTCPeerConnection({
-      codecs: { audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111, parameters: 'minptime=10;useinbandfec=1' })] },
-      // No real ICE servers: werift falls back to its hard-wired public STUN server when no
-      // `stun:` URL is given, so give it one on loopback that refuses at once (as rtc-client does).
-      iceServers: [{ urls: 'stun:127.0.0.1:9' }],
-      iceStunGatherTimeout: 1,
-      bundlePolicy: 'max-bundle',
-      iceUseIpv6: false,
-      iceInterfaceAddresses: { udp4: '127.0.0.1' },
-      iceAdditionalHostAddresses: ['127.0.0.1'],
-      iceFilterCandidatePair: onlyFromInterface('127.0.0.1'),
-    });
+    this.pc = loopbackPeer();
     this.transceiver = this.pc.addTransceiver('audio', { direction: 'sendrecv' });
     this.pc.createDataChannel('events');
     this.transceiver.onTrack.subscribe((track) =>
@@ -100,7 +89,7 @@ class EchoPeer {
     const start = performance.now();
     for (let i = 0; i * FRAME < samples.length; i++) {
       const payload = this.encoder.encode({ samples: samples.subarray(i * FRAME, (i + 1) * FRAME), sampleRate: RATE, channels: 1 });
-      const header = new RtpHeader({ payloadType: 111, sequenceNumber: this.seq++ & 0xffff, timestamp: this.ts >>> 0, marker: i === 0 });
+      const header = new RtpHeader({ payloadType: OPUS_PAYLOAD_TYPE, sequenceNumber: this.seq++ & 0xffff, timestamp: this.ts >>> 0, marker: i === 0 });
       this.ts += FRAME;
       void this.transceiver.sender.sendRtp(new RtpPacket(header, Buffer.from(payload)));
       const wait = start + (i + 1) * 20 - performance.now();

@@ -1,12 +1,12 @@
 import type { IceServer } from '@switchboard/protocol';
-import { RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket, type RTCDataChannel, type RTCRtpTransceiver } from 'werift';
+import { RtpHeader, RtpPacket, type RTCDataChannel, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
 import type { AudioFrame } from '../../media-worker/src/audio/frame.ts';
 import { OpusDecoderStream, OpusEncoderStream } from '../../media-worker/src/audio/opus.ts';
 import { concatFrames } from '../../media-worker/src/audio/pcm.ts';
 import { Reframer } from '../../media-worker/src/audio/reframer.ts';
 import { resampleOnce } from '../../media-worker/src/audio/resampler.ts';
-import { onlyFromInterface } from '../../media-worker/src/transport/webrtc/host-candidates.ts';
 import { withStunFromTurn } from '../../media-worker/src/transport/webrtc/stun-from-turn.ts';
+import { loopbackPeer, OPUS_PAYLOAD_TYPE } from './loopback-peer.ts';
 
 export interface ConnectOptions {
   /** ICE servers for the client (e.g. the answer of `GET /v1/ice-servers`); none by default. */
@@ -53,20 +53,9 @@ export class RtcTestClient {
    * `iceTransportPolicy: 'relay'` gathers only TURN relay candidates, as a browser told so does.
    */
   static async connect(edgeUrl: string, opts: ConnectOptions = {}): Promise<RtcTestClient> {
-    const pc = new RTCPeerConnection({
-      codecs: { audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111, parameters: 'minptime=10;useinbandfec=1' })] },
+    const pc = loopbackPeer({
       iceServers: withLocalStun(opts.iceServers ?? []).map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) })),
-      iceStunGatherTimeout: 1,
       iceTransportPolicy: opts.iceTransportPolicy ?? 'all',
-      // One transport for audio and data (as a browser offering BUNDLE does). With werift's
-      // default (max-compat) the offer gathers a second transport for the data m-line; once the
-      // answer bundles, that transport is orphaned and pc.close() never closes its UDP sockets.
-      bundlePolicy: 'max-bundle',
-      iceUseIpv6: false,
-      iceInterfaceAddresses: { udp4: '127.0.0.1' },
-      iceAdditionalHostAddresses: ['127.0.0.1'],
-      // Loopback only: werift also gathers the machine's other addresses, which tests must not use.
-      iceFilterCandidatePair: onlyFromInterface('127.0.0.1'),
     });
     const transceiver = pc.addTransceiver('audio', { direction: 'sendrecv' });
     const channel = pc.createDataChannel('events');
@@ -127,7 +116,7 @@ export class RtcTestClient {
 
   private sendPacket(frame: AudioFrame): void {
     const payload = this.encoder.encode(frame);
-    const header = new RtpHeader({ payloadType: 111, sequenceNumber: this.seq++ & 0xffff, timestamp: this.ts >>> 0, marker: this.seq === 2 });
+    const header = new RtpHeader({ payloadType: OPUS_PAYLOAD_TYPE, sequenceNumber: this.seq++ & 0xffff, timestamp: this.ts >>> 0, marker: this.seq === 2 });
     this.ts += 960;
     void this.transceiver.sender.sendRtp(new RtpPacket(header, Buffer.from(payload)));
   }
