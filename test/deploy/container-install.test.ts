@@ -7,22 +7,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalSqs, type LocalSqs } from '../../scripts/stack/local-sqs.ts';
 import { freePort } from '../../scripts/stack/ports.ts';
-import {
-  commandArgv,
-  commandEnv,
-  expand,
-  hostPath,
-  isIgnored,
-  nodeImageMajor,
-  parseDockerfile,
-  parseDockerignore,
-  replayBuild,
-  stageImage,
-  type Command,
-  type Dockerfile,
-  type Replay,
-  type ReplayedStage,
-} from '../support/dockerfile.ts';
+import { expand, nodeImageMajor, parseDockerfile, stageImage, type Command, type Dockerfile } from '../support/dockerfile-parse.ts';
+import { commandArgv, commandEnv, hostPath, replayBuild, type Replay, type ReplayedStage } from '../support/dockerfile-replay.ts';
+import { isIgnored, parseDockerignore } from '../support/dockerignore.ts';
 
 /**
  * media-worker/Dockerfile, without Docker: its instructions are parsed, its stages replayed in
@@ -97,7 +84,7 @@ function durationMs(d: string | undefined, fallback: number): number {
   return ms || fallback;
 }
 
-describe('the Dockerfile parser (test/support/dockerfile.ts)', () => {
+describe('the Dockerfile parser (test/support/dockerfile-parse.ts, dockerignore.ts)', () => {
   it('reads continuations, comments, both ENV forms, global ARGs, flags and exec/shell forms', () => {
     const df = parseDockerfile(
       [
