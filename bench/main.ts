@@ -28,7 +28,15 @@ const SECTIONS = ['media', 'setup', 'turns', 'phone', 'dispatch', 'edge'] as con
 type Section = (typeof SECTIONS)[number];
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    out: { type: 'string' },
+    /** media: session counts instead of the preset's, e.g. --sizes 20,60 */
+    sizes: { type: 'string' },
+    /** media: skip the aiortc baseline (for iterating on our own cost; no ratio is printed) */
+    'no-baseline': { type: 'boolean', default: false },
+  },
 });
 const quick = args.quick ?? false;
 const only = new Set((args.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()));
@@ -38,6 +46,13 @@ const wants = (s: Section) => only.has(s);
 const P = quick
   ? { mediaSizes: [10], warmupMs: 2000, windowMs: 4000, setupSessions: 20, setupConcurrency: 10, turnCalls: 2, phoneCalls: 2, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
   : { mediaSizes: [10, 20, 40, 80], warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 6, phoneCalls: 6, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
+
+if (args.sizes) {
+  const sizes = args.sizes.split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes: positive integers separated by commas, not "${args.sizes}"`);
+  P.mediaSizes = sizes;
+}
+const withBaseline = !args['no-baseline'];
 
 const handlerPath = (name: string) => fileURLToPath(new URL(`../test/fixtures/handlers/${name}.ts`, import.meta.url));
 const results: Record<string, unknown> = { startedAt: new Date().toISOString(), quick, params: P };
@@ -86,9 +101,10 @@ try {
     for (const sessions of P.mediaSizes) {
       const o = { sessions, warmupMs: P.warmupMs, windowMs: P.windowMs };
       const ours = await switchboardEcho(edge, sqs, o);
-      const base = await aiortcEcho(o);
-      rows.push(ours, base);
-      console.log(`  ${sessions} sessions: switchboard ${ours.cpuPctPerSession}% / aiortc ${base.cpuPctPerSession}% of a core per session`);
+      rows.push(ours);
+      const base = withBaseline ? await aiortcEcho(o) : undefined;
+      if (base) rows.push(base);
+      console.log(`  ${sessions} sessions: switchboard ${ours.cpuPctPerSession}%${base ? ` / aiortc ${base.cpuPctPerSession}%` : ''} of a core per session`);
     }
     console.table(
       rows.map((r) => ({
@@ -97,6 +113,7 @@ try {
         connected: r.connected,
         'cpu %': r.cpuPct,
         'cpu %/session': r.cpuPctPerSession,
+        'of it kernel %': r.systemPct,
         'rss MiB': r.rssMiB,
         'late p50': r.latenessMs.p50,
         'late p99': r.latenessMs.p99,

@@ -17,6 +17,8 @@ export interface MediaRun {
   /** Server CPU over the window, % of one core (all its threads). */
   cpuPct: number;
   cpuPctPerSession: number;
+  /** The kernel's share of that CPU (system time), % of one core. */
+  systemPct: number;
   rssMiB: number;
   latenessMs: { p50: number; p99: number; max: number };
   /** Packets lost on the wire (sequence gaps) and audio the server never sent (timeline gaps), %. */
@@ -55,6 +57,7 @@ async function drive(server: MediaRun['server'], pid: number, signaling: Signali
     connected: load.connected,
     cpuPct: Math.round(cpuPct * 10) / 10,
     cpuPctPerSession: Math.round((cpuPct / Math.max(1, load.connected)) * 100) / 100,
+    systemPct: cpu?.systemPct['server'] ?? Number.NaN,
     rssMiB: Math.round(cpu?.rssMiB['server'] ?? Number.NaN),
     latenessMs: load.latenessMs,
     lossPct: load.lossPct,

@@ -44,6 +44,15 @@ const WorkerConfig = z
     METRICS_SERVICE: z.string().default(''),
     /** How often a utilisation line is written: the window its mean and peak cover. */
     METRICS_PUBLISH_MS: z.coerce.number().int().positive().default(60_000),
+    /**
+     * Opus encoder for WebRTC replies. 'restricted_lowdelay' (CELT only): fullband at ~33 kbit/s,
+     * 2.5 ms lookahead, ~45 us per 20 ms frame; it carries no in-band FEC (LBRR exists only in
+     * SILK). 'voip': SILK/hybrid with in-band FEC for lossy links, 6.5 ms lookahead, ~4.5x the
+     * encode CPU. Measured by `npm run bench` (media); the modes are tested in audio/opus.test.ts.
+     */
+    OPUS_APPLICATION: z.enum(['restricted_lowdelay', 'voip', 'audio']).default('restricted_lowdelay'),
+    /** libopus complexity 0..10 (unset: libopus' default, 9 at 48 kHz). */
+    OPUS_COMPLEXITY: z.coerce.number().int().min(0).max(10).optional(),
   })
   .refine((c) => (c.RTC_PORT_MIN === 0) === (c.RTC_PORT_MAX === 0) && c.RTC_PORT_MIN <= c.RTC_PORT_MAX, {
     message: 'RTC_PORT_MIN and RTC_PORT_MAX must both be set, with MIN < MAX',

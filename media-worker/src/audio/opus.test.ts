@@ -87,6 +87,33 @@ describe('Opus', () => {
     expect(rms(audioFrame(output.samples.subarray(9600), RATE))).toBeGreaterThan(3000);
   });
 
+  it('restricted_lowdelay encodes CELT-only packets with a shorter lookahead than voip; both decode to the input', () => {
+    // TOC configs 16..31 are CELT-only (RFC 6716 section 3.1); 0..15 use SILK.
+    const input = sine(300, 960 * 50, 6000);
+    const run = (application: 'voip' | 'restricted_lowdelay') => {
+      const enc = new OpusEncoderStream({ application, fec: true });
+      const dec = new OpusDecoderStream(1);
+      const configs = new Set<number>();
+      const out: AudioFrame[] = [];
+      for (let k = 0; k < 50; k++) {
+        const p = enc.encode(audioFrame(input.subarray(k * 960, (k + 1) * 960), RATE));
+        configs.add(p[0]! >> 3);
+        out.push(dec.decode(p));
+      }
+      return { configs: [...configs], lookahead: enc.lookahead, output: concatFrames(out).samples };
+    };
+    const celt = run('restricted_lowdelay');
+    const voip = run('voip');
+    expect(celt.configs.every((c) => c >= 16)).toBe(true);
+    expect(voip.configs.some((c) => c < 16)).toBe(true);
+    expect(celt.lookahead).toBeLessThan(voip.lookahead);
+    for (const r of [celt, voip]) {
+      let best = -1;
+      for (let lag = r.lookahead - 90; lag <= r.lookahead + 90; lag++) best = Math.max(best, correlation(input, r.output, lag, 4800, input.length - 2000));
+      expect(best).toBeGreaterThan(0.9);
+    }
+  });
+
   it('rejects a frame that is not exactly 10/20/40/60 ms at the encoder rate', () => {
     const enc = new OpusEncoderStream({ sampleRate: 48000, channels: 1, fec: true });
     expect(() => enc.encode(audioFrame(new Int16Array(900), RATE))).toThrow(/10\/20\/40\/60 ms frames.*900 samples/);

@@ -8,12 +8,13 @@ import {
   type RTCRtpTransceiver,
 } from 'werift';
 import type { AudioFrame } from '../../audio/frame.ts';
-import { OpusDecoderStream, OpusEncoderStream } from '../../audio/opus.ts';
+import { OpusDecoderStream, OpusEncoderStream, type OpusEncoderOptions } from '../../audio/opus.ts';
 import { PacedOutput } from '../../audio/paced-output.ts';
 import type { MediaTransport } from '../types.ts';
 import { keepHostCandidatesOn, onlyFromInterface } from './host-candidates.ts';
 import { advertisePublicIp } from './nat1to1.ts';
 import { findOfferedOpus } from './opus-offer.ts';
+import { installSrtpKeyObjects } from './srtp-key-objects.ts';
 import { withStunFromTurn } from './stun-from-turn.ts';
 
 export interface WebRtcOptions {
@@ -25,7 +26,11 @@ export interface WebRtcOptions {
   publicIp: string;
   /** Gather and bind on this local address only ('' = every interface); 127.0.0.1 for local stacks. */
   interfaceAddress: string;
+  /** Reply encoder settings (48 kHz mono is fixed by the transport). */
+  opus?: Pick<OpusEncoderOptions, 'application' | 'complexity'>;
 }
+
+installSrtpKeyObjects();
 
 /** Gathering is waited for before answering (WHIP has no server-side trickle); bounded. */
 const GATHER_LIMIT_MS = 5000;
@@ -49,7 +54,7 @@ export class WebRtcTransport implements MediaTransport {
   private readonly connectedListeners: (() => void)[] = [];
   private channel: RTCDataChannel | null = null;
   private readonly decoder = new OpusDecoderStream(1);
-  private readonly encoder = new OpusEncoderStream({ sampleRate: 48000, channels: 1, fec: true });
+  private readonly encoder: OpusEncoderStream;
   private readonly output: PacedOutput;
   private seq = Math.floor(Math.random() * 0xffff);
   private lastInSeq = -1;
@@ -67,8 +72,9 @@ export class WebRtcTransport implements MediaTransport {
   private transceiver: RTCRtpTransceiver | null = null;
 
   /** Subscribes before the offer is applied: werift fires `onTrack` inside setRemoteDescription. */
-  private constructor(pc: RTCPeerConnection, payloadType: number) {
+  private constructor(pc: RTCPeerConnection, payloadType: number, opus: WebRtcOptions['opus']) {
     this.pc = pc;
+    this.encoder = new OpusEncoderStream({ sampleRate: 48000, channels: 1, fec: true, ...opus });
     this.payloadType = payloadType;
     this.output = new PacedOutput({
       sampleRate: 48000,
@@ -139,7 +145,7 @@ export class WebRtcTransport implements MediaTransport {
       iceFilterCandidatePair: o.interfaceAddress ? onlyFromInterface(o.interfaceAddress) : undefined,
       iceUseIpv6: false,
     });
-    const transport = new WebRtcTransport(pc, opus.payloadType);
+    const transport = new WebRtcTransport(pc, opus.payloadType, o.opus);
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp: offer });
       const transceiver = pc.getTransceivers().find((t) => t.kind === 'audio');
