@@ -45,7 +45,7 @@ const wants = (s: Section) => only.has(s);
 
 const P = quick
   ? { mediaSizes: [10], warmupMs: 2000, windowMs: 4000, setupSessions: 20, setupConcurrency: 10, turnCalls: 2, phoneCalls: 2, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
-  : { mediaSizes: [10, 20, 40, 80], warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 6, phoneCalls: 6, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
+  : { mediaSizes: [10, 20, 40, 80], warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 10, phoneCalls: 6, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
 
 if (args.sizes) {
   const sizes = args.sizes.split(',').map(Number);
@@ -145,7 +145,7 @@ try {
   if (wants('turns')) {
     section('turns (WebRTC): platform turn latency and barge-in');
     const r = await withWorkers(1, { HANDLER: handlerPath('phone-tone') }, () => measureWebRtcTurns(edge!.url, P.turnCalls, 600));
-    console.table({ 'end of speech -> first reply packet, minus 600 ms silence': r.turnMinusSilence, 'VAD decision -> first packet sent (worker)': r.decisionToFirstPacket, 'speech onset -> reply stops arriving': r.bargeIn });
+    console.table({ 'end of speech -> first reply packet leaves the worker, minus 600 ms silence': r.toLeavingWorkerMinusSilence, 'end of speech -> first reply packet arrives, minus 600 ms silence': r.turnMinusSilence, 'VAD decision -> first packet sent (worker)': r.decisionToFirstPacket, 'speech onset -> reply stops arriving': r.bargeIn });
     results['turns'] = r;
   }
 

@@ -12,6 +12,12 @@ export interface WebRtcTurnResult {
   calls: number;
   /** End of phrase 1 leaving the client -> first reply packet arriving, minus the silence the turn detector waits for. */
   turnMinusSilence: ReturnType<typeof summary>;
+  /**
+   * End of phrase 1 leaving the client -> the worker sending the first reply packet, minus the
+   * silence: the platform's own cost without the trip back. Worker and client share the host's
+   * clock; the send time is the worker's `vad.end` time plus its `metrics` endOfSpeechToFirstFrameMs.
+   */
+  toLeavingWorkerMinusSilence: ReturnType<typeof summary>;
   /** The worker's own share: its VAD's end-of-turn decision -> first reply packet sent (its `metrics` event). */
   decisionToFirstPacket: ReturnType<typeof summary>;
   /** Onset of phrase 2 leaving the client -> the last packet of the interrupted reply arriving. */
@@ -32,6 +38,7 @@ const rms = (s: Int16Array) => {
  */
 export async function measureWebRtcTurns(edgeUrl: string, calls: number, silenceMs: number): Promise<WebRtcTurnResult> {
   const turn: number[] = [];
+  const leaving: number[] = [];
   const decision: number[] = [];
   const bargeIn: number[] = [];
   const failures: string[] = [];
@@ -53,10 +60,17 @@ export async function measureWebRtcTurns(edgeUrl: string, calls: number, silence
       turn.push(first - phrase1End - silenceMs);
       bargeIn.push(lastOfReply - phrase2Onset);
       const m = c.events.find((e) => e.type === 'metrics');
-      if (typeof m?.['endOfSpeechToFirstFrameMs'] === 'number') decision.push(m['endOfSpeechToFirstFrameMs']);
+      const vadEnd = c.events.find((e) => e.type === 'vad.end');
+      if (typeof m?.['endOfSpeechToFirstFrameMs'] === 'number') {
+        decision.push(m['endOfSpeechToFirstFrameMs']);
+        if (typeof vadEnd?.['at'] === 'number') {
+          const sentWall = vadEnd['at'] + m['endOfSpeechToFirstFrameMs'];
+          leaving.push(sentWall - (performance.timeOrigin + phrase1End) - silenceMs);
+        }
+      }
     } finally {
       await c.hangup();
     }
   }
-  return { calls, turnMinusSilence: summary(turn), decisionToFirstPacket: summary(decision), bargeIn: summary(bargeIn), failures };
+  return { calls, turnMinusSilence: summary(turn), toLeavingWorkerMinusSilence: summary(leaving), decisionToFirstPacket: summary(decision), bargeIn: summary(bargeIn), failures };
 }

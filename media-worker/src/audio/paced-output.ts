@@ -11,9 +11,14 @@
  *   when nothing is sent, so they stay continuous through silence. `marker` is set on the first
  *   packet after ticks that sent nothing (start of a talkspurt, RFC 3551 section 4.1).
  * - Idle CPU: when nothing is queued and `sendSilence` is off the clock sleeps (no timer, no
- *   allocation); on the next push it resumes on the same tick grid, counting the ticks that went
- *   by as silent, so timestamps are exactly what continuous ticking would have produced. With
+ *   allocation); on the next push it resumes, counting the ticks that went by as silent. With
  *   `sendSilence` on, every idle tick sends one shared, preallocated silence frame.
+ * - Talkspurt start without waiting for the grid: when the clock wakes after at least one tick
+ *   that sent nothing, the first frame goes out at once instead of at the next grid tick (up to
+ *   frameMs later: on a turn that wait is pure reply latency). The grid and the RTP timestamps
+ *   move back by that wait together, so timestamps keep following wall time, and the new packet
+ *   cannot overlap the last one (the gap before it is more than a frame). Within a talkspurt the
+ *   grid is never moved.
  * - Bounded latency: the queue holds at most `maxQueueMs`; pushing beyond drops the oldest audio.
  * - Barge-in: clear() empties the queue at once (the next tick sends nothing) and returns how much
  *   of the current reply was actually sent.
@@ -86,7 +91,8 @@ export class PacedOutput {
   readonly #sendSilence: boolean;
   readonly #maxLagMs: number;
   readonly #resampleQuality: number;
-  readonly #rtpBase: number;
+  /** RTP timestamp of tick 0 (moves back with the grid when a talkspurt starts off-grid). */
+  #rtpBase: number;
 
   // Queue: a fixed ring of whole frames (capacity = maxQueueMs / frameMs), no shifting.
   readonly #ring: (AudioFrame | undefined)[];
@@ -277,9 +283,16 @@ export class PacedOutput {
   /** Resumes a sleeping clock on the tick grid: the ticks slept through count as silent. */
   #wake(): void {
     if (!this.#running || this.#timer !== null || this.#size === 0) return;
-    const due = Math.max(this.#tick, Math.ceil((this.#now() - this.#startAt) / this.frameMs - 1e-9));
+    const now = this.#now();
+    const due = Math.max(this.#tick, Math.ceil((now - this.#startAt) / this.frameMs - 1e-9));
     this.#silentTicks += due - this.#tick;
     this.#tick = due;
+    const wait = this.#startAt + due * this.frameMs - now;
+    if (wait > 0 && this.#lastPacketTick < due - 1) {
+      // Talkspurt after a gap: tick `due` is now (see the header).
+      this.#startAt -= wait;
+      this.#rtpBase = (this.#rtpBase - Math.round((wait * this.sampleRate) / 1000) + RTP_MOD) % RTP_MOD;
+    }
     this.#arm();
   }
 

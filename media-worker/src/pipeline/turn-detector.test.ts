@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { audioFrame } from '../audio/frame.ts';
+import { readWav } from '../audio/pcm.ts';
 import type { VadFrame } from '../vad/streaming-vad.ts';
-import { TurnDetector, type TurnDetectorOptions, type TurnEvent } from './turn-detector.ts';
+import { energyBlocks } from './energy-blocks.ts';
+import { TurnDetector, type EnergyBlock, type TurnDetectorOptions, type TurnEvent } from './turn-detector.ts';
 
 /*
  * Recorded frames: the real Silero v5 probabilities (StreamingVad, 16 kHz, 20 ms pushes, 3 decimals)
@@ -213,5 +217,75 @@ describe('TurnDetector on synthetic frames', () => {
     expect(() => new TurnDetector({ ...base, silenceMs: 0 })).toThrow(RangeError);
     expect(() => new TurnDetector({ ...base, minSpeechMs: -1 })).toThrow(RangeError);
     expect(() => new TurnDetector({ ...base, maxSpeechMs: 100, minSpeechMs: 250 })).toThrow(RangeError);
+  });
+});
+
+/** The fixture's 10 ms energy blocks, with the same 1 s of digital silence the probabilities cover. */
+function helloEnergy(): EnergyBlock[] {
+  const wav = readWav(readFileSync(new URL('../../../test/fixtures/audio/hello-pause-question.wav', import.meta.url)));
+  const padded = new Int16Array(wav.samples.length + wav.sampleRate);
+  padded.set(wav.samples);
+  return energyBlocks(audioFrame(padded, wav.sampleRate, 1), 0);
+}
+
+/**
+ * As the pipeline feeds the detector: per 20 ms packet, its energy blocks first, then the VAD
+ * windows that packet completed.
+ */
+function runWithEnergy(d: TurnDetector, windows: readonly VadFrame[], blocks: readonly EnergyBlock[]): TurnEvent[] {
+  const events: TurnEvent[] = [];
+  let w = 0;
+  let b = 0;
+  for (let chunkEnd = 20; w < windows.length; chunkEnd += 20) {
+    while (b < blocks.length && blocks[b]!.endMs <= chunkEnd) events.push(...d.pushEnergy(blocks[b++]!));
+    while (w < windows.length && windows[w]!.endMs <= chunkEnd) events.push(...d.push(windows[w++]!));
+  }
+  return events;
+}
+
+describe('TurnDetector with energy blocks', () => {
+  const ends = (events: readonly TurnEvent[]) => events.filter((e) => e.type === 'speech.end');
+
+  it('dates the silence from where the energy fell, not from where Silero let go', () => {
+    const events = runWithEnergy(new TurnDetector(base), HELLO, helloEnergy());
+    const [a, b] = ends(events);
+    // Phrase 1 ends at 2933 ms in the audio (its last 20 ms already 30 dB under the phrase's
+    // peak): the turn ends 600 ms after that to within 20 ms, instead of at 3584 ms (Silero is
+    // below 0.35 only from the window starting at 2976 ms). Phrase 2 ends at 5269 ms.
+    expect(Math.abs((a?.atMs ?? 0) - (2933 + 600))).toBeLessThanOrEqual(20);
+    expect(Math.abs((b?.atMs ?? 0) - (5269 + 600))).toBeLessThanOrEqual(20);
+    expect(ends(run(new TurnDetector(base), HELLO)).map((e) => e.atMs)).toEqual([3584, 5952]);
+    // The turn starts where the VAD said; its speech lasts to where the audio went quiet.
+    expect(a).toMatchObject({ startMs: 544, reason: 'silence' });
+    expect(Math.abs((a?.startMs ?? 0) + (a?.speechMs ?? 0) - 2933)).toBeLessThanOrEqual(20);
+    expect(events.map((e) => e.type)).toEqual(['speech.start', 'speech.end', 'speech.start', 'speech.end']);
+  });
+
+  it('keeps the VAD timing when background noise stays above the floor', () => {
+    const noisy = helloEnergy().map((x) => ({ ...x, rms: Math.max(x.rms, 400) }));
+    expect(ends(runWithEnergy(new TurnDetector(base), HELLO, noisy)).map((e) => e.atMs)).toEqual([3584, 5952]);
+  });
+
+  it('ends between two VAD windows on quiet blocks, and a loud block there leaves it to the next window', () => {
+    // silenceMs 610: quiet since 2920 ms, so 610 ms are reached at 3530 ms, 10 ms after the
+    // window ending at 3520 ms. A loud block at 3520-3530 ms defers the end to the window ending at 3552 ms.
+    const opts = { ...base, silenceMs: 610 };
+    const quiet = helloEnergy();
+    expect(ends(runWithEnergy(new TurnDetector(opts), HELLO, quiet))[0]?.atMs).toBe(3530);
+    const loud = quiet.map((x) => (x.startMs === 3520 ? { ...x, rms: 5000 } : x));
+    expect(ends(runWithEnergy(new TurnDetector(opts), HELLO, loud))[0]?.atMs).toBe(3552);
+  });
+
+  it('without energy input it decides exactly as before', () => {
+    expect(ends(runWithEnergy(new TurnDetector(base), HELLO, []))).toEqual(ends(run(new TurnDetector(base), HELLO)));
+  });
+
+  it('never moves the silence start before the speech start (a click is still discarded)', () => {
+    const probs = [...fill(10, 0), 0.95, 0.6, ...fill(30, 0.01)];
+    const quiet: EnergyBlock[] = Array.from({ length: 140 }, (_, i) => ({ startMs: i * 10, endMs: i * 10 + 10, rms: 0 }));
+    const events = runWithEnergy(new TurnDetector(base), frames(probs), quiet);
+    expect(events[1]).toMatchObject({ type: 'speech.discarded' });
+    const d = events[1] as Extract<TurnEvent, { type: 'speech.discarded' }>;
+    expect(d.speechMs).toBeGreaterThanOrEqual(0);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The reply-on-pause loop of one session:
- *   caller audio → StreamingVad (32 ms windows) → TurnDetector (end of turn decided per window)
+ *   caller audio → StreamingVad (32 ms windows) → TurnDetector (end of turn decided per window,
+ *   or between windows on 10 ms energy blocks once the VAD has heard the silence start)
  *   and, alongside, the same audio converted to the handler's input rate in a TurnAudioBuffer.
  * On `speech.start` the client gets `vad.start`; on `speech.end` it gets `vad.end` and the handler
  * is called with the turn under a fresh AbortController; runReply plays its output. The turn is
@@ -14,13 +15,14 @@
  * Without `canInterrupt`, speech that starts during a reply is ignored entirely: no vad events,
  * and it does not become a turn, even if it ends after the reply does.
  */
-import { audioFrame, type AudioFrame } from '../audio/frame.ts';
+import { audioFrame, durationMs, type AudioFrame } from '../audio/frame.ts';
 import type { ReplyOnPauseHandler } from '../handlers/reply-on-pause.ts';
 import type { ChannelMessage } from '@switchboard/protocol';
 import { InterruptedError } from '../handlers/interrupted-error.ts';
 import type { HandlerContext, ReplyChunk } from '../handlers/types.ts';
 import { TurnDetector, type TurnEvent } from './turn-detector.ts';
 import type { VadFrame } from '../vad/streaming-vad.ts';
+import { energyBlocks } from './energy-blocks.ts';
 import { errorEvent, interrupted, turnMetrics, vadEnd, vadStart, type TurnMetricsEvent } from './events.ts';
 import { InputConverter } from './input-converter.ts';
 import { runReply } from './reply-runner.ts';
@@ -69,6 +71,8 @@ export class TurnRunner {
   /** Speech that started during a reply with canInterrupt off: ignored until it ends. */
   private ignoring = false;
   private turns = 0;
+  /** Caller audio given to the VAD so far: the time base of its windows and of the energy blocks. */
+  private inputMs = 0;
 
   constructor(o: TurnRunnerOptions) {
     this.o = o;
@@ -156,6 +160,15 @@ export class TurnRunner {
     if (!vad || this.o.sc.stopped) return;
     // The turn's copy first, so the audio of any window the VAD reports below is already here.
     this.audio.append((await this.converter.convert(frame)).samples);
+    // The frame's energy before its VAD windows: quiet audio can end a turn before the next window.
+    const blocks = energyBlocks(frame, this.inputMs);
+    this.inputMs += durationMs(frame);
+    for (const b of blocks) {
+      for (const ev of this.detector.pushEnergy(b)) {
+        if (this.o.sc.stopped) return;
+        this.onTurnEvent(ev);
+      }
+    }
     const windows = await vad.push(frame);
     for (const w of windows) {
       for (const ev of this.detector.push(w)) {
