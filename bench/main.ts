@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LOCAL_DEFAULTS, edgeVarsFromEnv } from '../scripts/stack/config.ts';
 import { startEdge, type LocalEdge } from '../scripts/stack/edge.ts';
-import { startLocalSqs, type LocalSqs } from '../scripts/stack/local-sqs.ts';
+import { startLocalSqsProcess, type LocalSqs } from '../scripts/stack/local-sqs.ts';
 import { startMediaWorker, type LocalWorker } from '../scripts/stack/media-worker.ts';
 import { measureDispatch } from './dispatch.ts';
 import { edgeCostSessions, edgeCostVoiceWebhook } from './edge-cost.ts';
@@ -23,6 +23,8 @@ import { aiortcEcho, switchboardEcho, type MediaRun } from './media/media-cost.t
 import { measurePhoneTurns } from './phone-turns.ts';
 import { measureSetup } from './setup-latency.ts';
 import { measureWebRtcTurns } from './webrtc-turns.ts';
+import { cpuMeter } from './stack/cpu-meter.ts';
+import { workerdPid } from './stack/workerd-pid.ts';
 
 const SECTIONS = ['media', 'setup', 'turns', 'phone', 'dispatch', 'edge'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -36,6 +38,8 @@ const { values: args } = parseArgs({
     sizes: { type: 'string' },
     /** media: skip the aiortc baseline (for iterating on our own cost; no ratio is printed) */
     'no-baseline': { type: 'boolean', default: false },
+    /** setup: sessions per run instead of the preset's */
+    'setup-sessions': { type: 'string' },
   },
 });
 const quick = args.quick ?? false;
@@ -51,6 +55,11 @@ if (args.sizes) {
   const sizes = args.sizes.split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes: positive integers separated by commas, not "${args.sizes}"`);
   P.mediaSizes = sizes;
+}
+if (args['setup-sessions']) {
+  const n = Number(args['setup-sessions']);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--setup-sessions: a positive integer, not "${args['setup-sessions']}"`);
+  P.setupSessions = n;
 }
 const withBaseline = !args['no-baseline'];
 
@@ -92,7 +101,8 @@ const section = (name: string) => {
 };
 
 try {
-  sqs = await startLocalSqs({});
+  // The queue in a process of its own, as in a deployment: the bench's client peers do not slow it.
+  sqs = await startLocalSqsProcess({ wrap: [] });
   edge = await startEdge({ vars: edgeVarsFromEnv({}, { SQS_QUEUE_URL: sqs.queueUrl, SQS_ENDPOINT: sqs.endpoint, CLAIM_TIMEOUT_MS: '20000' }), quiet: true });
 
   if (wants('media')) {
@@ -134,11 +144,21 @@ try {
 
   if (wants('setup')) {
     section('setup: WHIP POST -> 201 (edge, Durable Object, queue, claim, werift answer)');
-    const r = await withWorkers(1, { MAX_SESSIONS: '50' }, async () => ({
-      sequential: await measureSetup(edge!.url, P.setupSessions, 1),
-      concurrent: await measureSetup(edge!.url, P.setupSessions, P.setupConcurrency),
-    }));
+    const r = await withWorkers(1, { MAX_SESSIONS: '50' }, async ([w]) => {
+      const pids = { 'media worker': w!.pid, 'edge (workerd)': workerdPid(edge!.port), 'queue (fauxqs)': sqs!.pid, 'bench clients': process.pid };
+      const run = async (concurrency: number) => {
+        const done = cpuMeter(pids);
+        const res = await measureSetup(edge!.url, P.setupSessions, concurrency);
+        return { ...res, cpuMsPerSession: done(P.setupSessions) };
+      };
+      return { sequential: await run(1), concurrent: await run(P.setupConcurrency) };
+    });
     console.table({ sequential: { ...r.sequential.whip, failures: r.sequential.failures.length }, [`${P.setupConcurrency} at a time`]: { ...r.concurrent.whip, failures: r.concurrent.failures.length } });
+    const p50s = (x: typeof r.sequential) => ({ 'POST -> queued': x.phases.toQueued.p50, 'queued -> claimed': x.phases.queuedToClaimed.p50, 'claimed -> 201': x.phases.claimedTo201.p50 });
+    console.log('  where the time went (p50, ms):');
+    console.table({ sequential: p50s(r.sequential), [`${P.setupConcurrency} at a time`]: p50s(r.concurrent) });
+    console.log('  CPU per session (ms; the offering client peers included in "bench clients"):');
+    console.table({ sequential: r.sequential.cpuMsPerSession, [`${P.setupConcurrency} at a time`]: r.concurrent.cpuMsPerSession });
     results['setup'] = { sequential: { ...r.sequential, statuses: undefined }, concurrent: { ...r.concurrent, statuses: undefined } };
   }
 

@@ -6,6 +6,8 @@ import { wrapped } from './ports.ts';
 export interface LocalSqs {
   endpoint: string;
   queueUrl: string;
+  /** The serving process's pid when it runs in a child of its own (startLocalSqsProcess). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -76,7 +78,7 @@ export async function startLocalSqsProcess(opts: LocalSqsOptions & { wrap: strin
     const line = output().split('\n').find((l) => l.startsWith(READY));
     if (line) {
       const { endpoint, queueUrl } = JSON.parse(line.slice(READY.length)) as { endpoint: string; queueUrl: string };
-      return { endpoint, queueUrl, stop };
+      return { endpoint, queueUrl, stop, ...(child.pid !== undefined ? { pid: child.pid } : {}) };
     }
     await new Promise((r) => setTimeout(r, 50));
   }

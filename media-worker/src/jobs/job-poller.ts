@@ -34,12 +34,19 @@ export interface JobPollerStats {
  * Long-polls SQS for session jobs, asking only for as many as there are free slots so capacity
  * is never over-committed. Expired and malformed jobs are deleted unclaimed; duplicates are
  * harmless (the edge refuses a second claim with 409, which is also 'decided').
+ *
+ * Jobs are handled while the next receive is already out: a burst of jobs is not held up by the
+ * claims of the batch before it. `onJob` must count its claim against `freeSlots` synchronously
+ * (before its first await), so the next receive never asks for a slot a claim in flight may take;
+ * a job that settles without a session wakes a poller waiting for a free slot.
  */
 export class JobPoller {
   private running = false;
   private loop: Promise<void> | null = null;
   private abort = new AbortController();
   private slotWaiter: (() => void) | null = null;
+  /** Jobs received and not yet decided and deleted (or released). */
+  private readonly inFlight = new Set<Promise<void>>();
   readonly stats: JobPollerStats = { received: 0, expired: 0, malformed: 0, decided: 0, retried: 0, receiveErrors: 0 };
 
   private readonly o: JobPollerOptions;
@@ -69,6 +76,11 @@ export class JobPoller {
     const timer = Number.isFinite(abortAfterMs) ? setTimeout(() => this.abort.abort(), abortAfterMs) : undefined;
     await this.loop;
     clearTimeout(timer);
+  }
+
+  /** Resolves once every job received so far has been decided and deleted or released. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
   /** Call when a session ends, so a poller waiting for a free slot resumes. */
@@ -110,8 +122,15 @@ export class JobPoller {
         await Promise.all(messages.map((m) => this.release(m, 0)));
         break;
       }
-      await Promise.all(messages.map((m) => this.handle(m)));
+      for (const m of messages) {
+        const h: Promise<void> = this.handle(m).finally(() => {
+          this.inFlight.delete(h);
+          this.slotWaiter?.();
+        });
+        this.inFlight.add(h);
+      }
     }
+    await this.idle();
   }
 
   private async handle(m: Message): Promise<void> {
