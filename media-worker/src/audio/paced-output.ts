@@ -280,7 +280,7 @@ export class PacedOutput {
     return f;
   }
 
-  /** Resumes a sleeping clock on the tick grid: the ticks slept through count as silent. */
+  /** Resumes a sleeping clock: the ticks slept through count as silent; a talkspurt after a gap starts now. */
   #wake(): void {
     if (!this.#running || this.#timer !== null || this.#size === 0) return;
     const now = this.#now();
