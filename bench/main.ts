@@ -23,7 +23,7 @@ import { aiortcEcho, switchboardEcho, type MediaRun } from './media/media-cost.t
 import { measurePhoneTurns } from './phone-turns.ts';
 import { measureSetup } from './setup-latency.ts';
 import { measureWebRtcTurns } from './webrtc-turns.ts';
-import { cpuMeter } from './stack/cpu-meter.ts';
+import { cpuWindow } from './media/proc-cpu.ts';
 import { workerdPid } from './stack/workerd-pid.ts';
 
 const SECTIONS = ['media', 'setup', 'turns', 'phone', 'dispatch', 'edge'] as const;
@@ -145,11 +145,14 @@ try {
   if (wants('setup')) {
     section('setup: WHIP POST -> 201 (edge, Durable Object, queue, claim, werift answer)');
     const r = await withWorkers(1, { MAX_SESSIONS: '50' }, async ([w]) => {
-      const pids = { 'media worker': w!.pid, 'edge (workerd)': workerdPid(edge!.port), 'queue (fauxqs)': sqs!.pid, 'bench clients': process.pid };
+      const pids: Record<string, number> = { 'media worker': w!.pid, 'edge (workerd)': workerdPid(edge!.port), 'bench clients': process.pid };
+      if (sqs!.pid !== undefined) pids['queue (fauxqs)'] = sqs!.pid;
       const run = async (concurrency: number) => {
-        const done = cpuMeter(pids);
+        const window = cpuWindow(pids);
         const res = await measureSetup(edge!.url, P.setupSessions, concurrency);
-        return { ...res, cpuMsPerSession: done(P.setupSessions) };
+        const { cpuMs } = window.stop();
+        const cpuMsPerSession = Object.fromEntries(Object.entries(cpuMs).map(([k, ms]) => [k, Math.round((ms / P.setupSessions) * 100) / 100]));
+        return { ...res, cpuMsPerSession };
       };
       return { sequential: await run(1), concurrent: await run(P.setupConcurrency) };
     });

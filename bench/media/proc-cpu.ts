@@ -50,7 +50,7 @@ export async function machineBusyPct(ms = 2000): Promise<number> {
  * % of one core over the window, and the whole machine's busy CPU in % of one core (so on 2
  * cores it goes up to 200): the part not explained by the sampled pids is other load (noise).
  */
-export function cpuWindow(pids: Record<string, number>): { stop(): { wallMs: number; pct: Record<string, number>; systemPct: Record<string, number>; rssMiB: Record<string, number>; machineBusyPct: number; otherPct: number } } {
+export function cpuWindow(pids: Record<string, number>): { stop(): { wallMs: number; cpuMs: Record<string, number>; pct: Record<string, number>; systemPct: Record<string, number>; rssMiB: Record<string, number>; machineBusyPct: number; otherPct: number } } {
   const t0 = performance.now();
   const m0 = machineSample();
   const p0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, procSample(pid)]));
@@ -59,17 +59,19 @@ export function cpuWindow(pids: Record<string, number>): { stop(): { wallMs: num
       const p1 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, procSample(pid)]));
       const m1 = machineSample();
       const wallMs = performance.now() - t0;
+      const cpuMs: Record<string, number> = {};
       const pct: Record<string, number> = {};
       const systemPct: Record<string, number> = {};
       const rssMiB: Record<string, number> = {};
       for (const k of Object.keys(pids)) {
-        pct[k] = round1(((p1[k]!.cpuMs - p0[k]!.cpuMs) / wallMs) * 100);
+        cpuMs[k] = p1[k]!.cpuMs - p0[k]!.cpuMs;
+        pct[k] = round1((cpuMs[k] / wallMs) * 100);
         systemPct[k] = round1(((p1[k]!.systemMs - p0[k]!.systemMs) / wallMs) * 100);
         rssMiB[k] = Math.round(p1[k]!.rssMiB);
       }
       const machineBusyPct = round1(((m1.busyMs - m0.busyMs) / wallMs) * 100);
       const sampled = Object.values(pct).reduce((a, b) => a + b, 0);
-      return { wallMs: Math.round(wallMs), pct, systemPct, rssMiB, machineBusyPct, otherPct: round1(machineBusyPct - sampled) };
+      return { wallMs: Math.round(wallMs), cpuMs, pct, systemPct, rssMiB, machineBusyPct, otherPct: round1(machineBusyPct - sampled) };
     },
   };
 }

@@ -54,7 +54,7 @@ export function installSrtpKeyObjects(): void {
   proto[PATCHED] = true;
 }
 
-/** Whether a session's ciphers hold KeyObjects (for tests and the start-up log). */
+/** Whether a session's ciphers hold KeyObjects (what the tests check). */
 export function usesKeyObjects(session: object): boolean {
   const s = session as SessionLike;
   const ciphers = [s.localContext?.cipher, s.remoteContext?.cipher];
