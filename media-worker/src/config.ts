@@ -53,6 +53,12 @@ const WorkerConfig = z
     OPUS_APPLICATION: z.enum(['restricted_lowdelay', 'voip', 'audio']).default('restricted_lowdelay'),
     /** libopus complexity 0..10 (unset: libopus' default, 9 at 48 kHz). */
     OPUS_COMPLEXITY: z.coerce.number().int().min(0).max(10).optional(),
+    /**
+     * 'on': once a WebRTC call is connected over a direct UDP pair, its audio RTP bypasses
+     * werift's per-packet layers (transport/webrtc/rtp-fast-path.ts); 'off': werift carries every
+     * packet. TURN-relayed pairs always use werift's path.
+     */
+    RTP_FAST_PATH: z.enum(['on', 'off']).default('on'),
   })
   .refine((c) => (c.RTC_PORT_MIN === 0) === (c.RTC_PORT_MAX === 0) && c.RTC_PORT_MIN <= c.RTC_PORT_MAX, {
     message: 'RTC_PORT_MIN and RTC_PORT_MAX must both be set, with MIN < MAX',

@@ -177,6 +177,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
         publicIp: c.PUBLIC_IP,
         interfaceAddress: c.RTC_INTERFACE,
         opus: { application: c.OPUS_APPLICATION, complexity: c.OPUS_COMPLEXITY },
+        fastPath: c.RTP_FAST_PATH === 'on',
       });
       transport = answered.transport;
       if (finished) {

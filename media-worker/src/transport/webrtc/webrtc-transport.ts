@@ -14,6 +14,7 @@ import type { MediaTransport } from '../types.ts';
 import { keepHostCandidatesOn, onlyFromInterface } from './host-candidates.ts';
 import { advertisePublicIp } from './nat1to1.ts';
 import { findOfferedOpus } from './opus-offer.ts';
+import { RtpFastPath } from './rtp-fast-path.ts';
 import { installSrtpKeyObjects } from './srtp-key-objects.ts';
 import { withStunFromTurn } from './stun-from-turn.ts';
 
@@ -28,6 +29,8 @@ export interface WebRtcOptions {
   interfaceAddress: string;
   /** Reply encoder settings (48 kHz mono is fixed by the transport). */
   opus?: Pick<OpusEncoderOptions, 'application' | 'complexity'>;
+  /** Carry the call's RTP on our own path once connected (rtp-fast-path.ts); false: werift's only. Default true. */
+  fastPath?: boolean;
 }
 
 installSrtpKeyObjects();
@@ -70,10 +73,14 @@ export class WebRtcTransport implements MediaTransport {
   private readonly payloadType: number;
   /** Set once the offer is applied; sending before that is impossible (not connected). */
   private transceiver: RTCRtpTransceiver | null = null;
+  private readonly useFastPath: boolean;
+  /** Set once connected where the selected pair allows it; werift's path carries what it does not. */
+  private fastPath: RtpFastPath | null = null;
 
   /** Subscribes before the offer is applied: werift fires `onTrack` inside setRemoteDescription. */
-  private constructor(pc: RTCPeerConnection, payloadType: number, opus: WebRtcOptions['opus']) {
+  private constructor(pc: RTCPeerConnection, payloadType: number, opus: WebRtcOptions['opus'], fastPath: boolean) {
     this.pc = pc;
+    this.useFastPath = fastPath;
     this.encoder = new OpusEncoderStream({ sampleRate: 48000, channels: 1, fec: true, ...opus });
     this.payloadType = payloadType;
     this.output = new PacedOutput({
@@ -108,6 +115,9 @@ export class WebRtcTransport implements MediaTransport {
     pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected') {
         clearTimeout(this.connectTimer);
+        if (this.useFastPath && this.transceiver && !this.fastPath) {
+          this.fastPath = RtpFastPath.attach(this.transceiver, this.payloadType, (seq, _ts, payload) => this.receive(seq, payload));
+        }
         this.output.start();
         for (const l of this.connectedListeners) l();
       } else if (state === 'failed') this.close('ice_failed');
@@ -145,7 +155,7 @@ export class WebRtcTransport implements MediaTransport {
       iceFilterCandidatePair: o.interfaceAddress ? onlyFromInterface(o.interfaceAddress) : undefined,
       iceUseIpv6: false,
     });
-    const transport = new WebRtcTransport(pc, opus.payloadType, o.opus);
+    const transport = new WebRtcTransport(pc, opus.payloadType, o.opus, o.fastPath ?? true);
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp: offer });
       const transceiver = pc.getTransceivers().find((t) => t.kind === 'audio');
@@ -242,6 +252,7 @@ export class WebRtcTransport implements MediaTransport {
     this.closeReason = reason;
     clearTimeout(this.connectTimer);
     this.output.stop();
+    this.fastPath?.detach();
     this.closing = this.pc.close().catch(() => {});
     for (const l of this.closeListeners) l(reason);
     this.audioListeners.length = 0;
@@ -270,10 +281,12 @@ export class WebRtcTransport implements MediaTransport {
 
   private sendFrame(frame: AudioFrame, timestamp: number, marker: boolean): void {
     if (this.closed) return;
-    const payload = this.encoder.encode(frame);
+    const encoded = this.encoder.encode(frame);
+    const payload = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
     this.seq = (this.seq + 1) & 0xffff;
+    if (this.fastPath?.send(payload, this.seq, timestamp >>> 0, marker)) return;
     const header = new RtpHeader({ payloadType: this.payloadType, sequenceNumber: this.seq, timestamp: timestamp >>> 0, marker });
-    this.transceiver?.sender.sendRtp(new RtpPacket(header, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength))).catch(() => {});
+    this.transceiver?.sender.sendRtp(new RtpPacket(header, payload)).catch(() => {});
   }
 }
 
