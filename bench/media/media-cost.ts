@@ -33,7 +33,7 @@ export interface MediaRunOptions {
   sessions: number;
   warmupMs: number;
   windowMs: number;
-  /** Peers per load process (werift peers cost ~1.3% of a core each; ~20 keep a process's clock under 2 ms). */
+  /** Peers per load process (~20 keep a process's clock within a few ms while the server is busy beside it). */
   peersPerProcess?: number;
 }
 
