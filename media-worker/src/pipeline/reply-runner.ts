@@ -43,11 +43,13 @@ export async function runReply(
   let firstFrameAt: number | undefined;
   let iterator: AsyncIterator<ReplyChunk> | Iterator<ReplyChunk> | undefined;
   let status: ReplyOutcome['status'] = 'completed';
+  const abortRace = new AbortRace(signal);
   try {
     iterator = iteratorOf(source());
     for (;;) {
-      if (!(await waitForRoom(sc, signal))) break;
-      const next = await untilAborted(Promise.resolve(iterator.next()), signal);
+      if (signal.aborted) break;
+      if (sc.transport.queuedMs() > MAX_AHEAD_MS && !(await waitForRoom(sc, signal))) break;
+      const next = await abortRace.race(Promise.resolve(iterator.next()));
       if (next === ABORTED || next.done) break;
       const chunk: unknown = next.value;
       if (isAudioFrame(chunk)) {
@@ -70,6 +72,8 @@ export async function runReply(
     const message = err instanceof Error ? err.message : String(err);
     sc.log.error('handler failed', { session: sc.session.id, turn, error: err instanceof Error ? (err.stack ?? message) : message });
     sc.send(errorEvent(`handler failed: ${message}`));
+  } finally {
+    abortRace.dispose();
   }
   if (signal.aborted) status = 'aborted';
   // Close the generator unless it finished on its own (runs its finally blocks; not awaited).
@@ -85,35 +89,54 @@ export async function runReply(
 
 const ABORTED = Symbol('aborted');
 
-/** Resolves with `p`'s value, or ABORTED as soon as `signal` aborts (listener removed either way). */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | typeof ABORTED> {
-  if (signal.aborted) {
-    p.catch(() => undefined); // the generator may still reject later: not an unhandled rejection
-    return Promise.resolve(ABORTED);
+/**
+ * Races each step of one reply against its abort signal with a single 'abort' listener for the
+ * whole reply: a stream handler's reply lasts the call and steps once per frame, and adding and
+ * removing an EventTarget listener on every step cost more than the step itself.
+ */
+class AbortRace {
+  readonly #signal: AbortSignal;
+  /** Settles the step in progress with ABORTED (undefined when no step is pending). */
+  #abortStep: ((v: typeof ABORTED) => void) | undefined;
+  readonly #onAbort = (): void => {
+    const abortStep = this.#abortStep;
+    this.#abortStep = undefined;
+    abortStep?.(ABORTED);
+  };
+
+  constructor(signal: AbortSignal) {
+    this.#signal = signal;
+    signal.addEventListener('abort', this.#onAbort, { once: true });
   }
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      p.catch(() => undefined);
-      resolve(ABORTED);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
+
+  /** `p`'s value, or ABORTED as soon as the signal aborts (a later rejection of `p` is then ignored). */
+  race<T>(p: Promise<T>): Promise<T | typeof ABORTED> {
+    if (this.#signal.aborted) {
+      p.catch(() => undefined); // the generator may still reject later: not an unhandled rejection
+      return Promise.resolve(ABORTED);
+    }
+    return new Promise((resolve, reject) => {
+      this.#abortStep = resolve;
+      p.then(
+        (v) => {
+          if (this.#abortStep === resolve) this.#abortStep = undefined;
+          resolve(v);
+        },
+        (e: unknown) => {
+          if (this.#abortStep === resolve) this.#abortStep = undefined;
+          reject(e instanceof Error ? e : new Error(String(e)));
+        },
+      );
+    });
+  }
+
+  dispose(): void {
+    this.#signal.removeEventListener('abort', this.#onAbort);
+  }
 }
 
-/** Backpressure: waits while more than MAX_AHEAD_MS is queued. False if aborted meanwhile. */
+/** Backpressure, once more than MAX_AHEAD_MS is queued: waits until half of that is left. False if aborted meanwhile. */
 async function waitForRoom(sc: SessionContext, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return false;
-  if (sc.transport.queuedMs() <= MAX_AHEAD_MS) return true;
   const ahead = { queuedMs: () => Math.max(0, sc.transport.queuedMs() - MAX_AHEAD_MS / 2) };
   return waitForPlayout(ahead, signal, 200);
 }

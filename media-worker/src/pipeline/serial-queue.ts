@@ -28,6 +28,11 @@ export class SerialQueue {
     return true;
   }
 
+  /** Tasks queued or running (a task that ran is counted until its promise settles). */
+  get size(): number {
+    return this.pending;
+  }
+
   /** Resolves once every queued task has run. */
   idle(): Promise<void> {
     return this.tail;

@@ -65,6 +65,32 @@ describe('stream handler pipeline', { timeout: 15_000 }, () => {
     expect(Math.max(...got.slice(20, 120).map(loud))).toBeGreaterThan(3000);
   });
 
+  it('a stream reply adds no abort listener per frame (one per reply), and stop() still ends it', async () => {
+    let added = 0;
+    let frames = 0;
+    const h = stream(
+      async function* (input, ctx) {
+        const add = ctx.signal.addEventListener.bind(ctx.signal);
+        ctx.signal.addEventListener = ((...args: Parameters<typeof add>) => {
+          added++;
+          add(...args);
+        }) as typeof add;
+        for await (const f of input) {
+          frames++;
+          yield f;
+          if (frames === 100) yield { type: 'counted' };
+        }
+      },
+      { inputSampleRate: 48_000, inputFrameMs: 20 },
+    );
+    const { t, p } = start(h);
+    await t.feed(s48, { speed: 8, frameMs: 20 });
+    await t.waitForEvent('counted');
+    expect(added).toBeLessThanOrEqual(1);
+    p.stop('test over');
+    await p.done;
+  });
+
   it('drops the oldest input when the handler falls behind, and counts it', async () => {
     const got: AudioFrame[] = [];
     const h = stream(async function* (input) {

@@ -46,9 +46,7 @@ export class StreamRunner {
     this.converter = new InputConverter(inputSampleRate);
     this.reframer = new Reframer(inputSampleRate, 1, inputFrameMs);
     this.input = new DropOldestQueue(Math.max(1, Math.round(INPUT_QUEUE_MS / inputFrameMs)));
-    this.convertQueue = new SerialQueue(MAX_CONVERT_BACKLOG, (err) =>
-      o.sc.log.error('pipeline: caller audio conversion failed', { session: o.sc.session.id, error: String(err) }),
-    );
+    this.convertQueue = new SerialQueue(MAX_CONVERT_BACKLOG, (err) => this.conversionFailed(err));
   }
 
   /** Frames dropped so far (handler behind, or conversion behind). */
@@ -87,16 +85,38 @@ export class StreamRunner {
 
   onAudio(frame: AudioFrame): void {
     if (this.o.sc.stopped) return;
+    // In place when nothing queued is ahead of this frame and no wasm must load: a call's frames
+    // then cost no promise each; order holds because queued frames always go first.
+    if (this.convertQueue.size === 0) {
+      let converted: AudioFrame | undefined;
+      try {
+        converted = this.converter.convertNow(frame);
+      } catch (err) {
+        this.conversionFailed(err);
+        return;
+      }
+      if (converted) {
+        this.offer(converted);
+        return;
+      }
+    }
     const queued = this.convertQueue.push(async () => {
       const converted = await this.converter.convert(frame);
-      if (this.o.sc.stopped) return;
-      for (const f of this.reframer.push(converted)) this.input.push(f);
-      this.syncStats();
+      if (!this.o.sc.stopped) this.offer(converted);
     });
     if (!queued) {
       this.convertDrops++;
       this.syncStats();
     }
+  }
+
+  private conversionFailed(err: unknown): void {
+    this.o.sc.log.error('pipeline: caller audio conversion failed', { session: this.o.sc.session.id, error: String(err) });
+  }
+
+  private offer(converted: AudioFrame): void {
+    for (const f of this.reframer.push(converted)) this.input.push(f);
+    this.syncStats();
   }
 
   /** After the session's lifetime signal aborted: ends the input, waits for the handler's run, frees the resampler. */
