@@ -1,26 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift';
-import { onlyFromInterface } from './host-candidates.ts';
+import { RtpHeader, RtpPacket, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
+// The same loopback client peer the e2e tests and the benchmark's load generator use.
+import { loopbackPeer, OPUS_PAYLOAD_TYPE } from '../../../../test/support/loopback-peer.ts';
 import { ntpTimestamp, RtpFastPath } from './rtp-fast-path.ts';
 import { installSrtpKeyObjects } from './srtp-key-objects.ts';
 
 installSrtpKeyObjects();
 
-const PT = 111;
+const PT = OPUS_PAYLOAD_TYPE;
 
-/** A werift peer on loopback only (no STUN: a closed loopback port refuses at once). */
-function peer(): RTCPeerConnection {
-  return new RTCPeerConnection({
-    codecs: { audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: PT })] },
-    iceServers: [{ urls: 'stun:127.0.0.1:9' }],
-    iceStunGatherTimeout: 1,
-    bundlePolicy: 'max-bundle',
-    iceUseIpv6: false,
-    iceInterfaceAddresses: { udp4: '127.0.0.1' },
-    iceAdditionalHostAddresses: ['127.0.0.1'],
-    iceFilterCandidatePair: onlyFromInterface('127.0.0.1'),
-  });
-}
+const peer = (): RTCPeerConnection => loopbackPeer();
 
 function connected(pc: RTCPeerConnection): Promise<void> {
   if (pc.connectionState === 'connected') return Promise.resolve();
