@@ -88,6 +88,7 @@ describe('RTP fast path (real werift peers on loopback)', () => {
     await until(() => atServerWerift.length === 1, 3000);
     fast = RtpFastPath.attach(serverTx, PT, (seq, ts, payload) => atServerFast.push({ seq, ts, marker: false, ssrc: 0, payload: Buffer.from(payload) }));
     expect(fast).not.toBeNull();
+    expect(fast!.decryptsDirectly).toBe(true); // werift peers negotiate AES-GCM: srtp-gcm-receive.ts decrypts
     for (let i = 1; i < 30; i++) await send(i); // crosses the 16-bit sequence wrap (rollover counter)
     await until(() => atServerFast.length === 29, 3000);
     expect(atServerWerift).toHaveLength(1);

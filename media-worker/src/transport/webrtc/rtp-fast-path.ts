@@ -6,7 +6,8 @@
  * (`npm run bench`, RTP_FAST_PATH on/off at 20 sessions). This path takes
  * the call's Opus RTP straight off the selected pair's UDP socket and puts reply RTP straight
  * onto it, with the same SRTP contexts werift negotiated (so rollover counters stay shared), and
- * keeps werift's counters that its RTCP reports and getStats read.
+ * keeps werift's counters that its RTCP reports and getStats read. Incoming AES-GCM packets are
+ * decrypted by srtp-gcm-receive.ts on werift's rollover state; other profiles by werift's context.
  *
  * Everything else stays with werift: STUN (consent), DTLS and SCTP (the data channel), RTCP both
  * ways, the first packet of each incoming SSRC (werift creates its receive statistics then),
@@ -17,6 +18,7 @@
  */
 import type { Socket } from 'node:dgram';
 import type { RTCRtpTransceiver } from 'werift';
+import { SrtpGcmReceiver, type SrtpRemoteContextLike } from './srtp-gcm-receive.ts';
 
 /** seq and timestamp from the RTP header; payload without padding (a view into the decrypted packet). */
 export type RtpSink = (sequenceNumber: number, timestamp: number, payload: Buffer) => void;
@@ -73,7 +75,7 @@ interface SenderLike {
 }
 interface ReceiverLike {
   stopped: boolean;
-  remoteStreams: Record<number, { add(packet: { header: RtpHeaderLike; payload: Buffer }): void } | undefined>;
+  remoteStreams: Record<number, { add(packet: { header: Pick<RtpHeaderLike, 'sequenceNumber' | 'timestamp' | 'serializeSize'>; payload: Buffer }): void } | undefined>;
 }
 
 const RTP_HEADER_BYTES = 12;
@@ -101,6 +103,10 @@ export class RtpFastPath {
   private readonly receiver: ReceiverLike;
   private readonly payloadType: number;
   private readonly sink: RtpSink;
+  /** Direct AES-GCM decryption (srtp-gcm-receive.ts); null: werift's decryptRtp (other profiles). */
+  private readonly gcm: SrtpGcmReceiver | null;
+  /** The header fields werift's receive statistics read, one object reused for every packet. */
+  private readonly statsHeader = { sequenceNumber: 0, timestamp: 0, serializeSize: 0 };
   private detached = false;
   /** Packets this path carried each way (tests check that it, not werift, did). */
   received = 0;
@@ -120,6 +126,7 @@ export class RtpFastPath {
     this.receiver = receiver;
     this.payloadType = payloadType;
     this.sink = sink;
+    this.gcm = SrtpGcmReceiver.from(dtls.srtp.remoteContext as unknown as SrtpRemoteContextLike);
     this.transport = pair.protocol.transport as UdpTransportLike;
     this.werift = this.transport.onData;
     this.transport.onData = (data, addr) => {
@@ -187,6 +194,11 @@ export class RtpFastPath {
     return true;
   }
 
+  /** Whether incoming packets are decrypted by srtp-gcm-receive.ts (AES-GCM) rather than werift. */
+  get decryptsDirectly(): boolean {
+    return this.gcm !== null;
+  }
+
   /** Gives the socket back to werift alone. */
   detach(): void {
     if (this.detached) return;
@@ -203,23 +215,41 @@ export class RtpFastPath {
     if (!isRtpOf(data, this.payloadType) || !this.usable()) return false;
     const [address, port] = this.pair.remoteAddr;
     if (addr[1] !== port || addr[0] !== address || this.receiver.stopped) return false;
-    const stats = this.receiver.remoteStreams[data.readUInt32BE(8)];
+    const ssrc = data.readUInt32BE(8);
+    const stats = this.receiver.remoteStreams[ssrc];
     if (!stats) return false;
-    let decrypted: Buffer;
-    let header: RtpHeaderLike;
-    try {
-      [decrypted, header] = this.dtls.srtp.remoteContext.decryptRtp(data);
-    } catch {
-      return true; // failed authentication or malformed: dropped, as werift drops it
+    let sequenceNumber: number;
+    let timestamp: number;
+    let headerBytes: number;
+    let payload: Buffer;
+    if (this.gcm) {
+      if (!this.gcm.knows(ssrc)) return false;
+      const p = this.gcm.decrypt(data);
+      if (!p) return true; // failed authentication or malformed: dropped, as werift drops it
+      ({ sequenceNumber, timestamp, headerBytes, payload } = p);
+    } else {
+      let decrypted: Buffer;
+      let header: RtpHeaderLike;
+      try {
+        [decrypted, header] = this.dtls.srtp.remoteContext.decryptRtp(data);
+      } catch {
+        return true;
+      }
+      ({ sequenceNumber, timestamp, serializeSize: headerBytes } = header);
+      payload = decrypted.subarray(header.payloadOffset, decrypted.length - header.paddingSize);
     }
-    const payload = decrypted.subarray(header.payloadOffset, decrypted.length - header.paddingSize);
     this.received++;
     this.dtls.bytesReceived += data.length;
     this.dtls.packetsReceived++;
     this.pair.packetsReceived++;
     this.pair.bytesReceived += data.length;
-    stats.add({ header, payload });
-    this.sink(header.sequenceNumber, header.timestamp, payload);
+    // werift's receive statistics (its receiver reports and getStats) read these three fields.
+    const h = this.statsHeader;
+    h.sequenceNumber = sequenceNumber;
+    h.timestamp = timestamp;
+    h.serializeSize = headerBytes;
+    stats.add({ header: h, payload });
+    this.sink(sequenceNumber, timestamp, payload);
     return true;
   }
 }
