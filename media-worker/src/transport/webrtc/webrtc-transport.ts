@@ -12,6 +12,7 @@ import { OpusDecoderStream, OpusEncoderStream, type OpusEncoderOptions } from '.
 import { PacedOutput } from '../../audio/paced-output.ts';
 import type { MediaTransport } from '../types.ts';
 import { keepHostCandidatesOn, onlyFromInterface } from './host-candidates.ts';
+import { installFingerprintCache } from './dtls-fingerprint-cache.ts';
 import { advertisePublicIp } from './nat1to1.ts';
 import { findOfferedOpus } from './opus-offer.ts';
 import { RtpFastPath } from './rtp-fast-path.ts';
@@ -34,6 +35,7 @@ export interface WebRtcOptions {
 }
 
 installSrtpKeyObjects();
+installFingerprintCache();
 
 /** Gathering is waited for before answering (WHIP has no server-side trickle); bounded. */
 const GATHER_LIMIT_MS = 5000;
