@@ -1,9 +1,11 @@
 /**
  * One load-generator process: `node bench/media/load-process.ts '<json config>'` (or the config as
  * the first line on stdin). It connects `peers` werift peers (at most `connectConcurrency` at a
- * time; failures are collected with their reasons), sends the pre-encoded speech on ONE shared
- * 20 ms clock from the first connection on (the warm-up), measures over the window, hangs up and
- * prints one JSON line (LoadProcessResult) on stdout. Progress lines before it:
+ * time; failures are collected with their reasons), sends the pre-encoded speech every 20 ms from
+ * the first connection on (the warm-up), measures over the window, hangs up and prints one JSON
+ * line (LoadProcessResult) on stdout. One shared clock drives every peer; the peers' sends are
+ * spread over the 20 ms period in slots (send-slots.ts), as independent clients' would be.
+ * Progress lines before it:
  *
  *   ready <connected> <failed>     all connection attempts are done
  *   window-start <epochMs>         the window began (wall clock)
@@ -18,6 +20,7 @@ import { createInterface } from 'node:readline';
 import { LoadPeer } from './load-peer.ts';
 import { partFromPeers, summarise, type LoadPart, type LoadSummary, type SetupFailure } from './load-summary.ts';
 import { loadOpusPackets } from './opus-packets.ts';
+import { SendSlots } from './send-slots.ts';
 import { SenderClock } from './sender-clock.ts';
 import { signalingFrom, type SignalingConfig } from './signaling.ts';
 import { toSparse } from './stats.ts';
@@ -98,9 +101,14 @@ const packets = await loadOpusPackets();
 const peers: LoadPeer[] = [];
 /** Each peer starts at a different place in the recording, so the server does not see lock-step content. */
 const phase: number[] = [];
+const slots = new SendSlots(config.peers);
 const clock = new SenderClock({
+  periodMs: slots.tickMs,
+  // A late wake-up may still catch up on two packet periods' worth of slots, as before slots.
+  maxBurst: 2 * slots.slots,
   onTick: (tick, due) => {
-    for (let i = 0; i < peers.length; i++) peers[i]!.send(packets[(tick + phase[i]!) % packets.length]!, tick, due);
+    const { slot, period } = slots.at(tick);
+    for (let i = 0; i < peers.length; i++) if (slots.sendsIn(i, slot)) peers[i]!.send(packets[(period + phase[i]!) % packets.length]!, period, due);
   },
 });
 let shuttingDown = false;
