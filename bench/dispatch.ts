@@ -35,7 +35,8 @@ async function counterSum(workerUrls: string[], name: string, label: RegExp): Pr
 export async function measureDispatch(edgeUrl: string, workerUrls: string[], jobs: number, concurrency: number): Promise<DispatchResult> {
   const acceptedBefore = await counterSum(workerUrls, 'switchboard_claims_total', /outcome="claimed"/);
   const refusedBefore = await counterSum(workerUrls, 'switchboard_claims_total', /outcome="refused_409"/);
-  const r = await measureSetup(edgeUrl, jobs, concurrency);
+  // At most 200 offering peers alive at once: later offers are made while earlier jobs run.
+  const r = await measureSetup(edgeUrl, jobs, concurrency, undefined, 200);
   const accepted = (await counterSum(workerUrls, 'switchboard_claims_total', /outcome="claimed"/)) - acceptedBefore;
   const refused = (await counterSum(workerUrls, 'switchboard_claims_total', /outcome="refused_409"/)) - refusedBefore;
   const claim: number[] = [];

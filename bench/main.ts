@@ -148,9 +148,9 @@ try {
       const pids: Record<string, number> = { 'media worker': w!.pid, 'edge (workerd)': workerdPid(edge!.port), 'bench clients': process.pid };
       if (sqs!.pid !== undefined) pids['queue (fauxqs)'] = sqs!.pid;
       const run = async (concurrency: number) => {
-        const window = cpuWindow(pids);
-        const res = await measureSetup(edge!.url, P.setupSessions, concurrency);
-        const { cpuMs } = window.stop();
+        let window: ReturnType<typeof cpuWindow> | undefined;
+        const res = await measureSetup(edge!.url, P.setupSessions, concurrency, () => (window = cpuWindow(pids)));
+        const { cpuMs } = window!.stop();
         const cpuMsPerSession = Object.fromEntries(Object.entries(cpuMs).map(([k, ms]) => [k, Math.round((ms / P.setupSessions) * 100) / 100]));
         return { ...res, cpuMsPerSession };
       };

@@ -20,11 +20,22 @@ export interface SetupResult {
 
 /**
  * Session setup through the whole stack: `sessions` WHIP POSTs (`concurrency` in flight), each with
- * a fresh werift offer made before the clock starts; timed from the POST to the 201 carrying the
- * worker's answer (edge, Durable Object, queue, claim, werift answer). Each session is deleted
- * right after, so the worker's slots free up; the offering peer is closed.
+ * a fresh werift offer. Every offer is made and gathered before the first POST (unless
+ * `offersAhead` is less than `sessions`: then that many are kept ready ahead), so the offering
+ * peers' own work (a browser's, on another machine in real use) stays off the clock and off the
+ * CPUs the stack shares here; each session is timed from the POST to the 201 carrying the worker's
+ * answer (edge, Durable Object, queue, claim, werift answer). Each session is deleted right after,
+ * so the worker's slots free up; the offering peer is closed. `onClockStart` runs once every offer
+ * is ready, just before the first POST (the caller's CPU window starts there).
  */
-export async function measureSetup(edgeUrl: string, sessions: number, concurrency: number): Promise<SetupResult> {
+export async function measureSetup(
+  edgeUrl: string,
+  sessions: number,
+  concurrency: number,
+  onClockStart?: () => void,
+  /** Offers made ahead (default: all of them); fewer bounds the peers alive at once for long runs. */
+  offersAhead = sessions,
+): Promise<SetupResult> {
   const times: number[] = [];
   const failures: string[] = [];
   const statuses: SessionStatus[] = [];
@@ -32,14 +43,21 @@ export async function measureSetup(edgeUrl: string, sessions: number, concurrenc
   const queuedToClaimed: number[] = [];
   const claimedTo201: number[] = [];
   const wall = () => performance.timeOrigin + performance.now();
-  let next = 0;
+  const ready: Promise<Awaited<ReturnType<typeof makeOffer>>>[] = [];
+  let made = 0;
+  const refill = () => {
+    for (; made < sessions && ready.length < offersAhead; made++) ready.push(makeOffer());
+  };
+  refill();
+  await Promise.all(ready);
+  onClockStart?.();
+  let taken = 0;
   const lane = async (): Promise<void> => {
-    // The next offer is made while this session's request is in flight (gathering takes ~1 s).
-    let upcoming = next < sessions ? makeOffer() : null;
-    while (next < sessions && upcoming) {
-      next++;
-      const { sdp, pc } = await upcoming;
-      upcoming = next < sessions ? makeOffer() : null;
+    while (taken < sessions) {
+      taken++;
+      const offer = ready.shift()!;
+      refill();
+      const { sdp, pc } = await offer;
       try {
         const t0 = performance.now();
         const sentAt = wall();
@@ -73,7 +91,6 @@ export async function measureSetup(edgeUrl: string, sessions: number, concurrenc
         await pc.close();
       }
     }
-    if (upcoming) await (await upcoming).pc.close();
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
   return {
