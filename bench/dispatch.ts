@@ -1,5 +1,6 @@
 import { summary } from './stack/percentiles.ts';
 import { measureSetup } from './setup-latency.ts';
+import { sampleSum, scrapeMetrics } from './stack/prom-text.ts';
 
 export interface DispatchResult {
   jobs: number;
@@ -18,12 +19,7 @@ export interface DispatchResult {
 /** Sums a Prometheus counter's samples whose labels match, over several workers' /metrics. */
 async function counterSum(workerUrls: string[], name: string, label: RegExp): Promise<number> {
   let sum = 0;
-  for (const url of workerUrls) {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    for (const m of text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm'))) {
-      if (label.test(m[1] ?? '')) sum += Number(m[2]);
-    }
-  }
+  for (const url of workerUrls) sum += sampleSum(await scrapeMetrics(url), name, label);
   return sum;
 }
 

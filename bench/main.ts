@@ -131,6 +131,7 @@ try {
         'loss %': r.lossPct,
         'gap %': r.mediaGapPct,
         'loadgen clock p99': r.loadGenClockP99Ms,
+        'worker ticks >10ms late %': r.workerLateTickPct ?? null,
       })),
     );
     const ratios = P.mediaSizes.map((n) => {

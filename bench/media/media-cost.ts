@@ -3,6 +3,7 @@ import type { LocalEdge } from '../../scripts/stack/edge.ts';
 import type { LocalSqs } from '../../scripts/stack/local-sqs.ts';
 import { startMediaWorker } from '../../scripts/stack/media-worker.ts';
 import { startAiortcEcho } from '../baseline/aiortc-echo.ts';
+import { sampleSum, scrapeMetrics } from '../stack/prom-text.ts';
 import { cpuWindow } from './proc-cpu.ts';
 import { runLoad, type LoadResult } from './run-load.ts';
 import type { SignalingConfig } from './signaling.ts';
@@ -24,6 +25,11 @@ export interface MediaRun {
   /** Packets lost on the wire (sequence gaps) and audio the server never sent (timeline gaps), %. */
   lossPct: number;
   mediaGapPct: number;
+  /**
+   * The worker's own view (switchboard only): % of its output clock ticks that ran more than 10 ms
+   * late, over every session's whole life (warm-up included), from its /metrics once all ended.
+   */
+  workerLateTickPct?: number;
   /** The load generator's own clock lateness p99: above a few ms the client-side figures are inflated. */
   loadGenClockP99Ms: number;
   load: LoadResult;
@@ -67,6 +73,18 @@ async function drive(server: MediaRun['server'], pid: number, signaling: Signali
   };
 }
 
+/** frames_late / output_ticks once the worker's sessions have all ended (their counters are added at the end), %. */
+async function lateTickPct(workerUrl: string): Promise<number> {
+  const deadline = Date.now() + 15_000;
+  let text = await scrapeMetrics(workerUrl);
+  while (sampleSum(text, 'switchboard_active_sessions') > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    text = await scrapeMetrics(workerUrl);
+  }
+  const ticks = sampleSum(text, 'switchboard_output_ticks_total');
+  return ticks > 0 ? Math.round((sampleSum(text, 'switchboard_frames_late_total') / ticks) * 100_000) / 1000 : Number.NaN;
+}
+
 /** N two-way echo sessions on a fresh media worker (stream-echo handler: decode + encode, no VAD) through the whole stack. */
 export async function switchboardEcho(edge: LocalEdge, sqs: LocalSqs, o: MediaRunOptions): Promise<MediaRun> {
   const worker = await startMediaWorker({
@@ -74,7 +92,8 @@ export async function switchboardEcho(edge: LocalEdge, sqs: LocalSqs, o: MediaRu
     env: { PUBLIC_BASE_URL: edge.url, SQS_QUEUE_URL: sqs.queueUrl, SQS_ENDPOINT: sqs.endpoint, SQS_WAIT_S: '1', MAX_SESSIONS: String(o.sessions + 10), HANDLER: STREAM_ECHO },
   });
   try {
-    return await drive('switchboard', worker.pid, { kind: 'whip', url: edge.url }, o, true);
+    const run = await drive('switchboard', worker.pid, { kind: 'whip', url: edge.url }, o, true);
+    return { ...run, workerLateTickPct: await lateTickPct(worker.url) };
   } finally {
     await worker.stop();
   }

@@ -76,7 +76,7 @@ describe('capacity and /metrics (in-process worker, MAX_SESSIONS=1)', () => {
     cleanups.push(async () => clearInterval(sampler));
 
     let text = await scrape();
-    for (const name of ['switchboard_claim_latency_seconds', 'switchboard_turns_total', 'switchboard_frames_late_total', 'switchboard_errors_total']) {
+    for (const name of ['switchboard_claim_latency_seconds', 'switchboard_turns_total', 'switchboard_frames_late_total', 'switchboard_output_ticks_total', 'switchboard_errors_total']) {
       expect(text).toContain(`# TYPE ${name} `);
     }
     expect(sample(text, 'switchboard_active_sessions')).toBe(0);

@@ -227,6 +227,9 @@ describe('PacedOutput', () => {
     // No burst: after the jump, frames keep to about one per tick (at most the ~3.5 ticks slept, +2).
     expect(sent.length - jump).toBeLessThanOrEqual(6);
     expect(st.latenessMs.max).toBeGreaterThanOrEqual(400);
+    // Every tick that ran sent a frame (audio stayed queued); the stalled one counts as late.
+    expect(st.ticksRun).toBe(sent.length);
+    expect(st.lateTicks).toBeGreaterThanOrEqual(1);
   });
 
   it('stop() leaves no timer behind, whether ticking or asleep', async () => {

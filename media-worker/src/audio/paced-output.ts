@@ -73,6 +73,8 @@ export interface PacedOutputStats {
   latenessMs: { p50: number; p99: number; max: number; count: number };
   /** Ticks that fired more than LATE_TICK_MS after their due time, since creation. */
   lateTicks: number;
+  /** Ticks the clock ran (each one's lateness is measured), since creation: lateTicks' denominator. */
+  ticksRun: number;
 }
 
 /** A tick later than this is counted as a late frame (the `frames late` metric). */
@@ -253,6 +255,7 @@ export class PacedOutput {
       queuedMs: this.queuedMs(),
       latenessMs: { p50: at(0.5), p99: at(0.99), max: n === 0 ? 0 : sorted[n - 1]!, count: n },
       lateTicks: this.#lateTicks,
+      ticksRun: this.#latenessCount,
     };
   }
 

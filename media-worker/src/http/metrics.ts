@@ -22,6 +22,7 @@ export function createMetrics() {
       registers: [registry],
     }),
     framesLate: new Counter({ name: 'switchboard_frames_late_total', help: 'Output frames sent more than 10 ms after their slot', registers: [registry] }),
+    outputTicks: new Counter({ name: 'switchboard_output_ticks_total', help: 'Output clock ticks run (frames_late_total counts the late ones among them)', registers: [registry] }),
     turns: new Counter({ name: 'switchboard_turns_total', help: 'User turns answered', registers: [registry] }),
     errors: new Counter({ name: 'switchboard_errors_total', help: 'Errors by kind', labelNames: ['kind'] as const, registers: [registry] }),
     sessionsEnded: new Counter({ name: 'switchboard_sessions_ended_total', help: 'Sessions ended by reason', labelNames: ['reason'] as const, registers: [registry] }),

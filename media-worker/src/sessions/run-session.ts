@@ -61,11 +61,15 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
       pipeline?.stop(reason);
       let transportClosed: Promise<void> = Promise.resolve();
       if (transport) {
-        deps.metrics.framesLate.inc(transport.stats().lateTicks);
+        const { lateTicks, ticksRun } = transport.stats();
+        deps.metrics.framesLate.inc(lateTicks);
+        deps.metrics.outputTicks.inc(ticksRun);
         transportClosed = transport.close(reason);
       }
       if (phone) {
-        deps.metrics.framesLate.inc(phone.stats().lateTicks);
+        const { lateTicks, ticksRun } = phone.stats();
+        deps.metrics.framesLate.inc(lateTicks);
+        deps.metrics.outputTicks.inc(ticksRun);
         phone.close(reason);
       }
       if (tellEdge) channel.send({ type: 'end', detail: reason });

@@ -71,6 +71,8 @@ export interface TwilioTransportStats {
   latenessMs: { p50: number; p99: number; max: number; count: number };
   /** Ticks that fired more than LATE_TICK_MS after their due time. */
   lateTicks: number;
+  /** Ticks the clock ran (each one's lateness is measured), since creation: lateTicks' denominator. */
+  ticksRun: number;
 }
 
 /** Unconfirmed audio may exceed the play clock's figure by this much before the clock is trusted instead. */
@@ -334,6 +336,7 @@ export class TwilioTransport implements MediaTransport {
       queuedMs: this.queuedMs(),
       latenessMs: { p50: at(0.5), p99: at(0.99), max: n === 0 ? 0 : sorted[n - 1]!, count: n },
       lateTicks: this.#lateTicks,
+      ticksRun: this.#latenessCount,
     };
   }
 
