@@ -51,8 +51,13 @@ const WorkerConfig = z
      * encode CPU. Measured by `npm run bench` (media); the modes are tested in audio/opus.test.ts.
      */
     OPUS_APPLICATION: z.enum(['restricted_lowdelay', 'voip', 'audio']).default('restricted_lowdelay'),
-    /** libopus complexity 0..10 (unset: libopus' default, 9 at 48 kHz). */
-    OPUS_COMPLEXITY: z.coerce.number().int().min(0).max(10).optional(),
+    /**
+     * libopus complexity 0..10 for the WebRTC reply encoder. 6 keeps every CELT coding tool and
+     * drops only the float build's tonality analysis (run at 7 and up), a third of the encode CPU
+     * (62 -> 41 us per 20 ms frame); on the speech fixture at 51 kbit/s that costs 0.85 dB SNR
+     * coded from 48 kHz and nothing measurable coded at 16 or 24 kHz (tested: audio/opus.test.ts).
+     */
+    OPUS_COMPLEXITY: z.coerce.number().int().min(0).max(10).default(6),
     /**
      * 'on': once a WebRTC call is connected over a direct UDP pair, its audio RTP bypasses
      * werift's per-packet layers (transport/webrtc/rtp-fast-path.ts); 'off': werift carries every

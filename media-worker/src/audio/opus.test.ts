@@ -1,8 +1,10 @@
 import { Encoder } from '@evan/opus';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { audioFrame, type AudioFrame } from './frame.ts';
 import { OpusDecoderStream, OpusEncoderStream } from './opus.ts';
-import { concatFrames, rms } from './pcm.ts';
+import { concatFrames, readWav, rms, toMono } from './pcm.ts';
+import { resampleOnce } from './resampler.ts';
 
 const RATE = 48000;
 
@@ -150,6 +152,33 @@ describe('Opus', () => {
     expect(dec.lastPacketDurationMs).toBe(120);
   });
 
+  it('decodes 48 kHz packets straight at a lower Opus rate, tone intact, and conceals at that rate', () => {
+    const enc = new OpusEncoderStream({ bitrate: 32000 });
+    for (const rate of [8000, 16000, 24000]) {
+      const dec = new OpusDecoderStream(1, rate);
+      expect(dec.sampleRate).toBe(rate);
+      const out: AudioFrame[] = [];
+      for (let k = 0; k < 25; k++) {
+        const pcm = dec.decode(enc.encode(audioFrame(sine(440, 960, 8000, k * 960), RATE)));
+        expect(pcm.sampleRate).toBe(rate);
+        expect(pcm.samples.length).toBe(rate / 50);
+        expect(dec.lastPacketDurationMs).toBe(20);
+        out.push(pcm);
+      }
+      // Same tone at the new rate: against a 440 Hz sine at `rate`, best over the codec's delay.
+      const got = concatFrames(out.slice(5)).samples;
+      const ref = new Int16Array(got.length + rate / 100);
+      for (let i = 0; i < ref.length; i++) ref[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate));
+      let best = 0;
+      for (let lag = 0; lag < rate / 440; lag++) best = Math.max(best, correlation(got, ref, lag, 0, got.length));
+      expect(best).toBeGreaterThan(0.9);
+      expect(dec.decodeLost(20).samples.length).toBe(rate / 50);
+      expect(dec.decodeLost(7.5).samples.length).toBe((7.5 * rate) / 1000);
+      expect(dec.decodeLost(300).samples.length).toBe((300 * rate) / 1000);
+    }
+    expect(() => new OpusDecoderStream(1, 44100)).toThrow(/cannot decode at 44100/);
+  });
+
   it('conceals lost packets (PLC) for the asked duration, and errors clearly on bad input', () => {
     const enc = new OpusEncoderStream();
     const dec = new OpusDecoderStream(1);
@@ -167,4 +196,35 @@ describe('Opus', () => {
     expect(() => dec.decode(new Uint8Array(0))).toThrow(/empty/);
     expect(() => dec.decode(Uint8Array.of(0xff, 0xff, 0xff))).toThrow();
   });
+
+  it('complexity 6 codes speech within 1.5 dB of 9, and 16 kHz speech coded at 16 kHz beats coding it from 48 kHz', async () => {
+    const speech = toMono(readWav(readFileSync(new URL('../../../test/fixtures/audio/hello-pause-question.wav', import.meta.url))));
+    const at16 = speech.sampleRate === 16000 ? speech : await resampleOnce(speech, 16000);
+    const at48 = await resampleOnce(at16, 48000);
+    /** SNR (dB) of `src` through CELT at `complexity`, 51 kbit/s, decoded at the source rate; best over the codec delay. */
+    const snr = (src: AudioFrame, complexity: number): number => {
+      const enc = new OpusEncoderStream({ sampleRate: src.sampleRate, application: 'restricted_lowdelay', complexity, bitrate: 51_000 });
+      const dec = new OpusDecoderStream(1, src.sampleRate);
+      const n = src.sampleRate / 50;
+      const frames = Math.floor(src.samples.length / n);
+      const out = concatFrames(Array.from({ length: frames }, (_, k) => dec.decode(enc.encode(audioFrame(src.samples.slice(k * n, (k + 1) * n), src.sampleRate))))).samples;
+      let best = -Infinity;
+      for (let lag = 0; lag < n; lag++) {
+        let es = 0;
+        let ee = 0;
+        for (let i = 0; i + lag < out.length; i++) {
+          const x = src.samples[i]!;
+          es += x * x;
+          ee += (x - out[i + lag]!) ** 2;
+        }
+        best = Math.max(best, 10 * Math.log10(es / ee));
+      }
+      return best;
+    };
+    const from48 = { c9: snr(at48, 9), c6: snr(at48, 6) };
+    const direct = { c9: snr(at16, 9), c6: snr(at16, 6) };
+    expect(from48.c6).toBeGreaterThan(from48.c9 - 1.5);
+    expect(direct.c6).toBeGreaterThan(direct.c9 - 1.5);
+    expect(direct.c6).toBeGreaterThan(from48.c9);
+  }, 30_000);
 });

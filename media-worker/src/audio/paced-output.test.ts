@@ -257,4 +257,40 @@ describe('PacedOutput', () => {
     quiet.stop();
     expect(timeouts()).toBe(before - 1);
   });
+
+  it('follows the reply rate when idle (no resampling), keeping 48 kHz RTP timestamps; resamples while audio is queued', async () => {
+    const { out, sent, idle } = make({ followRates: [16000, 24000, 48000], rtpClockRate: 48000 });
+    out.push(tagged(100, 3, 16000));
+    out.start();
+    await idle();
+    expect(sent.length).toBe(5);
+    for (const [i, s] of sent.entries()) {
+      expect(s.frame.sampleRate).toBe(16000);
+      expect(s.frame.samples.length).toBe(320);
+      expect([...new Set(s.frame.samples)]).toEqual([3]); // untouched: no resampler ran
+      expect(s.ts).toBe(i * 960);
+    }
+    // A 24 kHz reply while nothing is queued: it switches again.
+    out.push(tagged(40, 4, 24000));
+    // Pushed while that reply is still queued: 16 kHz audio is resampled to 24 kHz, in order.
+    out.push(tagged(40, 5, 16000));
+    out.flushReply();
+    await idle();
+    const after = sent.slice(5);
+    expect(after.length).toBe(4);
+    for (const s of after) expect(s.frame.sampleRate).toBe(24000);
+    expect([...new Set(after[0]!.frame.samples)]).toEqual([4]);
+    after.forEach((s, i) => i > 0 && expect(s.ts - after[i - 1]!.ts).toBe(960));
+    // A rate not followed is resampled to the current one.
+    out.push(tagged(20, 6, 22050));
+    out.flushReply();
+    await idle();
+    expect(sent.at(-1)!.frame.sampleRate).toBe(24000);
+    out.stop();
+  });
+
+  it('rejects a frame length that is not whole RTP ticks, and follow rates it cannot frame', () => {
+    expect(() => make({ frameMs: 20, rtpClockRate: 44_100.5 })).toThrow(/RTP ticks/);
+    expect(() => make({ frameMs: 20, followRates: [11_025.5] })).toThrow();
+  });
 });

@@ -7,8 +7,8 @@
  *   delay = due - now, so timer lateness never accumulates. If the process stalls and falls more
  *   than `maxLagFrames` behind, the clock skips ahead to the present instead of bursting out the
  *   backlog (the audio stays queued; the receiver's jitter buffer sees a timestamp gap).
- * - RTP timestamps are base + k * samplesPerFrame for tick k: they advance on every tick, also
- *   when nothing is sent, so they stay continuous through silence. `marker` is set on the first
+ * - RTP timestamps are base + k * (frameMs at `rtpClockRate`) for tick k: they advance on every
+ *   tick, also when nothing is sent, so they stay continuous through silence. `marker` is set on the first
  *   packet after ticks that sent nothing (start of a talkspurt, RFC 3551 section 4.1).
  * - Idle CPU: when nothing is queued and `sendSilence` is off the clock sleeps (no timer, no
  *   allocation); on the next push it resumes, counting the ticks that went by as silent. With
@@ -22,6 +22,10 @@
  * - Bounded latency: the queue holds at most `maxQueueMs`; pushing beyond drops the oldest audio.
  * - Barge-in: clear() empties the queue at once (the next tick sends nothing) and returns how much
  *   of the current reply was actually sent.
+ * - Following the reply's rate: audio pushed at one of `followRates` while nothing is queued
+ *   switches the frames' rate to it (send() sees the rate on each frame), so a transport whose
+ *   codec takes that rate natively (Opus: 8 to 48 kHz) needs no resampler; resampling a 20 ms
+ *   frame costs as much as encoding it. RTP timestamps keep `rtpClockRate` through a switch.
  */
 import { audioFrame, type AudioFrame } from './frame.ts';
 import { toChannels } from './pcm.ts';
@@ -54,6 +58,13 @@ export interface PacedOutputOptions {
   initialRtpTimestamp?: number;
   /** Speex quality used when input must be resampled. Default 5. */
   resampleQuality?: number;
+  /**
+   * Rates the output switches its frames to when audio at that rate is pushed while nothing is
+   * queued (see the header). Default none: every frame is at `sampleRate`.
+   */
+  followRates?: readonly number[];
+  /** Clock rate of the RTP timestamps passed to send(). Default `sampleRate` (Opus: 48000 whatever the frame rate). */
+  rtpClockRate?: number;
   /** Ticks kept for the lateness percentiles. Default 500. */
   statsWindow?: number;
 }
@@ -83,10 +94,16 @@ export const LATE_TICK_MS = 10;
 const RTP_MOD = 2 ** 32;
 
 export class PacedOutput {
-  readonly sampleRate: number;
+  /** Rate of the frames sent now (changes only through followRates). */
+  sampleRate: number;
   readonly channels: number;
   readonly frameMs: number;
-  readonly samplesPerFrame: number;
+  /** Samples per channel in each frame sent now. */
+  samplesPerFrame: number;
+  /** RTP clock ticks per frame (frameMs at rtpClockRate). */
+  readonly #rtpTicksPerFrame: number;
+  readonly #rtpClockRate: number;
+  readonly #followRates: ReadonlySet<number>;
   readonly #send: PacedOutputOptions['send'];
   readonly #onIdle: (() => void) | undefined;
   readonly #now: () => number;
@@ -101,9 +118,9 @@ export class PacedOutput {
   #head = 0;
   #size = 0;
 
-  readonly #reframer: Reframer;
+  #reframer: Reframer;
   #resampler: StreamResampler | null = null;
-  readonly #silence: AudioFrame;
+  #silence: AudioFrame;
 
   // Clock.
   #running = false;
@@ -149,6 +166,11 @@ export class PacedOutput {
     this.#maxLagMs = (options.maxLagFrames ?? 5) * this.frameMs;
     this.#resampleQuality = options.resampleQuality ?? 5;
     this.#rtpBase = (options.initialRtpTimestamp ?? Math.floor(Math.random() * RTP_MOD)) >>> 0;
+    this.#rtpClockRate = options.rtpClockRate ?? this.sampleRate;
+    this.#rtpTicksPerFrame = (this.#rtpClockRate * this.frameMs) / 1000;
+    if (!Number.isInteger(this.#rtpTicksPerFrame)) throw new RangeError(`${this.frameMs} ms is not a whole number of RTP ticks at ${this.#rtpClockRate} Hz`);
+    this.#followRates = new Set(options.followRates ?? []);
+    for (const r of this.#followRates) new Reframer(r, this.channels, this.frameMs); // validates each rate up front
     this.#silence = audioFrame(new Int16Array(this.samplesPerFrame * this.channels), this.sampleRate, this.channels);
     this.#lateness = new Float64Array(Math.max(1, options.statsWindow ?? 500));
   }
@@ -159,6 +181,7 @@ export class PacedOutput {
    */
   push(frame: AudioFrame): void {
     let f = toChannels(frame, this.channels);
+    if (f.sampleRate !== this.sampleRate && this.#followRates.has(f.sampleRate)) this.#follow(f.sampleRate);
     const old = this.#resampler;
     if (old && old.fromRate !== f.sampleRate) {
       // The input rate changed mid-reply: drain the old stream first so nothing is lost or reordered.
@@ -259,6 +282,26 @@ export class PacedOutput {
     };
   }
 
+  /** Switches frames to `rate` if nothing is queued (see the header); else the audio is resampled as usual. */
+  #follow(rate: number): void {
+    if (this.#size > 0 || this.#reframer.pendingMs() > 0) return;
+    const r = this.#resampler;
+    if (r) {
+      // A resampler left from an unfinished reply: its tail is audio still to play at the old rate.
+      const tail = r.flush();
+      r.destroy();
+      this.#resampler = null;
+      if (tail.samples.length > 0) {
+        this.#enqueueAll(this.#reframer.push(tail));
+        return;
+      }
+    }
+    this.sampleRate = rate;
+    this.#reframer = new Reframer(rate, this.channels, this.frameMs);
+    this.samplesPerFrame = this.#reframer.frameSamples;
+    this.#silence = audioFrame(new Int16Array(this.samplesPerFrame * this.channels), rate, this.channels);
+  }
+
   #enqueueAll(frames: readonly AudioFrame[]): void {
     const cap = this.#ring.length;
     for (const f of frames) {
@@ -294,7 +337,7 @@ export class PacedOutput {
     if (wait > 0 && this.#lastPacketTick < due - 1) {
       // Talkspurt after a gap: tick `due` is now (see the header).
       this.#startAt -= wait;
-      this.#rtpBase = (this.#rtpBase - Math.round((wait * this.sampleRate) / 1000) + RTP_MOD) % RTP_MOD;
+      this.#rtpBase = (this.#rtpBase - Math.round((wait * this.#rtpClockRate) / 1000) + RTP_MOD) % RTP_MOD;
     }
     this.#arm();
   }
@@ -325,7 +368,7 @@ export class PacedOutput {
       this.#skippedTicks += skip;
     }
     const tick = this.#tick;
-    const ts = (this.#rtpBase + ((tick * this.samplesPerFrame) % RTP_MOD)) % RTP_MOD;
+    const ts = (this.#rtpBase + ((tick * this.#rtpTicksPerFrame) % RTP_MOD)) % RTP_MOD;
     const frame = this.#dequeue();
     let marker = false;
     let idleNow = false;

@@ -181,6 +181,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
         publicIp: c.PUBLIC_IP,
         interfaceAddress: c.RTC_INTERFACE,
         opus: { application: c.OPUS_APPLICATION, complexity: c.OPUS_COMPLEXITY },
+        inputSampleRate: deps.handler.options.inputSampleRate,
         fastPath: c.RTP_FAST_PATH === 'on',
       });
       transport = answered.transport;
