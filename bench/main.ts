@@ -116,6 +116,12 @@ try {
       if (base) rows.push(base);
       console.log(`  ${sessions} sessions: switchboard ${ours.cpuPctPerSession}%${base ? ` / aiortc ${base.cpuPctPerSession}%` : ''} of a core per session`);
     }
+    // The same echo with the handler at 16 kHz, as a voice agent runs (speech models and TTS at
+    // 16 kHz): the worker's cost on the product's path, at the first size (one run, not a ratio).
+    const size16k = P.mediaSizes.find((n) => n >= 20) ?? P.mediaSizes[0]!;
+    const at16k = await switchboardEcho(edge, sqs, { sessions: size16k, warmupMs: P.warmupMs, windowMs: P.windowMs }, true);
+    rows.push(at16k);
+    console.log(`  ${size16k} sessions, handler at 16 kHz: switchboard ${at16k.cpuPctPerSession}% of a core per session`);
     console.table(
       rows.map((r) => ({
         server: r.server,

@@ -9,10 +9,12 @@ import { runLoad, type LoadResult } from './run-load.ts';
 import type { SignalingConfig } from './signaling.ts';
 
 const STREAM_ECHO = fileURLToPath(new URL('../../test/fixtures/handlers/stream-echo.ts', import.meta.url));
+const STREAM_ECHO_16K = fileURLToPath(new URL('../../test/fixtures/handlers/stream-echo-16k.ts', import.meta.url));
 
 /** One server under one load: its CPU and memory over the window, and what the clients saw. */
 export interface MediaRun {
-  server: 'switchboard' | 'aiortc';
+  /** switchboard@16k: the same echo with the handler at 16 kHz (Opus decoded and encoded at 16 kHz). */
+  server: 'switchboard' | 'switchboard@16k' | 'aiortc';
   sessions: number;
   connected: number;
   /** Server CPU over the window, % of one core (all its threads). */
@@ -85,14 +87,24 @@ async function lateTickPct(workerUrl: string): Promise<number> {
   return ticks > 0 ? Math.round((sampleSum(text, 'switchboard_frames_late_total') / ticks) * 100_000) / 1000 : Number.NaN;
 }
 
-/** N two-way echo sessions on a fresh media worker (stream-echo handler: decode + encode, no VAD) through the whole stack. */
-export async function switchboardEcho(edge: LocalEdge, sqs: LocalSqs, o: MediaRunOptions): Promise<MediaRun> {
+/**
+ * N two-way echo sessions on a fresh media worker (stream-echo handler: decode + encode, no VAD)
+ * through the whole stack; the handler takes 48 kHz audio, or 16 kHz with `at16k`.
+ */
+export async function switchboardEcho(edge: LocalEdge, sqs: LocalSqs, o: MediaRunOptions, at16k = false): Promise<MediaRun> {
   const worker = await startMediaWorker({
     quiet: true,
-    env: { PUBLIC_BASE_URL: edge.url, SQS_QUEUE_URL: sqs.queueUrl, SQS_ENDPOINT: sqs.endpoint, SQS_WAIT_S: '1', MAX_SESSIONS: String(o.sessions + 10), HANDLER: STREAM_ECHO },
+    env: {
+      PUBLIC_BASE_URL: edge.url,
+      SQS_QUEUE_URL: sqs.queueUrl,
+      SQS_ENDPOINT: sqs.endpoint,
+      SQS_WAIT_S: '1',
+      MAX_SESSIONS: String(o.sessions + 10),
+      HANDLER: at16k ? STREAM_ECHO_16K : STREAM_ECHO,
+    },
   });
   try {
-    const run = await drive('switchboard', worker.pid, { kind: 'whip', url: edge.url }, o, true);
+    const run = await drive(at16k ? 'switchboard@16k' : 'switchboard', worker.pid, { kind: 'whip', url: edge.url }, o, true);
     return { ...run, workerLateTickPct: await lateTickPct(worker.url) };
   } finally {
     await worker.stop();
