@@ -28,3 +28,9 @@ export function loopbackPeer(overrides: NonNullable<ConstructorParameters<typeof
     ...overrides,
   });
 }
+
+/** Resolves once the peer is connected (ICE and DTLS). */
+export function connected(pc: RTCPeerConnection): Promise<void> {
+  if (pc.connectionState === 'connected') return Promise.resolve();
+  return new Promise((resolve) => pc.connectionStateChange.subscribe((s) => s === 'connected' && resolve()));
+}

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtpHeader, RtpPacket, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
 // The same loopback client peer the e2e tests and the benchmark's load generator use.
-import { loopbackPeer, OPUS_PAYLOAD_TYPE } from '../../../../test/support/loopback-peer.ts';
+import { connected, loopbackPeer, OPUS_PAYLOAD_TYPE } from '../../../../test/support/loopback-peer.ts';
+import { until } from '../../../../test/support/until.ts';
 import { ntpTimestamp, RtpFastPath } from './rtp-fast-path.ts';
 import { installSrtpKeyObjects } from './srtp-key-objects.ts';
 
@@ -11,32 +12,12 @@ const PT = OPUS_PAYLOAD_TYPE;
 
 const peer = (): RTCPeerConnection => loopbackPeer();
 
-function connected(pc: RTCPeerConnection): Promise<void> {
-  if (pc.connectionState === 'connected') return Promise.resolve();
-  return new Promise((resolve) => pc.connectionStateChange.subscribe((s) => s === 'connected' && resolve()));
-}
-
 interface Got {
   seq: number;
   ts: number;
   marker: boolean;
   ssrc: number;
   payload: Buffer;
-}
-
-function until(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const t = setInterval(() => {
-      if (cond()) {
-        clearInterval(t);
-        resolve();
-      } else if (Date.now() > end) {
-        clearInterval(t);
-        reject(new Error('timed out'));
-      }
-    }, 10);
-  });
 }
 
 function payloadOf(i: number): Buffer {

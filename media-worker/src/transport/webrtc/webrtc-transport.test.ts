@@ -1,31 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { RtpHeader, RtpPacket, type RTCPeerConnection } from 'werift';
 // The same loopback client peer the e2e tests and the benchmark's load generator use.
-import { loopbackPeer, OPUS_PAYLOAD_TYPE } from '../../../../test/support/loopback-peer.ts';
+import { connected, loopbackPeer, OPUS_PAYLOAD_TYPE } from '../../../../test/support/loopback-peer.ts';
+import { until } from '../../../../test/support/until.ts';
 import type { AudioFrame } from '../../audio/frame.ts';
 import { OpusDecoderStream, OpusEncoderStream } from '../../audio/opus.ts';
 import { audioFrame } from '../../audio/frame.ts';
 import { WebRtcTransport } from './webrtc-transport.ts';
-
-function connected(pc: RTCPeerConnection): Promise<void> {
-  if (pc.connectionState === 'connected') return Promise.resolve();
-  return new Promise((resolve) => pc.connectionStateChange.subscribe((s) => s === 'connected' && resolve()));
-}
-
-function until(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const t = setInterval(() => {
-      if (cond()) {
-        clearInterval(t);
-        resolve();
-      } else if (Date.now() > end) {
-        clearInterval(t);
-        reject(new Error('timed out'));
-      }
-    }, 10);
-  });
-}
 
 /** 20 ms Opus packets of a 440 Hz tone, encoded at 48 kHz as a browser sends them. */
 function tonePackets(count: number): Uint8Array[] {
