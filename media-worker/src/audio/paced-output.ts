@@ -8,8 +8,8 @@
  *   than `maxLagFrames` behind, the clock skips ahead to the present instead of bursting out the
  *   backlog (the audio stays queued; the receiver's jitter buffer sees a timestamp gap).
  * - RTP timestamps are base + k * (frameMs at `rtpClockRate`) for tick k: they advance on every
- *   tick, also when nothing is sent, so they stay continuous through silence. `marker` is set on the first
- *   packet after ticks that sent nothing (start of a talkspurt, RFC 3551 section 4.1).
+ *   tick, also when nothing is sent, so they stay continuous through silence. `marker` is set on
+ *   the first packet after ticks that sent nothing (start of a talkspurt, RFC 3551 section 4.1).
  * - Idle CPU: when nothing is queued and `sendSilence` is off the clock sleeps (no timer, no
  *   allocation); on the next push it resumes, counting the ticks that went by as silent. With
  *   `sendSilence` on, every idle tick sends one shared, preallocated silence frame.
@@ -168,7 +168,9 @@ export class PacedOutput {
     this.#rtpBase = (options.initialRtpTimestamp ?? Math.floor(Math.random() * RTP_MOD)) >>> 0;
     this.#rtpClockRate = options.rtpClockRate ?? this.sampleRate;
     this.#rtpTicksPerFrame = (this.#rtpClockRate * this.frameMs) / 1000;
-    if (!Number.isInteger(this.#rtpTicksPerFrame)) throw new RangeError(`${this.frameMs} ms is not a whole number of RTP ticks at ${this.#rtpClockRate} Hz`);
+    if (!Number.isInteger(this.#rtpTicksPerFrame)) {
+      throw new RangeError(`${this.frameMs} ms is not a whole number of RTP ticks at ${this.#rtpClockRate} Hz`);
+    }
     this.#followRates = new Set(options.followRates ?? []);
     for (const r of this.#followRates) new Reframer(r, this.channels, this.frameMs); // validates each rate up front
     this.#silence = audioFrame(new Int16Array(this.samplesPerFrame * this.channels), this.sampleRate, this.channels);

@@ -57,8 +57,8 @@ export const CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * A browser call over WebRTC (werift): answers the offer with Opus send-receive and takes the
- * client's `events` data channel. Incoming Opus is decoded to AudioFrames at `inputSampleRate`; reply audio is
- * paced on a 20 ms clock, Opus-encoded and sent as RTP with continuous timestamps.
+ * client's `events` data channel. Incoming Opus is decoded to AudioFrames at `inputSampleRate`;
+ * reply audio is paced on a 20 ms clock, Opus-encoded and sent as RTP with continuous timestamps.
  */
 export class WebRtcTransport implements MediaTransport {
   readonly kind = 'webrtc' as const;
