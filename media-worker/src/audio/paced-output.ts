@@ -94,12 +94,8 @@ export const LATE_TICK_MS = 10;
 const RTP_MOD = 2 ** 32;
 
 export class PacedOutput {
-  /** Rate of the frames sent now (changes only through followRates). */
-  sampleRate: number;
   readonly channels: number;
   readonly frameMs: number;
-  /** Samples per channel in each frame sent now. */
-  samplesPerFrame: number;
   /** RTP clock ticks per frame (frameMs at rtpClockRate). */
   readonly #rtpTicksPerFrame: number;
   readonly #rtpClockRate: number;
@@ -151,11 +147,9 @@ export class PacedOutput {
   }
 
   constructor(options: PacedOutputOptions) {
-    this.sampleRate = options.sampleRate;
     this.channels = options.channels;
     this.frameMs = options.frameMs ?? 20;
-    this.#reframer = new Reframer(this.sampleRate, this.channels, this.frameMs); // validates rate/channels/frameMs
-    this.samplesPerFrame = this.#reframer.frameSamples;
+    this.#reframer = new Reframer(options.sampleRate, this.channels, this.frameMs); // validates rate/channels/frameMs
     const maxQueueMs = options.maxQueueMs ?? 4000;
     const capacity = Math.max(1, Math.floor(maxQueueMs / this.frameMs));
     this.#ring = new Array<AudioFrame | undefined>(capacity).fill(undefined);
@@ -263,6 +257,16 @@ export class PacedOutput {
     this.#resampler = null;
   }
 
+  /** Rate of the frames sent now (it changes only through followRates). */
+  get sampleRate(): number {
+    return this.#reframer.sampleRate;
+  }
+
+  /** Samples per channel in each frame sent now. */
+  get samplesPerFrame(): number {
+    return this.#reframer.frameSamples;
+  }
+
   get running(): boolean {
     return this.#running;
   }
@@ -298,9 +302,7 @@ export class PacedOutput {
         return;
       }
     }
-    this.sampleRate = rate;
     this.#reframer = new Reframer(rate, this.channels, this.frameMs);
-    this.samplesPerFrame = this.#reframer.frameSamples;
     this.#silence = audioFrame(new Int16Array(this.samplesPerFrame * this.channels), rate, this.channels);
   }
 

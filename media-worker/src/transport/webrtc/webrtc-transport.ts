@@ -68,7 +68,7 @@ export class WebRtcTransport implements MediaTransport {
   private readonly connectedListeners: (() => void)[] = [];
   private channel: RTCDataChannel | null = null;
   private readonly decoder: OpusDecoderStream;
-  /** Reply encoders by input rate: the one for 48 kHz, and others made as replies at other Opus rates start. */
+  /** Reply encoders by input rate, each made when the first reply frame at its rate is sent. */
   private readonly encoders = new Map<number, OpusEncoderStream>();
   private readonly encoderOptions: OpusEncoderOptions;
   private readonly output: PacedOutput;
@@ -101,7 +101,6 @@ export class WebRtcTransport implements MediaTransport {
     // same budget, 16 kHz speech coded at 16 kHz keeps more of its waveform than coded from a
     // 48 kHz resampling (20.8 vs 17.6 dB SNR on the speech fixture): no bits go to empty bands.
     this.encoderOptions = { channels: 1, fec: true, bitrate: REPLY_BITRATE, ...opus };
-    this.encoders.set(OPUS_SAMPLE_RATE, new OpusEncoderStream({ ...this.encoderOptions, sampleRate: OPUS_SAMPLE_RATE }));
     this.payloadType = payloadType;
     this.output = new PacedOutput({
       sampleRate: OPUS_SAMPLE_RATE,
