@@ -1,5 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { audioFrame, type AudioFrame } from './frame.ts';
+import { FrameClock } from './frame-clock.ts';
 import { PacedOutput, type PacedOutputOptions } from './paced-output.ts';
 import { initResampler } from './resampler.ts';
 
@@ -89,11 +90,13 @@ describe('PacedOutput', () => {
     const second = sent.slice(20);
     first.forEach((s, i) => expect(s.ts).toBe(i * 960));
     second.forEach((s, i) => i > 0 && expect(s.ts - second[i - 1]!.ts).toBe(960));
-    // The talkspurt after the gap started when its audio came, not at the next grid tick: its
-    // timestamp is the time of the pushes on the RTP clock (1 ms slack), off the first spurt's grid.
-    expect(second[0]!.ts).toBeGreaterThan((pushedAt - t0 - 1) * 48);
-    expect(second[0]!.ts).toBeLessThan((pushedBy - t0 + 1) * 48);
-    expect(second[0]!.ts % 960).not.toBe(0);
+    // The talkspurt after the gap started when its audio came (at once, ~10 ms before the next
+    // grid tick), as the tick in progress: its timestamp is on the grid, and it went out late
+    // against that tick by less than a frame, never early (checked above).
+    expect(second[0]!.at).toBeGreaterThanOrEqual(pushedAt);
+    expect(second[0]!.at - pushedBy).toBeLessThan(5);
+    expect(second[0]!.ts % 960).toBe(0);
+    expect(second[0]!.at).toBeLessThan(t0 + (second[0]!.ts / 960) * 20 + 20 + 1.5);
     // Over the idle gap the timestamps kept advancing with the clock.
     const gapTicks = (second[0]!.ts - first[19]!.ts) / 960;
     const gapMs = second[0]!.at - first[19]!.at;
@@ -111,6 +114,33 @@ describe('PacedOutput', () => {
     expect(st.latenessMs.count).toBeGreaterThanOrEqual(30);
     expect(st.latenessMs.max).toBeGreaterThanOrEqual(st.latenessMs.p99);
     expect(st.latenessMs.p99).toBeGreaterThanOrEqual(st.latenessMs.p50);
+  });
+
+  it('mid-stream, a frame that arrives just after its tick waits for the next tick (no send on arrival)', async () => {
+    let onIdle: (() => void) | undefined;
+    const { out, sent } = make({ onIdle: () => onIdle?.() });
+    out.start();
+    out.push(tagged(20, 1)); // a talkspurt from silence: out at once, as tick 0
+    // Tick 1 finds nothing (the stream's next frame is "just late"): it comes right after.
+    const pushed = new Promise<number>((resolve) => {
+      onIdle = () => {
+        onIdle = undefined;
+        out.push(tagged(20, 2));
+        resolve(performance.now());
+      };
+    });
+    const pushedAt = await pushed;
+    while (sent.length < 2) await sleep(2);
+    // It went out with tick 2, ~20 ms after it came, not at once as tick 1.
+    expect(sent[1]!.ts).toBe(2 * 960);
+    expect(sent[1]!.at - pushedAt).toBeGreaterThan(10);
+    expect(sent[1]!.marker).toBe(true);
+    // After a whole silent tick, audio is a new talkspurt again: at once.
+    await sleep(70);
+    const again = performance.now();
+    out.push(tagged(20, 3));
+    while (sent.length < 3) await sleep(1);
+    expect(sent[2]!.at - again).toBeLessThan(5);
   });
 
   it('with sendSilence, sends a frame every tick: count matches elapsed time, marker at talkspurt start', async () => {
@@ -227,8 +257,9 @@ describe('PacedOutput', () => {
     // No burst: after the jump, frames keep to about one per tick (at most the ~3.5 ticks slept, +2).
     expect(sent.length - jump).toBeLessThanOrEqual(6);
     expect(st.latenessMs.max).toBeGreaterThanOrEqual(400);
-    // Every tick that ran sent a frame (audio stayed queued); the stalled one counts as late.
-    expect(st.ticksRun).toBe(sent.length);
+    // Every tick that ran sent a frame (audio stayed queued); the stalled one counts as late. The
+    // first frame went out at start(), not on a clock tick, so it has no lateness to count.
+    expect(st.ticksRun).toBe(sent.length - 1);
     expect(st.lateTicks).toBeGreaterThanOrEqual(1);
   });
 
@@ -292,5 +323,57 @@ describe('PacedOutput', () => {
   it('rejects a frame length that is not whole RTP ticks, and follow rates it cannot frame', () => {
     expect(() => make({ frameMs: 20, rtpClockRate: 44_100.5 })).toThrow(/RTP ticks/);
     expect(() => make({ frameMs: 20, followRates: [11_025.5] })).toThrow();
+  });
+});
+
+describe('PacedOutput on a shared FrameClock', () => {
+  it('outputs on one clock send in the same timer turn, each still starting its talkspurt at once', async () => {
+    const clock = new FrameClock({ frameMs: 20 });
+    let turn = 0;
+    const bump = setInterval(() => turn++, 1);
+    try {
+      const turns: number[][] = [[], []];
+      const outs = [0, 1].map((i) => {
+        const made = make({
+          clock,
+          send: (frame, ts, marker) => {
+            turns[i]!.push(turn);
+            made.sent.push({ frame, ts, marker, at: performance.now() });
+          },
+        });
+        return made;
+      });
+      outs[0]!.out.start();
+      outs[1]!.out.start();
+      const timersBefore = timeouts();
+      outs[0]!.out.push(tagged(200, 1));
+      await sleep(7); // the second reply comes mid-tick
+      const pushedAt = performance.now();
+      outs[1]!.out.push(tagged(200, 2));
+      await Promise.all([outs[0]!.idle(), outs[1]!.idle()]);
+      const [a, b] = [outs[0]!.sent, outs[1]!.sent];
+      expect(a.length).toBe(10);
+      expect(b.length).toBe(10);
+      // The second reply's first frame went out when it came, not with the next shared tick.
+      expect(b[0]!.at - pushedAt).toBeLessThan(5);
+      // After their first frames, both ride the same ticks: same timer turn, same grid.
+      const shared = b.slice(1).filter((s) => a.some((x) => x.ts % 960 === s.ts % 960 && Math.abs(x.at - s.at) < 1));
+      expect(shared.length).toBeGreaterThanOrEqual(7);
+      const common = turns[1]!.slice(1).filter((t) => turns[0]!.includes(t));
+      expect(common.length).toBeGreaterThanOrEqual(7);
+      // One timer served both while they played (none left once both went idle).
+      expect(clock.listeners).toBe(0);
+      expect(timeouts()).toBeLessThanOrEqual(timersBefore);
+    } finally {
+      clearInterval(bump);
+    }
+  });
+
+  it('rejects clock options beside a clock, and a clock of another frame length', () => {
+    const clock = new FrameClock({ frameMs: 20 });
+    const base = { sampleRate: 48000, channels: 1, send: () => {} };
+    expect(() => new PacedOutput({ ...base, clock, now: () => 0 })).toThrow(/belong to the clock/);
+    expect(() => new PacedOutput({ ...base, clock, maxLagFrames: 3 })).toThrow(/belong to the clock/);
+    expect(() => new PacedOutput({ ...base, clock, frameMs: 10 })).toThrow(/ticks every 20 ms/);
   });
 });

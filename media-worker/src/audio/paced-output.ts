@@ -1,24 +1,30 @@
 /**
  * The output side of a transport: takes reply audio at any rate and in any chunk sizes, and
- * sends it out one fixed-size frame per tick of a real-time clock, with RTP timestamps.
+ * sends it out one fixed-size frame per tick of a real-time FrameClock, with RTP timestamps.
  *
  * Constraints it encodes:
- * - Pacing is drift-free: tick k is due at start + k * frameMs, and each timeout is armed with
- *   delay = due - now, so timer lateness never accumulates. If the process stalls and falls more
- *   than `maxLagFrames` behind, the clock skips ahead to the present instead of bursting out the
- *   backlog (the audio stays queued; the receiver's jitter buffer sees a timestamp gap).
- * - RTP timestamps are base + k * (frameMs at `rtpClockRate`) for tick k: they advance on every
- *   tick, also when nothing is sent, so they stay continuous through silence. `marker` is set on
- *   the first packet after ticks that sent nothing (start of a talkspurt, RFC 3551 section 4.1).
- * - Idle CPU: when nothing is queued and `sendSilence` is off the clock sleeps (no timer, no
- *   allocation); on the next push it resumes, counting the ticks that went by as silent. With
- *   `sendSilence` on, every idle tick sends one shared, preallocated silence frame.
- * - Talkspurt start without waiting for the grid: when the clock wakes after at least one tick
- *   that sent nothing, the first frame goes out at once instead of at the next grid tick (up to
- *   frameMs later: on a turn that wait is pure reply latency). The grid and the RTP timestamps
- *   move back by that wait together, so timestamps keep following wall time, and the new packet
- *   cannot overlap the last one (the gap before it is more than a frame). Within a talkspurt the
- *   grid is never moved.
+ * - Pacing comes from a FrameClock (frame-clock.ts): drift-free, never early, skip-ahead after a
+ *   stall (the audio stays queued; the receiver's jitter buffer sees a timestamp gap). Outputs
+ *   given the process-wide clock tick together, one timer wake-up per frame for all of them;
+ *   without one, an output makes a clock of its own.
+ * - RTP timestamps are base + (k - k0) * (frameMs at `rtpClockRate`) for clock tick k (k0: the
+ *   first start): they follow the clock's grid, also while nothing is sent, so they stay
+ *   continuous through silence. `marker` is set on the first packet after ticks that sent
+ *   nothing (start of a talkspurt, RFC 3551 section 4.1).
+ * - Idle CPU: when nothing is queued and `sendSilence` is off, the output leaves the clock (no
+ *   timer of its own, no allocation); on the next push it rejoins, counting the ticks that went
+ *   by as silent. With `sendSilence` on, every idle tick sends one shared, preallocated frame.
+ * - Talkspurt start without waiting for the grid: audio that arrives after at least one tick
+ *   that sent nothing goes out at once (in a microtask), as the tick in progress; it is late on
+ *   the grid by up to a frame, never early, and the frames after it follow on the grid. A shared
+ *   clock cannot move its grid to each reply, and waiting for the next tick would add up to
+ *   frameMs to every turn; sending the tick in progress late adds nothing, and the receiver sees
+ *   the packets after it early, never late, against that first one.
+ * - Mid-stream, the grid rules: a frame that misses its tick by arriving just after it (a stream
+ *   fed in real time, like an echo) waits for the next tick instead of going out at once. Sent
+ *   at once, every later frame would follow its arrival, off the shared tick: one burst of sends
+ *   per frame for all outputs is what the shared clock is for (on loopback the bench measured a
+ *   tenth of an echo session's CPU in it: each send wakes the receiver, a burst wakes it once).
  * - Bounded latency: the queue holds at most `maxQueueMs`; pushing beyond drops the oldest audio.
  * - Barge-in: clear() empties the queue at once (the next tick sends nothing) and returns how much
  *   of the current reply was actually sent.
@@ -27,6 +33,7 @@
  *   codec takes that rate natively (Opus: 8 to 48 kHz) needs no resampler; resampling a 20 ms
  *   frame costs as much as encoding it. RTP timestamps keep `rtpClockRate` through a switch.
  */
+import { FrameClock } from './frame-clock.ts';
 import { audioFrame, type AudioFrame } from './frame.ts';
 import { toChannels } from './pcm.ts';
 import { Reframer } from './reframer.ts';
@@ -43,16 +50,22 @@ export interface PacedOutputOptions {
   /**
    * Called once per tick that has a frame. The frame is exactly frameMs at the output rate; with
    * sendSilence, idle ticks pass one shared silence frame, which must not be modified. Runs in a
-   * timer callback: it should not throw (an exception there is uncaught; the clock keeps going).
+   * clock callback: it should not throw (an exception goes to the clock's onError; the clock and
+   * the other outputs on it keep going).
    */
   send(frame: AudioFrame, rtpTimestamp: number, marker: boolean): void;
   /** Called on the first tick with nothing to send after audio was sent (the reply finished playing, or was cleared). */
   onIdle?(): void;
-  /** Clock in ms. Default performance.now. */
+  /**
+   * The clock whose ticks it sends on, e.g. FrameClock.shared(20) (its frameMs must match).
+   * Default: a clock of its own, built from `now` and `maxLagFrames`.
+   */
+  clock?: FrameClock;
+  /** Clock in ms, for an output's own clock. Default performance.now. */
   now?: () => number;
   /** Send silence frames on idle ticks instead of nothing. Default false. */
   sendSilence?: boolean;
-  /** Ticks the clock may fall behind before it skips ahead. Default 5 (100 ms at 20 ms frames). */
+  /** For an output's own clock: ticks it may fall behind before it skips ahead. Default 5. */
   maxLagFrames?: number;
   /** RTP timestamp of tick 0. Default random, as RFC 3550 recommends. */
   initialRtpTimestamp?: number;
@@ -102,12 +115,13 @@ export class PacedOutput {
   readonly #followRates: ReadonlySet<number>;
   readonly #send: PacedOutputOptions['send'];
   readonly #onIdle: (() => void) | undefined;
-  readonly #now: () => number;
   readonly #sendSilence: boolean;
-  readonly #maxLagMs: number;
   readonly #resampleQuality: number;
-  /** RTP timestamp of tick 0 (moves back with the grid when a talkspurt starts off-grid). */
-  #rtpBase: number;
+  /** The clock it ticks on; an output's own clock is made by the first start(), its tick 0 then. */
+  #clock: FrameClock | null;
+  readonly #ownClock: { now: (() => number) | undefined; maxLagFrames: number | undefined };
+  /** RTP timestamp of clock tick #tick0. */
+  readonly #rtpBase: number;
 
   // Queue: a fixed ring of whole frames (capacity = maxQueueMs / frameMs), no shifting.
   readonly #ring: (AudioFrame | undefined)[];
@@ -118,15 +132,19 @@ export class PacedOutput {
   #resampler: StreamResampler | null = null;
   #silence: AudioFrame;
 
-  // Clock.
+  // Clock state, in the clock's tick indices.
   #running = false;
-  #timer: ReturnType<typeof setTimeout> | null = null;
-  #startAt = 0;
-  /** Index of the next tick to fire. */
+  /** On the clock (its listener is registered). */
+  #ticking = false;
+  /** A talkspurt start is queued as a microtask. */
+  #wakePending = false;
+  /** The tick RTP timestamps count from (set by the first start()). */
+  #tick0: number | null = null;
+  /** Index of the next tick this output handles. */
   #tick = 0;
-  /** Index of the last tick that sent a packet / sent audio (-2: none since start). */
-  #lastPacketTick = -2;
-  #lastAudioTick = -2;
+  /** The last tick that sent a packet / sent audio. */
+  #lastPacketTick = -Infinity;
+  #lastAudioTick = -Infinity;
   #playing = false;
 
   // Stats.
@@ -155,9 +173,7 @@ export class PacedOutput {
     this.#ring = new Array<AudioFrame | undefined>(capacity).fill(undefined);
     this.#send = options.send;
     this.#onIdle = options.onIdle;
-    this.#now = options.now ?? (() => performance.now());
     this.#sendSilence = options.sendSilence ?? false;
-    this.#maxLagMs = (options.maxLagFrames ?? 5) * this.frameMs;
     this.#resampleQuality = options.resampleQuality ?? 5;
     this.#rtpBase = (options.initialRtpTimestamp ?? Math.floor(Math.random() * RTP_MOD)) >>> 0;
     this.#rtpClockRate = options.rtpClockRate ?? this.sampleRate;
@@ -169,6 +185,16 @@ export class PacedOutput {
     for (const r of this.#followRates) new Reframer(r, this.channels, this.frameMs); // validates each rate up front
     this.#silence = audioFrame(new Int16Array(this.samplesPerFrame * this.channels), this.sampleRate, this.channels);
     this.#lateness = new Float64Array(Math.max(1, options.statsWindow ?? 500));
+    if (options.clock) {
+      if (options.now || options.maxLagFrames !== undefined) {
+        throw new RangeError('now and maxLagFrames belong to the clock: give them to the FrameClock passed as `clock`');
+      }
+      if (options.clock.frameMs !== this.frameMs) {
+        throw new RangeError(`the clock ticks every ${options.clock.frameMs} ms, the output's frames are ${this.frameMs} ms`);
+      }
+    }
+    this.#clock = options.clock ?? null;
+    this.#ownClock = { now: options.now, maxLagFrames: options.maxLagFrames };
   }
 
   /**
@@ -230,23 +256,27 @@ export class PacedOutput {
     return this.#size * this.frameMs + this.#reframer.pendingMs();
   }
 
-  /** Starts the clock: tick 0 fires now. Restarting after stop() keeps timestamps continuous. */
+  /**
+   * Starts sending: queued audio goes out at once (see the header), or with the first audio
+   * pushed; with sendSilence, silence from the next tick. Restarting after stop() keeps the RTP
+   * timestamps on the clock's grid: they advance over the pause, as over silence.
+   */
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#startAt = this.#now() - this.#tick * this.frameMs; // keep the tick index (and RTP timestamps) going
-    this.#lastPacketTick = -2;
-    this.#lastAudioTick = -2;
-    this.#arm();
+    this.#clock ??= new FrameClock({ frameMs: this.frameMs, ...this.#ownClock });
+    const current = this.#currentTick();
+    this.#tick0 ??= current;
+    this.#lastPacketTick = -Infinity;
+    this.#lastAudioTick = -Infinity;
+    this.#tick = Math.max(this.#tick, current);
+    this.#onWake();
   }
 
-  /** Stops the clock; clears the timer. Queued audio stays (see destroy()). */
+  /** Stops sending and leaves the clock. Queued audio stays (see destroy()). */
   stop(): void {
     this.#running = false;
-    if (this.#timer !== null) {
-      clearTimeout(this.#timer);
-      this.#timer = null;
-    }
+    this.#leave();
   }
 
   /** Stops, drops all audio and frees the resampler. */
@@ -330,49 +360,66 @@ export class PacedOutput {
     return f;
   }
 
-  /** Resumes a sleeping clock: the ticks slept through count as silent; a talkspurt after a gap starts now. */
+  /** The clock tick whose period holds the present: the last one due. */
+  #currentTick(): number {
+    const c = this.#clock!;
+    return Math.floor((c.now() - c.originMs) / c.frameMs + 1e-9);
+  }
+
+  #join(fromTick: number): void {
+    this.#tick = Math.max(this.#tick, fromTick);
+    if (this.#ticking) return;
+    this.#ticking = true;
+    this.#clock!.add(this.#onTick);
+  }
+
+  #leave(): void {
+    if (!this.#ticking) return;
+    this.#ticking = false;
+    this.#clock!.delete(this.#onTick);
+  }
+
+  /** Audio arrived: if the output sleeps, its talkspurt starts in a microtask (see the header). */
   #wake(): void {
-    if (!this.#running || this.#timer !== null || this.#size === 0) return;
-    const now = this.#now();
-    const due = Math.max(this.#tick, Math.ceil((now - this.#startAt) / this.frameMs - 1e-9));
-    this.#silentTicks += due - this.#tick;
-    this.#tick = due;
-    const wait = this.#startAt + due * this.frameMs - now;
-    if (wait > 0 && this.#lastPacketTick < due - 1) {
-      // Talkspurt after a gap: tick `due` is now (see the header).
-      this.#startAt -= wait;
-      this.#rtpBase = (this.#rtpBase - Math.round((wait * this.#rtpClockRate) / 1000) + RTP_MOD) % RTP_MOD;
-    }
-    this.#arm();
+    if (!this.#running || this.#ticking || this.#wakePending || this.#size === 0) return;
+    this.#wakePending = true;
+    queueMicrotask(this.#onWake);
   }
 
-  #arm(): void {
-    if (!this.#running || this.#timer !== null) return;
-    const delay = this.#startAt + this.#tick * this.frameMs - this.#now();
-    this.#timer = setTimeout(this.#onTick, delay > 0 ? delay : 0);
-  }
-
-  // Bound once: re-arming the timer creates no closure.
-  readonly #onTick = (): void => {
-    this.#timer = null;
-    if (!this.#running) return;
-    const late = this.#now() - (this.#startAt + this.#tick * this.frameMs);
-    if (late < -1) {
-      // Fired early: Node arms timers from the event loop's cached time (stale by however long the
-      // current callback has run) and truncates to whole ms. Wait out the rest; never send early.
-      this.#arm();
-      return;
+  /** Rejoins the clock if there is something to send, running the tick in progress at once when it sent nothing. */
+  readonly #onWake = (): void => {
+    this.#wakePending = false;
+    if (!this.#running || this.#ticking || (this.#size === 0 && !this.#sendSilence)) return;
+    const current = this.#currentTick();
+    // The ticks slept through sent nothing.
+    if (current > this.#tick) this.#silentTicks += current - this.#tick;
+    if (current >= this.#tick && this.#lastPacketTick < current - 1) {
+      // A talkspurt after a gap: the tick in progress sent nothing, so this frame is it, late but at once.
+      this.#tick = current;
+      try {
+        this.#run(current);
+      } catch (err) {
+        this.#clock!.onError(err);
+      }
     }
+    if (this.#running && !this.#ticking) this.#join(current + 1);
+  };
+
+  // Bound once: joining the clock creates no closure.
+  readonly #onTick = (tick: number, now: number): void => {
+    if (tick < this.#tick || !this.#running) return; // a tick from before this output joined
+    const late = now - this.#clock!.dueAt(this.#tick);
     this.#lateness[this.#latenessCount++ % this.#lateness.length] = late > 0 ? late : 0;
     if (late > LATE_TICK_MS) this.#lateTicks++;
-    if (late > this.#maxLagMs) {
-      // Stalled: jump to the present tick rather than bursting out the backlog.
-      const skip = Math.floor(late / this.frameMs);
-      this.#tick += skip;
-      this.#skippedTicks += skip;
-    }
-    const tick = this.#tick;
-    const ts = (this.#rtpBase + ((tick * this.#rtpTicksPerFrame) % RTP_MOD)) % RTP_MOD;
+    // The clock skipped ahead after a stall: the ticks in between never ran.
+    if (tick > this.#tick) this.#skippedTicks += tick - this.#tick;
+    this.#tick = tick;
+    this.#run(tick);
+  };
+
+  /** Tick `tick`: sends its frame (or silence, or nothing) and leaves the clock when idle. */
+  #run(tick: number): void {
+    const ts = (this.#rtpBase + (((tick - this.#tick0!) * this.#rtpTicksPerFrame) % RTP_MOD)) % RTP_MOD;
     const frame = this.#dequeue();
     let marker = false;
     let idleNow = false;
@@ -395,11 +442,11 @@ export class PacedOutput {
       this.#playing = false;
     }
     this.#tick = tick + 1;
-    // Re-arm before calling out, so a callback that stops or clears sees a consistent clock.
-    // Sleep when there is nothing to send and nothing just finished (see #wake).
-    if (this.#size > 0 || this.#sendSilence || frame) this.#arm();
+    // Leave the clock before calling out when there is nothing to send and nothing just finished
+    // (see #wake), so a callback that pushes, stops or clears sees a consistent state.
+    if (!frame && this.#size === 0 && !this.#sendSilence) this.#leave();
     if (frame) this.#send(frame, ts, marker);
     else if (this.#sendSilence) this.#send(this.#silence, ts, marker);
     if (idleNow) this.#onIdle?.();
-  };
+  }
 }

@@ -7,6 +7,7 @@ import {
   type RTCDataChannel,
   type RTCRtpTransceiver,
 } from 'werift';
+import { FrameClock } from '../../audio/frame-clock.ts';
 import type { AudioFrame } from '../../audio/frame.ts';
 import { isOpusRate, OPUS_RATES, OPUS_SAMPLE_RATE, OpusDecoderStream, OpusEncoderStream, type OpusEncoderOptions } from '../../audio/opus.ts';
 import { PacedOutput } from '../../audio/paced-output.ts';
@@ -110,6 +111,8 @@ export class WebRtcTransport implements MediaTransport {
       // no resampler per frame, and fewer bands to code. The RTP clock stays 48 kHz (RFC 7587).
       followRates: OPUS_RATES,
       rtpClockRate: OPUS_SAMPLE_RATE,
+      // Every call of the worker ticks on one clock: one timer wake-up per 20 ms for all of them.
+      clock: FrameClock.shared(20),
       maxQueueMs: 10_000,
       send: (frame, timestamp, marker) => this.sendFrame(frame, timestamp, marker),
     });

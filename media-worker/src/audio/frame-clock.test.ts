@@ -1,0 +1,129 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FrameClock, type FrameClockListener } from './frame-clock.ts';
+
+// Real clock, real timers; bounds loose enough for a shared, noisy CI machine.
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+let cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanup) c();
+  cleanup = [];
+});
+
+function listen(clock: FrameClock, fn: FrameClockListener): FrameClockListener {
+  clock.add(fn);
+  cleanup.push(() => clock.delete(fn));
+  return fn;
+}
+
+describe('FrameClock', () => {
+  it('calls every listener in the same timer turn, once per tick, in the order they were added', async () => {
+    const clock = new FrameClock({ frameMs: 20 });
+    const calls: { who: string; tick: number; at: number; turn: number }[] = [];
+    // A macrotask counter: listeners called in one timer callback see the same value.
+    let turn = 0;
+    const bump = setInterval(() => turn++, 1);
+    cleanup.push(() => clearInterval(bump));
+    listen(clock, (tick) => calls.push({ who: 'a', tick, at: performance.now(), turn }));
+    listen(clock, (tick) => calls.push({ who: 'b', tick, at: performance.now(), turn }));
+    await sleep(210);
+    const a = calls.filter((c) => c.who === 'a');
+    const b = calls.filter((c) => c.who === 'b');
+    expect(a.length).toBeGreaterThanOrEqual(8);
+    expect(Math.abs(a.length - b.length)).toBeLessThanOrEqual(1);
+    for (let i = 0; i < Math.min(a.length, b.length); i++) {
+      expect(b[i]!.tick).toBe(a[i]!.tick);
+      expect(b[i]!.turn).toBe(a[i]!.turn);
+      expect(calls.indexOf(b[i]!)).toBe(calls.indexOf(a[i]!) + 1);
+      if (i > 0) expect(a[i]!.tick).toBe(a[i - 1]!.tick + 1);
+      // Never early (1 ms for Node's whole-ms timers).
+      expect(a[i]!.at).toBeGreaterThanOrEqual(clock.dueAt(a[i]!.tick) - 1);
+    }
+  });
+
+  it('keeps one timer for all its listeners, and none without listeners', async () => {
+    const clock = new FrameClock();
+    const fns = [() => {}, () => {}, () => {}];
+    let before = timeouts();
+    clock.add(fns[0]!);
+    expect(timeouts()).toBe(before + 1);
+    clock.add(fns[1]!);
+    clock.add(fns[2]!);
+    expect(timeouts()).toBe(before + 1);
+    await sleep(50);
+    before = timeouts();
+    clock.delete(fns[0]!);
+    clock.delete(fns[1]!);
+    expect(timeouts()).toBe(before);
+    clock.delete(fns[2]!);
+    expect(timeouts()).toBe(before - 1);
+    expect(clock.listeners).toBe(0);
+  });
+
+  it('puts tick k at origin + k * frameMs', () => {
+    const clock = new FrameClock({ frameMs: 20, originMs: 1000, now: () => 1000 });
+    expect(clock.dueAt(0)).toBe(1000);
+    expect(clock.dueAt(3)).toBe(1060);
+    expect(clock.tickAt(1000)).toBe(0);
+    expect(clock.tickAt(1000.5)).toBe(1);
+    expect(clock.tickAt(1040)).toBe(2);
+  });
+
+  it('skips ahead after a stall instead of firing the backlog', async () => {
+    let offset = 0;
+    const clock = new FrameClock({ frameMs: 20, now: () => performance.now() + offset, maxLagFrames: 5 });
+    const ticks: number[] = [];
+    listen(clock, (tick) => ticks.push(tick));
+    while (ticks.length < 3) await sleep(5);
+    offset += 500; // as if the event loop had been blocked for 500 ms
+    const before = ticks.length;
+    await sleep(50);
+    const jump = ticks.findIndex((t, i) => i > 0 && t - ticks[i - 1]! > 1);
+    expect(jump).toBe(before);
+    expect(ticks[jump]! - ticks[jump - 1]!).toBeGreaterThanOrEqual(24);
+    // No burst: about one tick per 20 ms after the jump (50 ms slept, +1 for timer slack).
+    expect(ticks.length - jump).toBeLessThanOrEqual(4);
+  });
+
+  it("hands a listener's exception to onError and keeps calling the others and ticking", async () => {
+    const errors: unknown[] = [];
+    const clock = new FrameClock({ onError: (e) => errors.push(e) });
+    let good = 0;
+    listen(clock, () => {
+      throw new Error('boom');
+    });
+    listen(clock, () => good++);
+    await sleep(100);
+    expect(good).toBeGreaterThanOrEqual(3);
+    expect(errors.length).toBeGreaterThanOrEqual(good - 1);
+    expect((errors[0] as Error).message).toBe('boom');
+  });
+
+  it('lets a listener leave during a tick; the timer stops with the last one', async () => {
+    const clock = new FrameClock();
+    let calls = 0;
+    const once: FrameClockListener = () => {
+      calls++;
+      clock.delete(once);
+    };
+    clock.add(once);
+    await sleep(80);
+    expect(calls).toBe(1);
+    expect(clock.listeners).toBe(0);
+  });
+
+  it('is one clock per frame length for the whole process, ticking on performance.now()', () => {
+    expect(FrameClock.shared(20)).toBe(FrameClock.shared(20));
+    expect(FrameClock.shared(10)).not.toBe(FrameClock.shared(20));
+    expect(FrameClock.shared(20).originMs).toBe(0);
+  });
+
+  it('rejects a frame length or lag bound it cannot tick on', () => {
+    expect(() => new FrameClock({ frameMs: 0 })).toThrow(/frameMs/);
+    expect(() => new FrameClock({ frameMs: Number.NaN })).toThrow(/frameMs/);
+    expect(() => new FrameClock({ maxLagFrames: 0 })).toThrow(/maxLagFrames/);
+    expect(() => new FrameClock({ maxLagFrames: 1.5 })).toThrow(/maxLagFrames/);
+  });
+});
