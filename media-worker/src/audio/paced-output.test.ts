@@ -263,7 +263,7 @@ describe('PacedOutput', () => {
     expect(st.lateTicks).toBeGreaterThanOrEqual(1);
   });
 
-  it('stop() leaves no timer behind, whether ticking or asleep', async () => {
+  it('stop() leaves no timer behind, whether sending or idle', async () => {
     // Counts are compared synchronously around each call: other timers of the test runner come and go.
     const { out } = make({ sendSilence: true });
     let before = timeouts();
@@ -275,12 +275,15 @@ describe('PacedOutput', () => {
     expect(timeouts()).toBe(before - 1);
     expect(out.running).toBe(false);
 
+    // Idle (nothing queued), an output stays on its clock until stop().
     const quiet = make().out;
+    before = timeouts();
     quiet.start();
-    await sleep(50); // the first tick found nothing: the clock now sleeps, with no timer at all
+    expect(timeouts()).toBe(before + 1);
+    await sleep(50);
     before = timeouts();
     quiet.stop();
-    expect(timeouts()).toBe(before);
+    expect(timeouts()).toBe(before - 1);
     quiet.start();
     quiet.push(tagged(200, 1));
     await sleep(30);
@@ -345,7 +348,6 @@ describe('PacedOutput on a shared FrameClock', () => {
       });
       outs[0]!.out.start();
       outs[1]!.out.start();
-      const timersBefore = timeouts();
       outs[0]!.out.push(tagged(200, 1));
       await sleep(7); // the second reply comes mid-tick
       const pushedAt = performance.now();
@@ -361,9 +363,14 @@ describe('PacedOutput on a shared FrameClock', () => {
       expect(shared.length).toBeGreaterThanOrEqual(7);
       const common = turns[1]!.slice(1).filter((t) => turns[0]!.includes(t));
       expect(common.length).toBeGreaterThanOrEqual(7);
-      // One timer served both while they played (none left once both went idle).
+      // One timer serves both, idle or not, until they stop.
+      expect(clock.listeners).toBe(2);
+      const timers = timeouts();
+      outs[0]!.out.stop();
+      expect(timeouts()).toBe(timers);
+      outs[1]!.out.stop();
       expect(clock.listeners).toBe(0);
-      expect(timeouts()).toBeLessThanOrEqual(timersBefore);
+      expect(timeouts()).toBe(timers - 1);
     } finally {
       clearInterval(bump);
     }

@@ -11,9 +11,11 @@
  *   first start): they follow the clock's grid, also while nothing is sent, so they stay
  *   continuous through silence. `marker` is set on the first packet after ticks that sent
  *   nothing (start of a talkspurt, RFC 3551 section 4.1).
- * - Idle CPU: when nothing is queued and `sendSilence` is off, the output leaves the clock (no
- *   timer of its own, no allocation); on the next push it rejoins, counting the ticks that went
- *   by as silent. With `sendSilence` on, every idle tick sends one shared, preallocated frame.
+ * - Idle, an output stays on its clock from start() to stop(): an idle tick is a call that sends
+ *   nothing and allocates nothing. Staying keeps its place in a shared clock's burst (outputs
+ *   run in the order they joined); one that left and rejoined would move to the end, and its
+ *   receiver would see the packet spacing jump by up to a burst. With `sendSilence` on, every
+ *   idle tick sends one shared, preallocated silence frame.
  * - Talkspurt start without waiting for the grid: audio that arrives after at least one tick
  *   that sent nothing goes out at once (in a microtask), as the tick in progress; it is late on
  *   the grid by up to a frame, never early, and the frames after it follow on the grid. A shared
@@ -138,6 +140,8 @@ export class PacedOutput {
   #ticking = false;
   /** A talkspurt start is queued as a microtask. */
   #wakePending = false;
+  /** The last tick run (by the clock or at once). */
+  #lastRunTick = -Infinity;
   /** The tick RTP timestamps count from (set by the first start()). */
   #tick0: number | null = null;
   /** Index of the next tick this output handles. */
@@ -270,7 +274,8 @@ export class PacedOutput {
     this.#lastPacketTick = -Infinity;
     this.#lastAudioTick = -Infinity;
     this.#tick = Math.max(this.#tick, current);
-    this.#onWake();
+    if ((this.#size > 0 || this.#sendSilence) && this.#lastRunTick < current) this.#runAtOnce(current);
+    this.#join(current + 1);
   }
 
   /** Stops sending and leaves the clock. Queued audio stays (see destroy()). */
@@ -379,31 +384,31 @@ export class PacedOutput {
     this.#clock!.delete(this.#onTick);
   }
 
-  /** Audio arrived: if the output sleeps, its talkspurt starts in a microtask (see the header). */
+  /** Audio arrived: while idle, a talkspurt may start at once, in a microtask (see the header). */
   #wake(): void {
-    if (!this.#running || this.#ticking || this.#wakePending || this.#size === 0) return;
+    if (!this.#running || this.#playing || this.#wakePending || this.#size === 0) return;
     this.#wakePending = true;
     queueMicrotask(this.#onWake);
   }
 
-  /** Rejoins the clock if there is something to send, running the tick in progress at once when it sent nothing. */
   readonly #onWake = (): void => {
     this.#wakePending = false;
-    if (!this.#running || this.#ticking || (this.#size === 0 && !this.#sendSilence)) return;
+    if (!this.#running || this.#size === 0) return;
     const current = this.#currentTick();
-    // The ticks slept through sent nothing.
-    if (current > this.#tick) this.#silentTicks += current - this.#tick;
-    if (current >= this.#tick && this.#lastPacketTick < current - 1) {
-      // A talkspurt after a gap: the tick in progress sent nothing, so this frame is it, late but at once.
-      this.#tick = current;
-      try {
-        this.#run(current);
-      } catch (err) {
-        this.#clock!.onError(err);
-      }
-    }
-    if (this.#running && !this.#ticking) this.#join(current + 1);
+    // A talkspurt after a gap: the tick in progress sent nothing, so this frame is it, late but at once.
+    if (this.#lastPacketTick < current - 1) this.#runAtOnce(current);
   };
+
+  /** Runs tick `current` now, outside the clock: counted as it went (the clock may have run it empty already). */
+  #runAtOnce(current: number): void {
+    if (this.#lastRunTick === current) this.#silentTicks--;
+    else if (current > this.#tick) this.#silentTicks += current - this.#tick; // ticks the clock has not run yet (catching up)
+    try {
+      this.#run(current);
+    } catch (err) {
+      this.#clock!.onError(err);
+    }
+  }
 
   // Bound once: joining the clock creates no closure.
   readonly #onTick = (tick: number, now: number): void => {
@@ -419,6 +424,7 @@ export class PacedOutput {
 
   /** Tick `tick`: sends its frame (or silence, or nothing) and leaves the clock when idle. */
   #run(tick: number): void {
+    this.#lastRunTick = tick;
     const ts = (this.#rtpBase + (((tick - this.#tick0!) * this.#rtpTicksPerFrame) % RTP_MOD)) % RTP_MOD;
     const frame = this.#dequeue();
     let marker = false;
@@ -442,9 +448,6 @@ export class PacedOutput {
       this.#playing = false;
     }
     this.#tick = tick + 1;
-    // Leave the clock before calling out when there is nothing to send and nothing just finished
-    // (see #wake), so a callback that pushes, stops or clears sees a consistent state.
-    if (!frame && this.#size === 0 && !this.#sendSilence) this.#leave();
     if (frame) this.#send(frame, ts, marker);
     else if (this.#sendSilence) this.#send(this.#silence, ts, marker);
     if (idleNow) this.#onIdle?.();
