@@ -1,9 +1,11 @@
 /**
  * A real-time frame clock: tick k is due at origin + k * frameMs, and each listener is called
  * once per tick. One clock can serve every output of a process (FrameClock.shared), so N calls
- * wake the event loop once per frame, not N times: per-session timers at unrelated phases cost
- * the worker a wake-up (a timer, an epoll return, often a context switch) per session per frame,
- * which on a 20-session echo was about a tenth of its CPU (`npm run bench`).
+ * wake the event loop once per frame and send their packets in one burst, instead of N timers at
+ * unrelated phases each waking the loop and sending alone. A burst of sends also wakes each
+ * receiving process once per frame rather than once per packet, and on loopback (the bench)
+ * that wake-up is paid by the sender: at 20 echo sessions the worker's CPU per session fell by
+ * about a seventh (`npm run bench`, A/B).
  *
  * Constraints it encodes:
  * - Drift-free: each timeout is armed with delay = due - now, so lateness never accumulates.
