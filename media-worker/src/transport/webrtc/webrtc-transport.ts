@@ -111,7 +111,8 @@ export class WebRtcTransport implements MediaTransport {
       // no resampler per frame, and fewer bands to code. The RTP clock stays 48 kHz (RFC 7587).
       followRates: OPUS_RATES,
       rtpClockRate: OPUS_SAMPLE_RATE,
-      // Every call of the worker ticks on one clock: one timer wake-up per 20 ms for all of them.
+      // Every call of the worker ticks on one clock: one timer wake-up and one burst of sends per
+      // 20 ms for all of them (frame-clock.ts).
       clock: FrameClock.shared(20),
       maxQueueMs: 10_000,
       send: (frame, timestamp, marker) => this.sendFrame(frame, timestamp, marker),
