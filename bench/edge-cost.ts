@@ -2,36 +2,46 @@ import { sendWebhook } from '../scripts/phone/signed-webhook.ts';
 import { procUsage } from './proc-stat.ts';
 import { benchClientIp } from './stack/client-ip.ts';
 import { makeOffer } from './stack/whip-offer.ts';
-import { workerdPid } from './stack/workerd-pid.ts';
+import { edgeProcesses } from './stack/edge-processes.ts';
 
 export interface EdgeCostResult {
   route: string;
   requests: number;
-  /** workerd CPU (user + system) per request, less its idle CPU over the same wall time, ms. */
+  /**
+   * CPU per request (user + system, less the process's idle CPU over the same wall time, ms) of the
+   * workerd that runs the Worker and its Durable Objects: the part that exists in production.
+   */
   cpuMsPerRequest: number;
+  /** The same for wrangler dev's proxy workerd and wrangler's Node process together (dev only). */
+  devProxyCpuMsPerRequest: number;
   failures: number;
 }
 
-async function idleCpuMsPerMs(pid: number, ms: number): Promise<number> {
-  const a = procUsage(pid).cpuMs;
-  await new Promise((r) => setTimeout(r, ms));
-  return (procUsage(pid).cpuMs - a) / ms;
-}
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /**
- * CPU time workerd spends per request, read from /proc over `requests` sequential requests (the
- * Worker, the Durable Object and the queue send all run in that one process; the media worker and
- * the load generator run elsewhere). /proc counts in 10 ms ticks, hence many requests per reading.
+ * CPU time the edge spends per request, read from /proc over `requests` sequential requests. The
+ * media worker and the load generator run elsewhere. /proc counts in 10 ms ticks, hence many
+ * requests per reading.
  */
 async function measure(route: string, port: number, requests: number, send: (i: number) => Promise<boolean>): Promise<EdgeCostResult> {
-  const pid = workerdPid(port);
-  const idle = await idleCpuMsPerMs(pid, 1000);
+  const { runtime, proxy, wrangler } = edgeProcesses(port);
+  const cpu = () => {
+    const dev = procUsage(proxy).cpuMs + procUsage(wrangler).cpuMs;
+    return { runtime: procUsage(runtime).cpuMs, dev };
+  };
+  const i0 = cpu();
+  const idleMs = 1000;
+  await new Promise((r) => setTimeout(r, idleMs));
+  const i1 = cpu();
   let failures = 0;
   const t0 = performance.now();
-  const a = procUsage(pid).cpuMs;
+  const a = cpu();
   for (let i = 0; i < requests; i++) if (!(await send(i))) failures++;
-  const cpu = procUsage(pid).cpuMs - a - idle * (performance.now() - t0);
-  return { route, requests, cpuMsPerRequest: Math.round((cpu / requests) * 100) / 100, failures };
+  const b = cpu();
+  const wall = performance.now() - t0;
+  const perRequest = (k: 'runtime' | 'dev') => round2((b[k] - a[k] - ((i1[k] - i0[k]) / idleMs) * wall) / requests);
+  return { route, requests, cpuMsPerRequest: perRequest('runtime'), devProxyCpuMsPerRequest: perRequest('dev'), failures };
 }
 
 /** `POST /v1/sessions` with a worker answering (each session deleted after its 201). */

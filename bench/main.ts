@@ -24,7 +24,7 @@ import { measurePhoneTurns } from './phone-turns.ts';
 import { measureSetup } from './setup-latency.ts';
 import { measureWebRtcTurns } from './webrtc-turns.ts';
 import { cpuWindow } from './media/proc-cpu.ts';
-import { workerdPid } from './stack/workerd-pid.ts';
+import { edgeProcesses } from './stack/edge-processes.ts';
 
 const SECTIONS = ['media', 'setup', 'turns', 'phone', 'dispatch', 'edge'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -152,7 +152,14 @@ try {
   if (wants('setup')) {
     section('setup: WHIP POST -> 201 (edge, Durable Object, queue, claim, werift answer)');
     const r = await withWorkers(1, { MAX_SESSIONS: '50' }, async ([w]) => {
-      const pids: Record<string, number> = { 'media worker': w!.pid, 'edge (workerd)': workerdPid(edge!.port), 'bench clients': process.pid };
+      const e = edgeProcesses(edge!.port);
+      const pids: Record<string, number> = {
+        'media worker': w!.pid,
+        'edge (workerd)': e.runtime,
+        'wrangler dev proxy (workerd)': e.proxy,
+        'wrangler (node)': e.wrangler,
+        'bench clients': process.pid,
+      };
       if (sqs!.pid !== undefined) pids['queue (fauxqs)'] = sqs!.pid;
       const run = async (concurrency: number) => {
         let window: ReturnType<typeof cpuWindow> | undefined;
@@ -197,7 +204,7 @@ try {
   }
 
   if (wants('edge')) {
-    section('edge: workerd CPU per request');
+    section('edge: workerd CPU per request (the Worker\'s runtime; wrangler dev\'s proxy apart)');
     const [sessions, voice] = await withWorkers(1, { MAX_SESSIONS: '30' }, async () => [
       await edgeCostSessions(edge!.url, edge!.port, P.edgeSessions),
       await edgeCostVoiceWebhook(edge!.url, LOCAL_DEFAULTS['PUBLIC_BASE_URL']!, LOCAL_DEFAULTS['TWILIO_AUTH_TOKEN']!, edge!.port, P.edgeWebhooks),

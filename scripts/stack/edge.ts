@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { collectOutput } from './child-output.ts';
@@ -30,12 +30,26 @@ export interface EdgeOptions {
   wrap?: string[];
 }
 
+/**
+ * A RAM-backed directory for the edge's local state, if the machine has one. Each Durable Object
+ * is a SQLite database that fsyncs every commit; with it on the disk-backed /tmp, those fsyncs
+ * were a fifth of the local edge's CPU per session. The state is thrown away on stop anyway.
+ */
+function memoryBackedDir(): string | undefined {
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return undefined;
+  }
+}
+
 /** The edge Worker under `wrangler dev` (workerd) on 127.0.0.1 (or `ip`), with `vars` as its environment. */
 export async function startEdge(opts: EdgeOptions): Promise<LocalEdge> {
   const ip = opts.ip ?? '127.0.0.1';
   const port = opts.port ?? (await freePort());
   const inspector = await freePort();
-  const persist = mkdtempSync(join(tmpdir(), 'sb-edge-'));
+  const persist = mkdtempSync(join(memoryBackedDir() ?? tmpdir(), 'sb-edge-'));
   const args = ['dev', '--ip', ip, '--port', String(port), '--inspector-port', String(inspector)];
   args.push('--persist-to', persist, '--show-interactive-dev-session=false', '--log-level', 'warn');
   for (const [k, v] of Object.entries(opts.vars)) args.push('--var', `${k}:${v}`);

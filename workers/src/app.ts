@@ -3,6 +3,7 @@ import type { Env } from './env.ts';
 import { HttpError } from './errors.ts';
 import { calls } from './routes/calls.ts';
 import { control } from './routes/control.ts';
+import { demoPage } from './routes/demo-page.ts';
 import { health } from './routes/health.ts';
 import { iceServers } from './routes/ice-servers.ts';
 import { sessions } from './routes/sessions.ts';
@@ -12,6 +13,7 @@ import { twilioWebhooks } from './routes/twilio-webhooks.ts';
 
 export const app = new Hono<{ Bindings: Env }>();
 
+app.route('/', demoPage);
 app.route('/', health);
 app.route('/', sessions);
 app.route('/', iceServers);

@@ -6,5 +6,4 @@ export interface Env extends EnvVars {
   CALL_SESSION: DurableObjectNamespace<CallSession>;
   /** Per-client-IP limiter for session, token and call creation. */
   CREATE_LIMITER?: RateLimit;
-  ASSETS?: Fetcher;
 }

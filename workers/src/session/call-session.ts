@@ -45,9 +45,8 @@ export class CallSession extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.blockConcurrencyWhile(async () => {
-      this.rec = (await ctx.storage.get<SessionRecord>('rec')) ?? null;
-    });
+    // SQLite-backed storage reads synchronously: no gate to hold while the record loads.
+    this.rec = ctx.storage.kv.get<SessionRecord>('rec') ?? null;
   }
 
   /** The record as it is now (a method, so TypeScript does not carry narrowing across awaits). */
@@ -59,9 +58,13 @@ export class CallSession extends DurableObject<Env> {
     return loadConfig(this.env);
   }
 
+  /**
+   * Writes the record and its next deadline in one implicit transaction (both issued in the same
+   * synchronous step); the output gate holds replies until it is durable.
+   */
   private async save(rec: SessionRecord): Promise<void> {
     this.rec = rec;
-    await this.ctx.storage.put('rec', rec);
+    this.ctx.storage.kv.put('rec', rec);
     await this.ctx.storage.setAlarm(nextDeadline(rec));
   }
 

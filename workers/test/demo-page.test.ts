@@ -1,0 +1,31 @@
+import { SELF } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import css from '../public/demo.css?raw';
+import js from '../public/demo.js?raw';
+import html from '../public/index.html?raw';
+
+describe('the demo page is served by the Worker', () => {
+  it.each([
+    ['/', html, 'text/html'],
+    ['/index.html', html, 'text/html'],
+    ['/demo.js', js, 'text/javascript'],
+    ['/demo.css', css, 'text/css'],
+  ])('GET %s returns the file from public/ with its type', async (path, body, type) => {
+    const res = await SELF.fetch(`http://edge.test${path}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('Content-Type')).toBe(`${type}; charset=utf-8`);
+    expect(await res.text()).toBe(body);
+  });
+
+  it('the page loads the script and stylesheet it is served with', () => {
+    expect(html).toContain('demo.js');
+    expect(html).toContain('demo.css');
+    expect(js.length).toBeGreaterThan(0);
+  });
+
+  it('an unknown path is still a JSON 404, not a file', async () => {
+    const res = await SELF.fetch('http://edge.test/demo.txt');
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: { code: 'not_found' } });
+  });
+});
