@@ -1,5 +1,5 @@
 import { sendWebhook } from '../scripts/phone/signed-webhook.ts';
-import { procUsage } from './proc-stat.ts';
+import { procSample } from './media/proc-cpu.ts';
 import { benchClientIp } from './stack/client-ip.ts';
 import { makeOffer } from './stack/whip-offer.ts';
 import { edgeProcesses } from './stack/edge-processes.ts';
@@ -27,8 +27,8 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 async function measure(route: string, port: number, requests: number, send: (i: number) => Promise<boolean>): Promise<EdgeCostResult> {
   const { runtime, proxy, wrangler } = edgeProcesses(port);
   const cpu = () => {
-    const dev = procUsage(proxy).cpuMs + procUsage(wrangler).cpuMs;
-    return { runtime: procUsage(runtime).cpuMs, dev };
+    const dev = procSample(proxy).cpuMs + procSample(wrangler).cpuMs;
+    return { runtime: procSample(runtime).cpuMs, dev };
   };
   const i0 = cpu();
   const idleMs = 1000;
