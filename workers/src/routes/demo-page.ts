@@ -7,7 +7,7 @@ import html from '../../public/index.html?raw';
  * The demo page, bundled into the Worker as text (wrangler.jsonc's `Text` rule for `?raw`
  * imports; Vite reads the same suffix in the tests). Served by the Worker rather than as static
  * assets: with an assets directory every request, API calls included, first passes the asset
- * router, an extra hop that locally cost more CPU than the Worker's own session handling.
+ * router, an extra hop that was about a quarter of the local runtime's CPU per WebRTC session.
  */
 const page = (body: string, type: string) => () =>
   new Response(body, { headers: { 'Content-Type': `${type}; charset=utf-8`, 'Cache-Control': 'no-cache' } });
