@@ -76,6 +76,11 @@ export class FrameClock {
     return Math.ceil((atMs - this.originMs) / this.frameMs - 1e-9) + 0; // + 0: never -0
   }
 
+  /** Index of the last tick due at or before `atMs`: the tick whose period holds it. */
+  lastDueAt(atMs: number): number {
+    return Math.floor((atMs - this.originMs) / this.frameMs + 1e-9) + 0;
+  }
+
   /** When tick `tick` is due. */
   dueAt(tick: number): number {
     return this.originMs + tick * this.frameMs;

@@ -368,8 +368,7 @@ export class PacedOutput {
 
   /** The clock tick whose period holds the present: the last one due. */
   #currentTick(): number {
-    const c = this.#clock!;
-    return Math.floor((c.now() - c.originMs) / c.frameMs + 1e-9);
+    return this.#clock!.lastDueAt(this.#clock!.now());
   }
 
   /** Audio arrived: while idle, a talkspurt may start at once, in a microtask (see the header). */
