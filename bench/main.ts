@@ -138,6 +138,8 @@ try {
         'gap %': r.mediaGapPct,
         'loadgen clock p99': r.loadGenClockP99Ms,
         'worker ticks >10ms late %': r.workerLateTickPct ?? null,
+        'worker send late p50': r.workerSendLatenessMs?.p50 ?? null,
+        'worker send late p99': r.workerSendLatenessMs?.p99 ?? null,
       })),
     );
     const ratios = P.mediaSizes.map((n) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sampleSum } from '../bench/stack/prom-text.ts';
+import { histogramBuckets, histogramQuantile, sampleSum } from '../bench/stack/prom-text.ts';
 
 const TEXT = `# HELP switchboard_claims_total Claim attempts by outcome
 # TYPE switchboard_claims_total counter
@@ -17,5 +17,20 @@ describe('bench Prometheus text reading', () => {
     expect(sampleSum(TEXT, 'switchboard_frames_late_total')).toBe(3);
     expect(sampleSum(TEXT, 'switchboard_output_ticks_total')).toBe(1500);
     expect(sampleSum(TEXT, 'switchboard_absent_total')).toBe(0);
+  });
+
+  it('reads a histogram between two scrapes and gives the bucket bound that holds a quantile', () => {
+    const scrape = (counts: number[]) =>
+      ['0.001', '0.005', '0.01', '+Inf'].map((le, i) => `switchboard_send_lateness_seconds_bucket{le="${le}"} ${counts[i]}`).join('\n') +
+      `\nswitchboard_send_lateness_seconds_sum 1\nswitchboard_send_lateness_seconds_count ${counts[3]}\n`;
+    const before = histogramBuckets(scrape([10, 10, 10, 10]), 'switchboard_send_lateness_seconds');
+    expect([...before]).toEqual([[0.001, 10], [0.005, 10], [0.01, 10], [Infinity, 10]]);
+    // Between the scrapes: 90 within 1 ms, 8 more within 5 ms, 1 within 10 ms, 1 beyond.
+    const after = histogramBuckets(scrape([100, 108, 109, 110]), 'switchboard_send_lateness_seconds');
+    expect(histogramQuantile(before, after, 0.5)).toBe(0.001);
+    expect(histogramQuantile(before, after, 0.95)).toBe(0.005);
+    expect(histogramQuantile(before, after, 0.99)).toBe(0.01);
+    expect(histogramQuantile(before, after, 1)).toBe(Infinity);
+    expect(histogramQuantile(after, after, 0.5)).toBeNaN();
   });
 });

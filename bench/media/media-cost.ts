@@ -3,12 +3,13 @@ import type { LocalEdge } from '../../scripts/stack/edge.ts';
 import type { LocalSqs } from '../../scripts/stack/local-sqs.ts';
 import { startMediaWorker } from '../../scripts/stack/media-worker.ts';
 import { startAiortcEcho } from '../baseline/aiortc-echo.ts';
-import { sampleSum, scrapeMetrics } from '../stack/prom-text.ts';
+import { histogramBuckets, histogramQuantile, sampleSum, scrapeMetrics } from '../stack/prom-text.ts';
 import { cpuWindow } from './proc-cpu.ts';
 import { runLoad, type LoadResult } from './run-load.ts';
 import type { SignalingConfig } from './signaling.ts';
 
 const STREAM_ECHO = fileURLToPath(new URL('../../test/fixtures/handlers/stream-echo.ts', import.meta.url));
+const SEND_LATENESS = 'switchboard_send_lateness_seconds';
 const STREAM_ECHO_16K = fileURLToPath(new URL('../../test/fixtures/handlers/stream-echo-16k.ts', import.meta.url));
 
 /** One server under one load: its CPU and memory over the window, and what the clients saw. */
@@ -32,6 +33,13 @@ export interface MediaRun {
    * late, over every session's whole life (warm-up included), from its /metrics once all ended.
    */
   workerLateTickPct?: number;
+  /**
+   * The worker's own send lateness over the window (switchboard only), from its
+   * switchboard_send_lateness_seconds histogram: when each reply packet went out after its 20 ms
+   * tick was due, ms, as the upper bound of its bucket. The client's `latenessMs` adds the load
+   * generator's own delays in reading the packet (it shares the 2 cores).
+   */
+  workerSendLatenessMs?: { p50: number; p99: number };
   /** The load generator's own clock lateness p99: above a few ms the client-side figures are inflated. */
   loadGenClockP99Ms: number;
   load: LoadResult;
@@ -45,9 +53,21 @@ export interface MediaRunOptions {
   peersPerProcess?: number;
 }
 
-async function drive(server: MediaRun['server'], pid: number, signaling: SignalingConfig, o: MediaRunOptions, dataChannel: boolean): Promise<MediaRun> {
+async function drive(
+  server: MediaRun['server'],
+  pid: number,
+  signaling: SignalingConfig,
+  o: MediaRunOptions,
+  dataChannel: boolean,
+  workerUrl?: string,
+): Promise<MediaRun> {
   let window: ReturnType<typeof cpuWindow> | undefined;
   let cpu: ReturnType<ReturnType<typeof cpuWindow>['stop']> | undefined;
+  // The worker's send-lateness histogram at the window's edges (the scrape is a few ms of its CPU).
+  const scrapes: Promise<Map<number, number>>[] = [];
+  const scrape = () => {
+    if (workerUrl) scrapes.push(scrapeMetrics(workerUrl).then((t) => histogramBuckets(t, SEND_LATENESS)));
+  };
   const load = await runLoad({
     signaling,
     sessions: o.sessions,
@@ -55,9 +75,17 @@ async function drive(server: MediaRun['server'], pid: number, signaling: Signali
     warmupMs: o.warmupMs,
     windowMs: o.windowMs,
     dataChannel,
-    onWindowStart: () => (window = cpuWindow({ server: pid })),
-    onWindowEnd: () => (cpu = window?.stop()),
+    onWindowStart: () => {
+      window = cpuWindow({ server: pid });
+      scrape();
+    },
+    onWindowEnd: () => {
+      cpu = window?.stop();
+      scrape();
+    },
   });
+  const [before, after] = await Promise.all(scrapes);
+  const sendMs = (q: number) => Math.round(histogramQuantile(before!, after!, q) * 1e4) / 10;
   const cpuPct = cpu?.pct['server'] ?? Number.NaN;
   return {
     server,
@@ -71,6 +99,7 @@ async function drive(server: MediaRun['server'], pid: number, signaling: Signali
     lossPct: load.lossPct,
     mediaGapPct: load.mediaGapPct,
     loadGenClockP99Ms: load.loadGen.worstClockP99Ms,
+    ...(before && after ? { workerSendLatenessMs: { p50: sendMs(0.5), p99: sendMs(0.99) } } : {}),
     load,
   };
 }
@@ -104,7 +133,7 @@ export async function switchboardEcho(edge: LocalEdge, sqs: LocalSqs, o: MediaRu
     },
   });
   try {
-    const run = await drive(at16k ? 'switchboard@16k' : 'switchboard', worker.pid, { kind: 'whip', url: edge.url }, o, true);
+    const run = await drive(at16k ? 'switchboard@16k' : 'switchboard', worker.pid, { kind: 'whip', url: edge.url }, o, true, worker.url);
     return { ...run, workerLateTickPct: await lateTickPct(worker.url) };
   } finally {
     await worker.stop();

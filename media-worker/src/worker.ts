@@ -3,6 +3,7 @@ import type { SessionJob } from '@switchboard/protocol';
 import type { WorkerConfig } from './config.ts';
 import type { TaskProtection } from './ecs/task-protection.ts';
 import type { Handler } from './handlers/types.ts';
+import { FrameClock } from './audio/frame-clock.ts';
 import type { Metrics } from './http/metrics.ts';
 import { dialControl } from './jobs/control-channel.ts';
 import { JobPoller, type JobVerdict } from './jobs/job-poller.ts';
@@ -34,6 +35,7 @@ export class MediaWorker {
   private readonly log: (msg: string) => void;
   /** Told the busy count (sessions + claims in flight) on every change; no-op by default. */
   private readonly protection: BusyListener;
+  private readonly unobserveSends: () => void;
 
   constructor(
     config: WorkerConfig,
@@ -58,6 +60,9 @@ export class MediaWorker {
         : {}),
     });
     metrics.capacity.set(config.MAX_SESSIONS);
+    // WebRTC replies go out on the process's shared 20 ms clock (webrtc-transport.ts): the
+    // histogram hears every packet's send lateness, all workers of the process together.
+    this.unobserveSends = FrameClock.shared(20).observeSends((ms) => metrics.sendLateness.observe(ms / 1000));
     this.poller = new JobPoller({
       sqs: this.sqs,
       queueUrl: config.SQS_QUEUE_URL,
@@ -165,6 +170,7 @@ export class MediaWorker {
     for (const s of this.sessions.values()) s.end('drain_timeout');
     await all();
     this.sqs.destroy();
+    this.unobserveSends();
     await this.protection.close();
   }
 }

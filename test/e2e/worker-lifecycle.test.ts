@@ -76,7 +76,7 @@ describe('capacity and /metrics (in-process worker, MAX_SESSIONS=1)', () => {
     cleanups.push(async () => clearInterval(sampler));
 
     let text = await scrape();
-    for (const name of ['switchboard_claim_latency_seconds', 'switchboard_turns_total', 'switchboard_frames_late_total', 'switchboard_output_ticks_total', 'switchboard_errors_total']) {
+    for (const name of ['switchboard_claim_latency_seconds', 'switchboard_turns_total', 'switchboard_frames_late_total', 'switchboard_output_ticks_total', 'switchboard_send_lateness_seconds', 'switchboard_errors_total']) {
       expect(text).toContain(`# TYPE ${name} `);
     }
     expect(sample(text, 'switchboard_active_sessions')).toBe(0);
@@ -138,6 +138,9 @@ describe('capacity and /metrics (in-process worker, MAX_SESSIONS=1)', () => {
     expect(sample(text, 'switchboard_errors_total', 'kind="session"')).toBe(1);
     expect(sample(text, 'switchboard_claims_total', 'outcome="claimed"')).toBe(3);
     expect(sample(text, 'switchboard_frames_late_total')).toBeGreaterThanOrEqual(0);
+    // The answered turns' reply packets, each with its send lateness on the shared clock.
+    expect(sample(text, 'switchboard_send_lateness_seconds_count')).toBeGreaterThan(0);
+    expect(sample(text, 'switchboard_send_lateness_seconds_bucket', 'le="+Inf"')).toBe(sample(text, 'switchboard_send_lateness_seconds_count'));
 
     clearInterval(sampler);
     expect(most).toBe(1);

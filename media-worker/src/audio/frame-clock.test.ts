@@ -26,8 +26,8 @@ describe('FrameClock', () => {
     let turn = 0;
     const bump = setInterval(() => turn++, 1);
     cleanup.push(() => clearInterval(bump));
-    listen(clock, (tick) => calls.push({ who: 'a', tick, at: performance.now(), turn }));
-    listen(clock, (tick) => calls.push({ who: 'b', tick, at: performance.now(), turn }));
+    listen(clock, (tick) => void calls.push({ who: 'a', tick, at: performance.now(), turn }));
+    listen(clock, (tick) => void calls.push({ who: 'b', tick, at: performance.now(), turn }));
     await sleep(210);
     const a = calls.filter((c) => c.who === 'a');
     const b = calls.filter((c) => c.who === 'b');
@@ -75,7 +75,7 @@ describe('FrameClock', () => {
     let offset = 0;
     const clock = new FrameClock({ frameMs: 20, now: () => performance.now() + offset, maxLagFrames: 5 });
     const ticks: number[] = [];
-    listen(clock, (tick) => ticks.push(tick));
+    listen(clock, (tick) => void ticks.push(tick));
     while (ticks.length < 3) await sleep(5);
     offset += 500; // as if the event loop had been blocked for 500 ms
     const before = ticks.length;
@@ -94,7 +94,7 @@ describe('FrameClock', () => {
     listen(clock, () => {
       throw new Error('boom');
     });
-    listen(clock, () => good++);
+    listen(clock, () => void good++);
     await sleep(100);
     expect(good).toBeGreaterThanOrEqual(3);
     expect(errors.length).toBeGreaterThanOrEqual(good - 1);
@@ -112,6 +112,50 @@ describe('FrameClock', () => {
     await sleep(80);
     expect(calls).toBe(1);
     expect(clock.listeners).toBe(0);
+  });
+
+  it('runs a due tick at once from runIfDue (a receive path between packets), once, and the timer goes on from the next', async () => {
+    let offset = 0;
+    const clock = new FrameClock({ frameMs: 20, now: () => performance.now() + offset });
+    const ticks: number[] = [];
+    listen(clock, (tick) => void ticks.push(tick));
+    while (ticks.length < 2) await sleep(2);
+    const n = ticks.length;
+    const last = ticks[n - 1]!;
+    clock.runIfDue(); // not due yet: nothing
+    expect(ticks).toHaveLength(n);
+    // The next tick falls due while this task is still running (as during a batch of packets).
+    offset = clock.dueAt(last + 1) - performance.now() + 0.5;
+    clock.runIfDue();
+    expect(ticks.slice(n)).toEqual([last + 1]);
+    clock.runIfDue(); // already run: not again
+    expect(ticks).toHaveLength(n + 1);
+    await sleep(70);
+    // The timer carried on from the tick after it: no tick twice, none skipped.
+    expect(ticks.every((t, i) => i === 0 || t === ticks[i - 1]! + 1)).toBe(true);
+    expect(ticks.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('tells send observers how late each sending listener returned, and only those that sent', async () => {
+    const clock = new FrameClock({ frameMs: 20 });
+    const seen: { tick: number; late: number }[] = [];
+    let tick = -1;
+    const stop = clock.observeSends((late) => seen.push({ tick, late }));
+    listen(clock, (t) => {
+      tick = t;
+      const until = performance.now() + 3;
+      while (performance.now() < until); // 3 ms of work before the send
+      return true;
+    });
+    listen(clock, () => {}); // idle: sent nothing
+    await sleep(110);
+    stop();
+    const n = seen.length;
+    expect(n).toBeGreaterThanOrEqual(3);
+    for (const s of seen) expect(s.late).toBeGreaterThanOrEqual(2); // 3 ms of work; a timer may fire up to 1 ms early
+    expect(new Set(seen.map((s) => s.tick)).size).toBe(n); // one per tick: the idle listener is not heard
+    await sleep(50);
+    expect(seen).toHaveLength(n); // unsubscribed
   });
 
   it('is one clock per frame length for the whole process, ticking on performance.now()', () => {

@@ -20,8 +20,14 @@
  *   tick to tick (its packets keep a steady spacing).
  */
 
-/** Called on each tick with the tick's index and the clock's reading when the tick fired. */
-export type FrameClockListener = (tick: number, nowMs: number) => void;
+/**
+ * Called on each tick with the tick's index and the clock's reading when the tick fired. Returns
+ * true when it sent a packet (then send observers hear how late it finished), else nothing.
+ */
+export type FrameClockListener = (tick: number, nowMs: number) => boolean | void;
+
+/** Told, for each packet a listener sent on a tick, how long after the tick's due time the listener returned (ms). */
+export type SendObserver = (lateMs: number) => void;
 
 export interface FrameClockOptions {
   /** Tick period. Default 20. */
@@ -46,6 +52,7 @@ export class FrameClock {
   /** Where listeners' exceptions go (outputs report their own out-of-tick sends' here too). */
   readonly onError: (err: unknown) => void;
   readonly #listeners = new Set<FrameClockListener>();
+  readonly #sendObservers = new Set<SendObserver>();
   #timer: ReturnType<typeof setTimeout> | null = null;
   /** Index of the next tick to fire. */
   #next = 0;
@@ -108,6 +115,28 @@ export class FrameClock {
     }
   }
 
+  /**
+   * Runs the due tick now if its timer has not fired yet. Node runs timers only between batches of
+   * I/O callbacks, so a process that receives every call's packet in one burst (60 calls: several
+   * ms of decrypt and decode) fires the tick after the whole batch; a receive path that calls this
+   * per packet bounds the tick's lateness to one packet's work. Costs one clock read when not due.
+   */
+  runIfDue(): void {
+    if (this.#timer === null || this.now() < this.dueAt(this.#next)) return;
+    clearTimeout(this.#timer);
+    this.#onTimer();
+  }
+
+  /**
+   * Hears the send lateness of every packet sent on this clock's ticks: when the listener that
+   * sent it returned, after the tick's due time. It includes the listeners before it in the burst
+   * and a late timer, so it is what a receiver sees of this process. Returns the unsubscribe.
+   */
+  observeSends(observer: SendObserver): () => void {
+    this.#sendObservers.add(observer);
+    return () => this.#sendObservers.delete(observer);
+  }
+
   #arm(): void {
     const delay = this.dueAt(this.#next) - this.now();
     this.#timer = setTimeout(this.#onTimer, delay > 0 ? delay : 0);
@@ -128,13 +157,20 @@ export class FrameClock {
       this.#next = Math.floor((now - this.originMs) / this.frameMs);
     }
     const tick = this.#next++;
+    const due = this.dueAt(tick);
     // Armed before the calls, so a listener that deletes itself (the last one) disarms it.
     this.#arm();
+    const observers = this.#sendObservers;
     for (const l of this.#listeners) {
+      let sent: boolean | void = false;
       try {
-        l(tick, now);
+        sent = l(tick, now);
       } catch (err) {
         this.onError(err);
+      }
+      if (sent === true && observers.size > 0) {
+        const late = this.now() - due;
+        for (const o of observers) o(late);
       }
     }
   };

@@ -323,6 +323,33 @@ describe('PacedOutput', () => {
     out.stop();
   });
 
+  it('prepares each frame once, in order, one ahead of the sends, never inside a tick; cleared frames are not sent', async () => {
+    const log: string[] = [];
+    let inTick = false;
+    const tagOf = (f: AudioFrame) => f.samples[0]!;
+    const { out, idle } = make({
+      prepare: (f) => log.push(`p${tagOf(f)}${inTick ? '!' : ''}`),
+      send: (f) => {
+        inTick = true;
+        log.push(`s${tagOf(f)}`);
+        queueMicrotask(() => (inTick = false)); // still "in the tick" for anything it calls synchronously
+      },
+    });
+    out.start();
+    // Five frames at once: only the head is prepared on the push (a whole reply is not encoded in one go).
+    out.push(audioFrame(Int16Array.from({ length: 5 * 960 }, (_, i) => 1 + Math.floor(i / 960)), 48000, 1));
+    expect(log).toEqual(['p1']);
+    await idle();
+    expect(log).toEqual(['p1', 's1', 'p2', 's2', 'p3', 's3', 'p4', 's4', 'p5', 's5']);
+    // A cleared reply: its prepared head is never sent; the next reply's head is prepared on its push.
+    log.length = 0;
+    out.push(tagged(60, 7));
+    out.clear();
+    out.push(tagged(20, 9));
+    await idle();
+    expect(log).toEqual(['p7', 'p9', 's9']);
+  });
+
   it('rejects a frame length that is not whole RTP ticks, and follow rates it cannot frame', () => {
     expect(() => make({ frameMs: 20, rtpClockRate: 44_100.5 })).toThrow(/RTP ticks/);
     expect(() => make({ frameMs: 20, followRates: [11_025.5] })).toThrow();

@@ -27,6 +27,14 @@
  *   at once, every later frame would follow its arrival, off the shared tick: one burst of sends
  *   per frame for all outputs is what the shared clock is for (see frame-clock.ts); sending each
  *   frame on arrival instead measured no saving at all.
+ * - Work ahead of the tick: with `prepare`, the frame at the head of the queue is handed to it
+ *   before its tick (the transport encodes it), so a shared clock's burst carries only the
+ *   sends: at 60 calls, encoding inside the burst put the last call's packet ~9 ms after the
+ *   tick. A frame is prepared when a push makes it the head (a stream fed in real time: on its
+ *   arrival), else after the burst in which the frame before it went out (one setImmediate for
+ *   all outputs). One frame ahead at most, so a reply pushed all at once is not encoded in one
+ *   long stretch that would hold up every other call's tick. Frames go to prepare() in queue
+ *   order, each once; one sent before its turn came is not prepared (send() does the work).
  * - Bounded latency: the queue holds at most `maxQueueMs`; pushing beyond drops the oldest audio.
  * - Barge-in: clear() empties the queue at once (the next tick sends nothing) and returns how much
  *   of the current reply was actually sent.
@@ -56,6 +64,12 @@ export interface PacedOutputOptions {
    * the other outputs on it keep going).
    */
   send(frame: AudioFrame, rtpTimestamp: number, marker: boolean): void;
+  /**
+   * Work for a frame ahead of its tick, e.g. encoding it (see the header): called at most once per
+   * frame, in queue order, while the frame waits at the head of the queue. send() gets the same
+   * frame object later, or never if it is cleared or dropped meanwhile.
+   */
+  prepare?(frame: AudioFrame): void;
   /** Called on the first tick with nothing to send after audio was sent (the reply finished playing, or was cleared). */
   onIdle?(): void;
   /**
@@ -117,6 +131,11 @@ export class PacedOutput {
   readonly #followRates: ReadonlySet<number>;
   readonly #send: PacedOutputOptions['send'];
   readonly #onIdle: (() => void) | undefined;
+  readonly #prepare: ((frame: AudioFrame) => void) | undefined;
+  /** The head of the queue has been prepared. */
+  #headPrepared = false;
+  /** A prepare of the head is waiting for the end of the burst. */
+  #preparePending = false;
   readonly #sendSilence: boolean;
   readonly #resampleQuality: number;
   /** The clock it ticks on; an output's own clock is made by the first start(), its tick 0 then. */
@@ -176,6 +195,7 @@ export class PacedOutput {
     this.#ring = new Array<AudioFrame | undefined>(capacity).fill(undefined);
     this.#send = options.send;
     this.#onIdle = options.onIdle;
+    this.#prepare = options.prepare;
     this.#sendSilence = options.sendSilence ?? false;
     this.#resampleQuality = options.resampleQuality ?? 5;
     this.#rtpBase = (options.initialRtpTimestamp ?? Math.floor(Math.random() * RTP_MOD)) >>> 0;
@@ -220,6 +240,7 @@ export class PacedOutput {
       f = this.#resampler.process(f);
     }
     if (f.samples.length > 0) this.#enqueueAll(this.#reframer.push(f));
+    this.#prepareHead();
     this.#wake();
   }
 
@@ -232,6 +253,7 @@ export class PacedOutput {
     }
     const last = this.#reframer.flush(true);
     if (last) this.#enqueueAll([last]);
+    this.#prepareHead();
     this.#wake();
   }
 
@@ -249,6 +271,7 @@ export class PacedOutput {
     this.#ring.fill(undefined);
     this.#head = 0;
     this.#size = 0;
+    this.#headPrepared = false;
     this.#reframer.clear();
     this.#resampler?.reset();
     return this.#replyFrames * this.frameMs;
@@ -347,6 +370,7 @@ export class PacedOutput {
     for (const f of frames) {
       if (this.#size === cap) {
         // Full: drop the oldest frame to make room (bounded latency beats completeness).
+        this.#headPrepared = false;
         this.#ring[this.#head] = undefined;
         this.#head = (this.#head + 1) % cap;
         this.#size--;
@@ -360,11 +384,37 @@ export class PacedOutput {
   #dequeue(): AudioFrame | undefined {
     if (this.#size === 0) return undefined;
     const f = this.#ring[this.#head];
+    this.#headPrepared = false;
     this.#ring[this.#head] = undefined;
     this.#head = (this.#head + 1) % this.#ring.length;
     this.#size--;
     return f;
   }
+
+  /** Prepares the head of the queue if it is waiting unprepared (see the header). */
+  #prepareHead(): void {
+    if (!this.#prepare || this.#headPrepared || this.#size === 0) return;
+    this.#headPrepared = true;
+    try {
+      this.#prepare(this.#ring[this.#head]!);
+    } catch (err) {
+      (this.#clock?.onError ?? console.error)(err);
+    }
+  }
+
+  /** Prepares the new head once the burst in progress is over (one setImmediate for all outputs). */
+  #prepareAfterBurst(): void {
+    if (!this.#prepare || this.#preparePending || this.#size === 0) return;
+    this.#preparePending = true;
+    afterBurst.push(this.#onAfterBurst);
+    if (afterBurst.length === 1) setImmediate(runAfterBurst);
+  }
+
+  // Bound once: queuing it creates no closure.
+  readonly #onAfterBurst = (): void => {
+    this.#preparePending = false;
+    this.#prepareHead();
+  };
 
   /** The clock tick whose period holds the present: the last one due. */
   #currentTick(): number {
@@ -398,19 +448,19 @@ export class PacedOutput {
   }
 
   // Bound once: joining the clock creates no closure.
-  readonly #onTick = (tick: number, now: number): void => {
-    if (tick < this.#tick) return; // a tick from before this output joined (the clock catching up)
+  readonly #onTick = (tick: number, now: number): boolean => {
+    if (tick < this.#tick) return false; // a tick from before this output joined (the clock catching up)
     const late = now - this.#clock!.dueAt(this.#tick);
     this.#lateness[this.#latenessCount++ % this.#lateness.length] = late > 0 ? late : 0;
     if (late > LATE_TICK_MS) this.#lateTicks++;
     // The clock skipped ahead after a stall: the ticks in between never ran.
     if (tick > this.#tick) this.#skippedTicks += tick - this.#tick;
     this.#tick = tick;
-    this.#run(tick);
+    return this.#run(tick);
   };
 
-  /** Tick `tick`: sends its frame (or silence, or nothing); calls onIdle when a reply just finished. */
-  #run(tick: number): void {
+  /** Tick `tick`: sends its frame (or silence, or nothing); calls onIdle when a reply just finished. True if it sent. */
+  #run(tick: number): boolean {
     this.#lastRunTick = tick;
     const ts = (this.#rtpBase + (((tick - this.#tick0!) * this.#rtpTicksPerFrame) % RTP_MOD)) % RTP_MOD;
     const frame = this.#dequeue();
@@ -438,5 +488,13 @@ export class PacedOutput {
     if (frame) this.#send(frame, ts, marker);
     else if (this.#sendSilence) this.#send(this.#silence, ts, marker);
     if (idleNow) this.#onIdle?.();
+    this.#prepareAfterBurst();
+    return frame !== undefined || this.#sendSilence;
   }
+}
+
+/** Outputs' prepares waiting for the end of the current burst of sends. */
+const afterBurst: (() => void)[] = [];
+function runAfterBurst(): void {
+  for (const prepare of afterBurst.splice(0)) prepare();
 }

@@ -22,6 +22,12 @@ export function createMetrics() {
       registers: [registry],
     }),
     framesLate: new Counter({ name: 'switchboard_frames_late_total', help: 'Output frames sent more than 10 ms after their slot', registers: [registry] }),
+    sendLateness: new Histogram({
+      name: 'switchboard_send_lateness_seconds',
+      help: 'Packets sent on the shared 20 ms clock: when each was sent, after its tick was due',
+      buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1],
+      registers: [registry],
+    }),
     outputTicks: new Counter({ name: 'switchboard_output_ticks_total', help: 'Output clock ticks run (frames_late_total counts the late ones among them)', registers: [registry] }),
     turns: new Counter({ name: 'switchboard_turns_total', help: 'User turns answered', registers: [registry] }),
     errors: new Counter({ name: 'switchboard_errors_total', help: 'Errors by kind', labelNames: ['kind'] as const, registers: [registry] }),

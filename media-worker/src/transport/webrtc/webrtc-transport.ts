@@ -73,6 +73,13 @@ export class WebRtcTransport implements MediaTransport {
   private readonly encoders = new Map<number, OpusEncoderStream>();
   private readonly encoderOptions: OpusEncoderOptions;
   private readonly output: PacedOutput;
+  /** Frames encoded ahead of their tick (PacedOutput prepare), until sent; cleared frames just go. */
+  private readonly encoded = new WeakMap<AudioFrame, Buffer>();
+  /**
+   * Every call of the worker ticks on one clock: one timer wake-up and one burst of sends per
+   * 20 ms for all of them (frame-clock.ts).
+   */
+  private readonly clock = FrameClock.shared(20);
   private seq = Math.floor(Math.random() * 0xffff);
   private lastInSeq = -1;
   private closed = false;
@@ -111,10 +118,10 @@ export class WebRtcTransport implements MediaTransport {
       // no resampler per frame, and fewer bands to code. The RTP clock stays 48 kHz (RFC 7587).
       followRates: OPUS_RATES,
       rtpClockRate: OPUS_SAMPLE_RATE,
-      // Every call of the worker ticks on one clock: one timer wake-up and one burst of sends per
-      // 20 ms for all of them (frame-clock.ts).
-      clock: FrameClock.shared(20),
+      clock: this.clock,
       maxQueueMs: 10_000,
+      // Encoded ahead of the tick, so the shared clock's burst carries only the sends (paced-output.ts).
+      prepare: (frame) => this.encoded.set(frame, this.encode(frame)),
       send: (frame, timestamp, marker) => this.sendFrame(frame, timestamp, marker),
     });
     pc.onDataChannel.subscribe((ch) => {
@@ -291,6 +298,7 @@ export class WebRtcTransport implements MediaTransport {
 
   private receive(seq: number, payload: Buffer): void {
     if (this.closed || payload.length === 0) return;
+    this.clock.runIfDue(); // a tick due during a burst of arrivals goes first (frame-clock.ts)
     // Drop duplicates and late packets (16-bit wrap-aware).
     if (this.lastInSeq >= 0) {
       const delta = (seq - this.lastInSeq + 0x10000) & 0xffff;
@@ -315,10 +323,16 @@ export class WebRtcTransport implements MediaTransport {
     return e;
   }
 
+  private encode(frame: AudioFrame): Buffer {
+    const encoded = this.encoderFor(frame.sampleRate).encode(frame);
+    return Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+  }
+
   private sendFrame(frame: AudioFrame, timestamp: number, marker: boolean): void {
     if (this.closed) return;
-    const encoded = this.encoderFor(frame.sampleRate).encode(frame);
-    const payload = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+    let payload = this.encoded.get(frame);
+    if (payload) this.encoded.delete(frame);
+    else payload = this.encode(frame);
     this.seq = (this.seq + 1) & 0xffff;
     if (this.fastPath?.send(payload, this.seq, timestamp >>> 0, marker)) return;
     const header = new RtpHeader({ payloadType: this.payloadType, sequenceNumber: this.seq, timestamp: timestamp >>> 0, marker });
