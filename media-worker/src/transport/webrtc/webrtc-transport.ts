@@ -121,7 +121,9 @@ export class WebRtcTransport implements MediaTransport {
       clock: this.clock,
       maxQueueMs: 10_000,
       // Encoded ahead of the tick, so the shared clock's burst carries only the sends (paced-output.ts).
-      prepare: (frame) => this.encoded.set(frame, this.encode(frame)),
+      prepare: (frame) => {
+        if (!this.closed) this.encoded.set(frame, this.encode(frame));
+      },
       send: (frame, timestamp, marker) => this.sendFrame(frame, timestamp, marker),
     });
     pc.onDataChannel.subscribe((ch) => {
