@@ -40,6 +40,8 @@ const { values: args } = parseArgs({
     'no-baseline': { type: 'boolean', default: false },
     /** setup: sessions per run instead of the preset's */
     'setup-sessions': { type: 'string' },
+    /** turns: WebRTC calls instead of the preset's */
+    'turn-calls': { type: 'string' },
   },
 });
 const quick = args.quick ?? false;
@@ -60,6 +62,11 @@ if (args['setup-sessions']) {
   const n = Number(args['setup-sessions']);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--setup-sessions: a positive integer, not "${args['setup-sessions']}"`);
   P.setupSessions = n;
+}
+if (args['turn-calls']) {
+  const n = Number(args['turn-calls']);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--turn-calls: a positive integer, not "${args['turn-calls']}"`);
+  P.turnCalls = n;
 }
 const withBaseline = !args['no-baseline'];
 

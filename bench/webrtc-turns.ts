@@ -10,7 +10,11 @@ const speech = readWav(readFileSync(new URL('../test/fixtures/audio/hello-pause-
 
 export interface WebRtcTurnResult {
   calls: number;
-  /** End of phrase 1 leaving the client -> first reply packet arriving, minus the silence the turn detector waits for. */
+  /**
+   * End of phrase 1 leaving the client -> first reply packet arriving, minus the silence the turn
+   * detector waits for. Phrase 1's end is its label (2933 ms into the recording) after the first
+   * packet left; the detector dates silence from where the energy fell, up to 20 ms before it.
+   */
   turnMinusSilence: ReturnType<typeof summary>;
   /**
    * End of phrase 1 leaving the client -> the worker sending the first reply packet, minus the
@@ -23,6 +27,8 @@ export interface WebRtcTurnResult {
   /** Onset of phrase 2 leaving the client -> the last packet of the interrupted reply arriving. */
   bargeIn: ReturnType<typeof summary>;
   failures: string[];
+  /** Every call's samples, in call order, for reading the tail. */
+  samples: { turn: number[]; leaving: number[]; decision: number[]; bargeIn: number[] };
 }
 
 const rms = (s: Int16Array) => {
@@ -45,8 +51,8 @@ export async function measureWebRtcTurns(edgeUrl: string, calls: number, silence
   for (let i = 0; i < calls; i++) {
     const c = await RtcTestClient.connect(edgeUrl);
     try {
-      const start = performance.now();
-      await c.play(speech);
+      // The fixture's time 0 is when its first packet left (play() resamples it to 48 kHz first).
+      const start = await c.play(speech);
       await c.silence(1500);
       const loud = c.received.filter((r) => rms(r.frame.samples) > 1000).map((r) => r.at);
       const phrase1End = start + PHRASE_1_END_MS;
@@ -72,5 +78,5 @@ export async function measureWebRtcTurns(edgeUrl: string, calls: number, silence
       await c.hangup();
     }
   }
-  return { calls, turnMinusSilence: summary(turn), toLeavingWorkerMinusSilence: summary(leaving), decisionToFirstPacket: summary(decision), bargeIn: summary(bargeIn), failures };
+  return { calls, turnMinusSilence: summary(turn), toLeavingWorkerMinusSilence: summary(leaving), decisionToFirstPacket: summary(decision), bargeIn: summary(bargeIn), failures, samples: { turn, leaving, decision, bargeIn } };
 }

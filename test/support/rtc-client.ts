@@ -93,8 +93,12 @@ export class RtcTestClient {
     return client;
   }
 
-  /** Sends a recording (any rate) as 20 ms Opus packets in real time. */
-  async play(recording: AudioFrame, signal?: AbortSignal): Promise<void> {
+  /**
+   * Sends a recording (any rate) as 20 ms Opus packets in real time. Resolves, once the last
+   * packet is sent, with the time (performance.now()) the first one was: the recording's time 0 as
+   * it left, after the resampling and framing done here first.
+   */
+  async play(recording: AudioFrame, signal?: AbortSignal): Promise<number> {
     const at48 = recording.sampleRate === 48000 ? recording : await resampleOnce(recording, 48000);
     const reframer = new Reframer(48000, 1, 20);
     const frames = [...reframer.push(at48)];
@@ -102,11 +106,12 @@ export class RtcTestClient {
     if (tail) frames.push(tail);
     const start = performance.now();
     for (let i = 0; i < frames.length; i++) {
-      if (signal?.aborted) return;
+      if (signal?.aborted) return start;
       this.sendPacket(frames[i]!);
       const wait = start + (i + 1) * 20 - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
+    return start;
   }
 
   /** Sends `ms` of digital silence, paced. */
