@@ -127,7 +127,9 @@ export async function switchboardEcho(edge: LocalEdge, sqs: LocalSqs, o: MediaRu
       PUBLIC_BASE_URL: edge.url,
       SQS_QUEUE_URL: sqs.queueUrl,
       SQS_ENDPOINT: sqs.endpoint,
-      SQS_WAIT_S: '1',
+      // The queue is long-polled as deployed (SQS_WAIT_S default, 20 s): a 1 s poll would add a
+      // request a second to the CPU being measured. Stopping then aborts the idle poll after 2 s.
+      DRAIN_TIMEOUT_MS: '2000',
       MAX_SESSIONS: String(o.sessions + 10),
       HANDLER: at16k ? STREAM_ECHO_16K : STREAM_ECHO,
     },
