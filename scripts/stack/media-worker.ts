@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { WORKER_NODE_FLAGS } from '../../media-worker/src/node-flags.ts';
 import { collectOutput } from './child-output.ts';
 import { freePort, waitForHttp, wrapped } from './ports.ts';
 
@@ -29,7 +30,7 @@ export interface MediaWorkerOptions {
 export async function startMediaWorker(opts: MediaWorkerOptions): Promise<LocalWorker> {
   const host = opts.host ?? '127.0.0.1';
   const port = opts.env['WORKER_HTTP_PORT'] ? Number(opts.env['WORKER_HTTP_PORT']) : await freePort();
-  const [cmd, argv] = wrapped(opts.wrap, process.execPath, [MAIN]);
+  const [cmd, argv] = wrapped(opts.wrap, process.execPath, [...WORKER_NODE_FLAGS, MAIN]);
   const child = spawn(cmd, argv, {
     env: {
       ...process.env,

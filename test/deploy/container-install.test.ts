@@ -1,10 +1,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { lstat, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WORKER_NODE_FLAGS } from '../../media-worker/src/node-flags.ts';
 import { startLocalSqs, type LocalSqs } from '../../scripts/stack/local-sqs.ts';
 import { freePort } from '../../scripts/stack/ports.ts';
 import { expand, nodeImageMajor, parseDockerfile, stageImage, type Command, type Dockerfile } from '../support/dockerfile-parse.ts';
@@ -186,7 +188,10 @@ describe('media-worker/Dockerfile', () => {
     expect(user?.kind === 'USER' && user.user.split(':')[0]).toMatch(/^(?!root$|0$)\S+$/);
     expect(envOf(df.stages.length - 1)['NODE_ENV']).toBe('production');
     const cmd = final.instructions.findLast((i) => i.kind === 'CMD');
-    expect(cmd?.kind === 'CMD' && cmd.command).toEqual({ form: 'exec', argv: ['node', 'media-worker/src/main.ts'] });
+    expect(cmd?.kind === 'CMD' && cmd.command).toEqual({ form: 'exec', argv: ['node', ...WORKER_NODE_FLAGS, 'media-worker/src/main.ts'] });
+    // `npm start` in media-worker/ runs the worker with the same flags.
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'media-worker/package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    expect(pkg.scripts?.['start']).toBe(['node', ...WORKER_NODE_FLAGS, 'src/main.ts'].join(' '));
     const hc = final.instructions.findLast((i) => i.kind === 'HEALTHCHECK');
     expect(hc?.kind === 'HEALTHCHECK' && hc.command !== 'NONE' && hc.command.form).toBe('exec');
     expect(final.instructions.some((i) => i.kind === 'EXPOSE' && i.ports.includes('9090'))).toBe(true);
