@@ -9,8 +9,9 @@ import { createVadFactory } from './vad/factory.ts';
 import { MediaWorker } from './worker.ts';
 
 /**
- * `node --max-semi-space-size=16 media-worker/src/main.ts` (flags: node-flags.ts): loads config, the handler (HANDLER) and the VAD model once,
- * serves /healthz /readyz /metrics, claims jobs; SIGTERM drains (DRAIN_TIMEOUT_MS) and exits 0.
+ * `node --max-semi-space-size=16 media-worker/src/main.ts` (flags: node-flags.ts): loads config,
+ * the handler (HANDLER) and the VAD model once, serves /healthz /readyz /metrics, claims jobs;
+ * SIGTERM drains (DRAIN_TIMEOUT_MS) and exits 0.
  * On ECS: PUBLIC_IP is looked up when unset (ecs/task-metadata.ts), and the task is protected
  * from scale-in while it has sessions (ecs/task-protection.ts). With METRICS_NAMESPACE set, the
  * utilisation metric for autoscaling is written to stdout as CloudWatch EMF (ecs/emf-utilization.ts).
