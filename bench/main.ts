@@ -177,7 +177,10 @@ try {
         const cpuMsPerSession = Object.fromEntries(Object.entries(cpuMs).map(([k, ms]) => [k, Math.round((ms / P.setupSessions) * 100) / 100]));
         return { ...res, cpuMsPerSession };
       };
-      return { sequential: await run(1), concurrent: await run(P.setupConcurrency) };
+      const out = { sequential: await run(1), concurrent: await run(P.setupConcurrency) };
+      // A failed setup is worth its worker's side of the story (the bench runs workers quiet).
+      if (out.sequential.failures.length + out.concurrent.failures.length > 0) console.log(`  worker output (last 3000 chars):\n${w!.output().slice(-3000)}`);
+      return out;
     });
     console.table({ sequential: { ...r.sequential.whip, failures: r.sequential.failures.length }, [`${P.setupConcurrency} at a time`]: { ...r.concurrent.whip, failures: r.concurrent.failures.length } });
     const p50s = (x: typeof r.sequential) => ({ 'POST -> queued': x.phases.toQueued.p50, 'queued -> claimed': x.phases.queuedToClaimed.p50, 'claimed -> 201': x.phases.claimedTo201.p50 });
