@@ -9,7 +9,7 @@ import { createVadFactory } from './vad/factory.ts';
 import { MediaWorker } from './worker.ts';
 
 /**
- * `node --max-semi-space-size=16 media-worker/src/main.ts` (flags: node-flags.ts): loads config,
+ * `node <WORKER_NODE_FLAGS> media-worker/src/main.ts` (node-flags.ts): loads config,
  * the handler (HANDLER) and the VAD model once, serves /healthz /readyz /metrics, claims jobs;
  * SIGTERM drains (DRAIN_TIMEOUT_MS) and exits 0.
  * On ECS: PUBLIC_IP is looked up when unset (ecs/task-metadata.ts), and the task is protected

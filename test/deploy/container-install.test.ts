@@ -1,5 +1,4 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { lstat, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -163,7 +162,7 @@ describe('media-worker/Dockerfile', () => {
     df = parseDockerfile(await readFile(DOCKERFILE, 'utf8'));
   });
 
-  it('builds from Node >= 22 images, installs with --omit=dev, runs as a non-root user with an exec-form CMD and a HEALTHCHECK', () => {
+  it('builds from Node >= 22 images, installs with --omit=dev, runs as a non-root user with an exec-form CMD and a HEALTHCHECK', async () => {
     const names = new Set<string>();
     for (const stage of df.stages) {
       const image = stageImage(df, stage);
@@ -190,7 +189,7 @@ describe('media-worker/Dockerfile', () => {
     const cmd = final.instructions.findLast((i) => i.kind === 'CMD');
     expect(cmd?.kind === 'CMD' && cmd.command).toEqual({ form: 'exec', argv: ['node', ...WORKER_NODE_FLAGS, 'media-worker/src/main.ts'] });
     // `npm start` in media-worker/ runs the worker with the same flags.
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'media-worker/package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    const pkg = JSON.parse(await readFile(join(ROOT, 'media-worker/package.json'), 'utf8')) as { scripts?: Record<string, string> };
     expect(pkg.scripts?.['start']).toBe(['node', ...WORKER_NODE_FLAGS, 'src/main.ts'].join(' '));
     const hc = final.instructions.findLast((i) => i.kind === 'HEALTHCHECK');
     expect(hc?.kind === 'HEALTHCHECK' && hc.command !== 'NONE' && hc.command.form).toBe('exec');

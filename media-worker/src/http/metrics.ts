@@ -1,9 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
- * Event-loop delay is sampled by a libuv timer of this period (prom-client's default is 10 ms): a
- * 10 ms timer wakes an idle worker 100 times a second: an idle worker measured 0.55-0.70 % of a
- * core with it, 0.30 % with this period. Media timing has its own, per-packet measure
+ * Event-loop delay is sampled by a libuv timer of this period. prom-client's default, 10 ms, wakes
+ * an idle worker 100 times a second: idle, it measured 0.55-0.70 % of a core with that period and
+ * 0.30 % with this one. Media timing has its own, per-packet measure
  * (switchboard_send_lateness_seconds), so the loop-delay histogram only needs coarse samples.
  */
 export const EVENT_LOOP_SAMPLE_MS = 100;
