@@ -1,7 +1,7 @@
 /**
  * The media worker's job poller against a real SQS-compatible server (fauxqs, in process): jobs
- * are claimed while the next receive is already out, and slots freed by claims that end without a
- * session are used again.
+ * are claimed while the next receive is already out, slots freed by claims that end without a
+ * session are used again, and a job handed to a receive nobody reads any more comes back.
  */
 import { randomBytes } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -38,14 +38,15 @@ interface PendingClaim {
   decide(v: JobVerdict): void;
 }
 
-function pollerWith(maxSlots: number) {
+function pollerWith(maxSlots: number, waitTimeS = 1) {
   const claims: PendingClaim[] = [];
   let claiming = 0;
   const waiters: Array<() => void> = [];
   const poller = new JobPoller({
     sqs: client,
     queueUrl: sqs.queueUrl,
-    waitTimeS: 1,
+    waitTimeS,
+    visibilityS: 1,
     freeSlots: () => maxSlots - claiming,
     onJob: (j) => {
       claiming++; // counted synchronously, as the worker does
@@ -103,6 +104,32 @@ describe('JobPoller on fauxqs', () => {
     } finally {
       for (const c of claims) c.decide('decided');
       await poller.stop(2000);
+    }
+  });
+
+  it('a job handed to an aborted long poll comes back for another worker within the claim visibility', async () => {
+    // Worker A stops mid-poll and aborts its receive; the queue still holds that receive open and
+    // hands it the next job, which nobody reads (the same as SQS: aws/aws-sdk-js#2350).
+    const a = pollerWith(5, 5);
+    a.poller.start();
+    await new Promise((r) => setTimeout(r, 300)); // A's receive is out
+    await a.poller.stop(100);
+    const lost = job();
+    await send(lost);
+    await new Promise((r) => setTimeout(r, 200));
+    const b = pollerWith(5);
+    b.poller.start();
+    const t0 = Date.now();
+    try {
+      // The queue's own visibility timeout is 30 s: without the receive's short one, B would not
+      // see the job within 10 s.
+      const [claim] = await b.claimCount(1, 10_000);
+      expect(claim!.job.sessionId).toBe(lost.sessionId);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(a.claims).toHaveLength(0);
+    } finally {
+      for (const c of b.claims) c.decide('decided');
+      await b.poller.stop(2000);
     }
   });
 });

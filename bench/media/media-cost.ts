@@ -6,6 +6,7 @@ import { startAiortcEcho } from '../baseline/aiortc-echo.ts';
 import { histogramBuckets, histogramQuantile, sampleSum, scrapeMetrics } from '../stack/prom-text.ts';
 import { cpuWindow } from './proc-cpu.ts';
 import { runLoad, type LoadResult } from './run-load.ts';
+import { stopLongPollingWorker } from './stop-long-polling-worker.ts';
 import type { SignalingConfig } from './signaling.ts';
 
 const STREAM_ECHO = fileURLToPath(new URL('../../test/fixtures/handlers/stream-echo.ts', import.meta.url));
@@ -128,7 +129,7 @@ export async function switchboardEcho(edge: LocalEdge, sqs: LocalSqs, o: MediaRu
       SQS_QUEUE_URL: sqs.queueUrl,
       SQS_ENDPOINT: sqs.endpoint,
       // The queue is long-polled as deployed (SQS_WAIT_S default, 20 s): a 1 s poll would add a
-      // request a second to the CPU being measured. Stopping then aborts the idle poll after 2 s.
+      // request a second to the CPU being measured (stop-long-polling-worker.ts ends the poll).
       DRAIN_TIMEOUT_MS: '2000',
       MAX_SESSIONS: String(o.sessions + 10),
       HANDLER: at16k ? STREAM_ECHO_16K : STREAM_ECHO,
@@ -138,7 +139,7 @@ export async function switchboardEcho(edge: LocalEdge, sqs: LocalSqs, o: MediaRu
     const run = await drive(at16k ? 'switchboard@16k' : 'switchboard', worker.pid, { kind: 'whip', url: edge.url }, o, true, worker.url);
     return { ...run, workerLateTickPct: await lateTickPct(worker.url) };
   } finally {
-    await worker.stop();
+    await stopLongPollingWorker(worker, sqs);
   }
 }
 

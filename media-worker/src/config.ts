@@ -27,6 +27,12 @@ const WorkerConfig = z
     WORKER_HTTP_PORT: optionalInt(9090),
     /** Long-poll wait of one ReceiveMessage call, in seconds (SQS allows 0-20). */
     SQS_WAIT_S: z.coerce.number().int().min(0).max(20).default(20),
+    /**
+     * Seconds a received job stays hidden from other workers while this one claims it (a claim is
+     * one WebSocket dial, tens of ms). A job lost to a receive nobody reads any more (a worker
+     * killed or stopped mid-poll) comes back after this long, inside the edge's CLAIM_TIMEOUT_MS.
+     */
+    SQS_VISIBILITY_S: z.coerce.number().int().min(1).max(43_200).default(3),
     WORKER_ID: z.string().default(''),
     /** Set by ECS in the task ('' locally): task scale-in protection is a no-op without it. */
     ECS_AGENT_URI: z.string().default(''),

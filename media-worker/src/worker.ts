@@ -67,6 +67,7 @@ export class MediaWorker {
       sqs: this.sqs,
       queueUrl: config.SQS_QUEUE_URL,
       waitTimeS: config.SQS_WAIT_S,
+      visibilityS: config.SQS_VISIBILITY_S,
       freeSlots: () => this.freeSlots(),
       onJob: (job) => {
         const claim = this.claim(job);

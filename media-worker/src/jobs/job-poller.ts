@@ -17,6 +17,14 @@ export interface JobPollerOptions {
   /** Claims the job; 'decided' deletes the message, 'retry' makes it visible again soon. */
   onJob: (job: SessionJob) => Promise<JobVerdict>;
   waitTimeS: number;
+  /**
+   * Seconds a received job stays hidden from other receives (ReceiveMessage VisibilityTimeout)
+   * while this worker claims it. Kept short, not the queue's default: a job handed to a receive
+   * whose caller is gone (an aborted long poll, a killed worker) reappears after this long for
+   * another worker, well within the edge's claim timeout. A claim outlasting it is harmless: a
+   * second worker may dial too, and the edge lets the first dial win.
+   */
+  visibilityS: number;
   now?: () => number;
   log?: (msg: string) => void;
 }
@@ -104,6 +112,7 @@ export class JobPoller {
             QueueUrl: this.o.queueUrl,
             MaxNumberOfMessages: Math.min(10, free),
             WaitTimeSeconds: this.o.waitTimeS,
+            //VIS
           }),
           { abortSignal: this.abort.signal },
         );
