@@ -19,7 +19,7 @@ import { startLocalSqsProcess, type LocalSqs } from '../scripts/stack/local-sqs.
 import { startMediaWorker, type LocalWorker } from '../scripts/stack/media-worker.ts';
 import { measureDispatch } from './dispatch.ts';
 import { edgeCostSessions, edgeCostVoiceWebhook } from './edge-cost.ts';
-import { aiortcEcho, switchboardEcho, type MediaRun } from './media/media-cost.ts';
+import { printMediaSection, runMediaSection } from './media/media-section.ts';
 import { measurePhoneTurns } from './phone-turns.ts';
 import { measureSetup } from './setup-latency.ts';
 import { measureWebRtcTurns } from './webrtc-turns.ts';
@@ -36,6 +36,8 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     /** media: session counts instead of the preset's, e.g. --sizes 20,60 */
     sizes: { type: 'string' },
+    /** media: rounds of every size (each: ours, then the baseline), instead of the preset's */
+    rounds: { type: 'string' },
     /** media: skip the aiortc baseline (for iterating on our own cost; no ratio is printed) */
     'no-baseline': { type: 'boolean', default: false },
     /** setup: sessions per run instead of the preset's */
@@ -50,13 +52,18 @@ for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw ne
 const wants = (s: Section) => only.has(s);
 
 const P = quick
-  ? { mediaSizes: [10], warmupMs: 2000, windowMs: 4000, setupSessions: 20, setupConcurrency: 10, turnCalls: 2, phoneCalls: 2, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
-  : { mediaSizes: [10, 20, 40, 60, 80], warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 10, phoneCalls: 6, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
+  ? { mediaSizes: [10], mediaRounds: 1, warmupMs: 2000, windowMs: 4000, setupSessions: 20, setupConcurrency: 10, turnCalls: 2, phoneCalls: 2, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
+  : { mediaSizes: [10, 20, 40, 60, 80], mediaRounds: 2, warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 10, phoneCalls: 6, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
 
 if (args.sizes) {
   const sizes = args.sizes.split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes: positive integers separated by commas, not "${args.sizes}"`);
   P.mediaSizes = sizes;
+}
+if (args.rounds) {
+  const n = Number(args.rounds);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--rounds: a positive integer, not "${args.rounds}"`);
+  P.mediaRounds = n;
 }
 if (args['setup-sessions']) {
   const n = Number(args['setup-sessions']);
@@ -114,48 +121,9 @@ try {
 
   if (wants('media')) {
     section('media: two-way Opus echo, worker CPU per session vs aiortc');
-    const rows: MediaRun[] = [];
-    for (const sessions of P.mediaSizes) {
-      const o = { sessions, warmupMs: P.warmupMs, windowMs: P.windowMs };
-      const ours = await switchboardEcho(edge, sqs, o);
-      rows.push(ours);
-      const base = withBaseline ? await aiortcEcho(o) : undefined;
-      if (base) rows.push(base);
-      console.log(`  ${sessions} sessions: switchboard ${ours.cpuPctPerSession}%${base ? ` / aiortc ${base.cpuPctPerSession}%` : ''} of a core per session`);
-    }
-    // The same echo with the handler at 16 kHz, as a voice agent runs (speech models and TTS at
-    // 16 kHz): the worker's cost on the product's path, at the first size (one run, not a ratio).
-    const size16k = P.mediaSizes.find((n) => n >= 20) ?? P.mediaSizes[0]!;
-    const at16k = await switchboardEcho(edge, sqs, { sessions: size16k, warmupMs: P.warmupMs, windowMs: P.windowMs }, true);
-    rows.push(at16k);
-    console.log(`  ${size16k} sessions, handler at 16 kHz: switchboard ${at16k.cpuPctPerSession}% of a core per session`);
-    console.table(
-      rows.map((r) => ({
-        server: r.server,
-        sessions: r.sessions,
-        connected: r.connected,
-        'cpu %': r.cpuPct,
-        'cpu %/session': r.cpuPctPerSession,
-        'of it kernel %': r.systemPct,
-        'rss MiB': r.rssMiB,
-        'late p50': r.latenessMs.p50,
-        'late p99': r.latenessMs.p99,
-        'late max': r.latenessMs.max,
-        'loss %': r.lossPct,
-        'gap %': r.mediaGapPct,
-        'loadgen clock p99': r.loadGenClockP99Ms,
-        'worker ticks >10ms late %': r.workerLateTickPct ?? null,
-        'worker send late p50': r.workerSendLatenessMs?.p50 ?? null,
-        'worker send late p99': r.workerSendLatenessMs?.p99 ?? null,
-      })),
-    );
-    const ratios = P.mediaSizes.map((n) => {
-      const ours = rows.find((r) => r.server === 'switchboard' && r.sessions === n);
-      const base = rows.find((r) => r.server === 'aiortc' && r.sessions === n);
-      return { sessions: n, 'cpu per session, switchboard / aiortc': ours && base ? Math.round((ours.cpuPctPerSession / base.cpuPctPerSession) * 100) / 100 : null };
-    });
-    console.table(ratios);
-    results['media'] = { runs: rows.map(({ load, ...r }) => ({ ...r, loadGen: load.loadGen, setupFailures: load.setupFailures })), ratios };
+    const r = await runMediaSection(edge, sqs, { sizes: P.mediaSizes, warmupMs: P.warmupMs, windowMs: P.windowMs, rounds: P.mediaRounds, withBaseline });
+    printMediaSection(r);
+    results['media'] = { runs: r.runs.map(({ load, ...run }) => ({ ...run, loadGen: load.loadGen, setupFailures: load.setupFailures })), ratios: r.ratios };
   }
 
   if (wants('setup')) {

@@ -1,0 +1,88 @@
+import type { LocalEdge } from '../../scripts/stack/edge.ts';
+import type { LocalSqs } from '../../scripts/stack/local-sqs.ts';
+import { aiortcEcho, switchboardEcho, type MediaRun } from './media-cost.ts';
+import { baselineSaturated, ratiosByRound, SATURATION, type RoundPair, type SizeRatio } from './ratio-rounds.ts';
+
+export interface MediaSectionOptions {
+  sizes: readonly number[];
+  warmupMs: number;
+  windowMs: number;
+  /** Rounds of every size; each round runs our worker, then the baseline, at each size. */
+  rounds: number;
+  withBaseline: boolean;
+}
+
+export interface MediaSection {
+  runs: (MediaRun & { round: number; baselineSaturated?: boolean })[];
+  ratios: SizeRatio[];
+}
+
+/**
+ * The media benchmark: in each round, each size against our worker and then against the aiortc
+ * baseline, back to back; then one `switchboard@16k` run (the handler at 16 kHz) at the first size
+ * of 20 or more. Ratios come per round and their median per size (ratio-rounds.ts); a baseline
+ * run that fell behind real time gives none, since its CPU per session is then its ceiling / N.
+ */
+export async function runMediaSection(edge: LocalEdge, sqs: LocalSqs, o: MediaSectionOptions): Promise<MediaSection> {
+  const runs: MediaSection['runs'] = [];
+  const pairs: RoundPair[] = [];
+  for (let round = 1; round <= o.rounds; round++) {
+    for (const sessions of o.sizes) {
+      const load = { sessions, warmupMs: o.warmupMs, windowMs: o.windowMs };
+      const ours = await switchboardEcho(edge, sqs, load);
+      runs.push({ ...ours, round });
+      let note = '';
+      if (o.withBaseline) {
+        const base = await aiortcEcho(load);
+        const saturated = baselineSaturated(base);
+        runs.push({ ...base, round, baselineSaturated: saturated });
+        pairs.push({ sessions, ours: ours.cpuPctPerSession, baseline: base.cpuPctPerSession, baselineSaturated: saturated });
+        note = ` / aiortc ${base.cpuPctPerSession}%${saturated ? ` (saturated: late p99 ${base.latenessMs.p99} ms, ${base.mediaGapPct}% unsent, at ${base.cpuPct}% of a core)` : ''}`;
+      }
+      console.log(`  round ${round}, ${sessions} sessions: switchboard ${ours.cpuPctPerSession}%${note} of a core per session`);
+    }
+  }
+  // The same echo with the handler at 16 kHz, as a voice agent runs (speech models and TTS at
+  // 16 kHz): the worker's cost on the product's path (one run, not a ratio).
+  const size16k = o.sizes.find((n) => n >= 20) ?? o.sizes[0]!;
+  const at16k = await switchboardEcho(edge, sqs, { sessions: size16k, warmupMs: o.warmupMs, windowMs: o.windowMs }, true);
+  runs.push({ ...at16k, round: 1 });
+  console.log(`  ${size16k} sessions, handler at 16 kHz: switchboard ${at16k.cpuPctPerSession}% of a core per session`);
+  return { runs, ratios: ratiosByRound(pairs) };
+}
+
+/** The section's tables: every run, then the ratio per size (per round and the median). */
+export function printMediaSection(s: MediaSection): void {
+  console.table(
+    s.runs.map((r) => ({
+      server: r.server,
+      round: r.round,
+      sessions: r.sessions,
+      connected: r.connected,
+      'cpu %': r.cpuPct,
+      'cpu %/session': r.cpuPctPerSession,
+      'of it kernel %': r.systemPct,
+      'rss MiB': r.rssMiB,
+      'late p50': r.latenessMs.p50,
+      'late p99': r.latenessMs.p99,
+      'late max': r.latenessMs.max,
+      'loss %': r.lossPct,
+      'gap %': r.mediaGapPct,
+      'loadgen clock p99': r.loadGenClockP99Ms,
+      'worker ticks >10ms late %': r.workerLateTickPct ?? null,
+      'worker send late p50': r.workerSendLatenessMs?.p50 ?? null,
+      'worker send late p99': r.workerSendLatenessMs?.p99 ?? null,
+    })),
+  );
+  if (s.ratios.length === 0) return;
+  console.table(
+    s.ratios.map((r) => ({
+      sessions: r.sessions,
+      'cpu per session, switchboard / aiortc (median of rounds)': r.median ?? 'aiortc saturated',
+      'per round': r.perRound.map((x) => x ?? 'sat.').join(' '),
+    })),
+  );
+  console.log(
+    `  'sat.': aiortc fell behind real time (late p99 > ${SATURATION.lateP99Ms} ms or > ${SATURATION.gapPct}% of audio unsent); its CPU per session is then its ceiling / N, so no ratio.`,
+  );
+}
