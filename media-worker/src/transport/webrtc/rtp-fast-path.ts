@@ -8,6 +8,7 @@
  * onto it, with the same SRTP contexts werift negotiated (so rollover counters stay shared), and
  * keeps werift's counters that its RTCP reports and getStats read. Incoming AES-GCM packets are
  * decrypted by srtp-gcm-receive.ts on werift's rollover state; other profiles by werift's context.
+ * Incoming RTP is handled in the frame's batch of every call (receive-batch.ts), not on arrival.
  *
  * Everything else stays with werift: STUN (consent), DTLS and SCTP (the data channel), RTCP both
  * ways, the first packet of each incoming SSRC (werift creates its receive statistics then),
@@ -18,6 +19,7 @@
  */
 import type { Socket } from 'node:dgram';
 import type { RTCRtpTransceiver } from 'werift';
+import { ReceiveBatch, type BatchTarget } from './receive-batch.ts';
 import { SrtpGcmReceiver, type SrtpRemoteContextLike } from './srtp-gcm-receive.ts';
 
 /** seq and timestamp from the RTP header; payload without padding (a view into the decrypted packet). */
@@ -94,7 +96,7 @@ export function ntpTimestamp(unixMs: number): bigint {
   return (BigInt(seconds + NTP_UNIX_OFFSET_S) << 32n) | BigInt(fraction);
 }
 
-export class RtpFastPath {
+export class RtpFastPath implements BatchTarget<Addr> {
   private readonly transport: UdpTransportLike;
   private readonly werift: UdpTransportLike['onData'];
   private readonly dtls: DtlsLike & { srtp: NonNullable<DtlsLike['srtp']> };
@@ -119,6 +121,7 @@ export class RtpFastPath {
     receiver: ReceiverLike,
     payloadType: number,
     sink: RtpSink,
+    batch: ReceiveBatch<Addr> | null,
   ) {
     this.dtls = dtls;
     this.pair = pair;
@@ -129,9 +132,13 @@ export class RtpFastPath {
     this.gcm = SrtpGcmReceiver.from(dtls.srtp.remoteContext as unknown as SrtpRemoteContextLike);
     this.transport = pair.protocol.transport as UdpTransportLike;
     this.werift = this.transport.onData;
-    this.transport.onData = (data, addr) => {
-      if (!this.take(data, addr)) this.werift(data, addr);
-    };
+    // The call's RTP waits for the tick's batch (receive-batch.ts); STUN, DTLS and RTCP go to werift at once.
+    this.transport.onData = batch
+      ? (data, addr) => {
+          if (isRtpOf(data, this.payloadType)) batch.push(this, data, addr);
+          else this.werift(data, addr);
+        }
+      : (data, addr) => this.deliver(data, addr);
     // werift starts its RTCP report loops on the first packet each way; this path may carry them all.
     void sender.runRtcp();
   }
@@ -141,7 +148,13 @@ export class RtpFastPath {
    * SRTP not started, no selected pair, a TURN-relayed or TCP pair, header extensions or RED to
    * send (our answers negotiate neither), or werift internals not of the expected shape.
    */
-  static attach(transceiver: RTCRtpTransceiver, payloadType: number, sink: RtpSink): RtpFastPath | null {
+  static attach(
+    transceiver: RTCRtpTransceiver,
+    payloadType: number,
+    sink: RtpSink,
+    /** Where incoming RTP waits for its tick (null: handled on arrival). */
+    batch: ReceiveBatch<Addr> | null = ReceiveBatch.shared(),
+  ): RtpFastPath | null {
     const dtls = transceiver.dtlsTransport as unknown as DtlsLike | undefined;
     const sender = transceiver.sender as unknown as SenderLike;
     const receiver = transceiver.receiver as unknown as ReceiverLike;
@@ -153,7 +166,7 @@ export class RtpFastPath {
     if (!pair || transport?.type !== 'udp' || typeof transport.onData !== 'function' || typeof transport.socket?.send !== 'function') return null;
     if (!Array.isArray(sender.headerExtensions) || sender.headerExtensions.length > 0 || sender.redRedundantPayloadType) return null;
     if (typeof sender.runRtcp !== 'function' || typeof receiver.remoteStreams !== 'object') return null;
-    return new RtpFastPath(dtls as DtlsLike & { srtp: NonNullable<DtlsLike['srtp']> }, pair, sender, receiver, payloadType, sink);
+    return new RtpFastPath(dtls as DtlsLike & { srtp: NonNullable<DtlsLike['srtp']> }, pair, sender, receiver, payloadType, sink, batch);
   }
 
   /**
@@ -197,6 +210,11 @@ export class RtpFastPath {
   /** Whether incoming packets are decrypted by srtp-gcm-receive.ts (AES-GCM) rather than werift. */
   get decryptsDirectly(): boolean {
     return this.gcm !== null;
+  }
+
+  /** Handles one datagram from the socket: the call's RTP here, anything else (or after detach) by werift. */
+  deliver(data: Buffer, addr: Addr): void {
+    if (!this.take(data, addr)) this.werift(data, addr);
   }
 
   /** Gives the socket back to werift alone. */

@@ -300,7 +300,7 @@ export class WebRtcTransport implements MediaTransport {
 
   private receive(seq: number, payload: Buffer): void {
     if (this.closed || payload.length === 0) return;
-    this.clock.runIfDue(); // a tick due during a burst of arrivals goes first (frame-clock.ts)
+    this.clock.runIfDue(); // a tick due while a batch of arrivals is handled goes first (frame-clock.ts)
     // Drop duplicates and late packets (16-bit wrap-aware).
     if (this.lastInSeq >= 0) {
       const delta = (seq - this.lastInSeq + 0x10000) & 0xffff;
