@@ -38,12 +38,12 @@ interface PendingClaim {
   decide(v: JobVerdict): void;
 }
 
-function pollerWith(maxSlots: number, waitTimeS = 1) {
+function pollerWith(maxSlots: number, waitTimeS = 1, sqsClient = client) {
   const claims: PendingClaim[] = [];
   let claiming = 0;
   const waiters: Array<() => void> = [];
   const poller = new JobPoller({
-    sqs: client,
+    sqs: sqsClient,
     queueUrl: sqs.queueUrl,
     waitTimeS,
     visibilityS: 1,
@@ -110,10 +110,12 @@ describe('JobPoller on fauxqs', () => {
   it('a job handed to an aborted long poll comes back for another worker within the claim visibility', async () => {
     // Worker A stops mid-poll and aborts its receive; the queue still holds that receive open and
     // hands it the next job, which nobody reads (the same as SQS: aws/aws-sdk-js#2350).
-    const a = pollerWith(5, 5);
+    const aClient = new SQSClient({ region: 'us-east-1', endpoint: sqs.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const a = pollerWith(5, 5, aClient);
     a.poller.start();
     await new Promise((r) => setTimeout(r, 300)); // A's receive is out
     await a.poller.stop(100);
+    aClient.destroy();
     const lost = job();
     await send(lost);
     await new Promise((r) => setTimeout(r, 200));

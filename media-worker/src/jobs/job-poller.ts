@@ -112,7 +112,7 @@ export class JobPoller {
             QueueUrl: this.o.queueUrl,
             MaxNumberOfMessages: Math.min(10, free),
             WaitTimeSeconds: this.o.waitTimeS,
-            //VIS
+            VisibilityTimeout: this.o.visibilityS,
           }),
           { abortSignal: this.abort.signal },
         );
