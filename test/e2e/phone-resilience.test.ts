@@ -123,9 +123,11 @@ describe('phone calls on worker processes', { timeout: 90_000 }, () => {
       // A pacer 1% off would drift 70 ms over the bursts; a falling-behind one far more.
       expect(Math.abs(drift), `delays ${delays.join(',')}`).toBeLessThanOrEqual(40);
       expect(spread, `delays ${delays.join(',')}; the last ${steadyBursts} with every call live`).toBeLessThanOrEqual(120);
-      // A mark per 20 ms chunk; all acknowledged but those still in the playback buffer at hang-up.
+      // A mark per 20 ms chunk; all acknowledged but those still in the playback buffer at hang-up,
+      // which holds at most the echo's delay of audio (more under load: seen 320 ms in CI).
       expect(r.marksReceived).toBeGreaterThan(400);
-      expect(r.marksEchoed).toBeGreaterThanOrEqual(r.marksReceived - 15);
+      const inBuffer = Math.ceil(Math.max(...delays) / 20) + 2;
+      expect(r.marksEchoed, `delays ${delays.join(',')}`).toBeGreaterThanOrEqual(r.marksReceived - inBuffer);
     }
     const all = summary.flatMap((s) => s.delays).sort((x, y) => x - y);
     const pct = (q: number) => all[Math.min(all.length - 1, Math.floor(q * all.length))];
