@@ -3,17 +3,21 @@ import { defineConfig } from 'vitest/config';
 // Cross-package tests. `e2e/` runs against the real local stack (fauxqs + the edge under
 // wrangler dev) started once by its global setup; its files run one at a time (one shared queue).
 // `deploy/` checks the deploy artefacts (media-worker/Dockerfile, replayed outside Docker): slow (npm ci).
+// The three run one after another (sequence.groupOrder): the deploy replay (npm ci, 2.5 minutes)
+// ran beside the e2e files, and the 20-call phone test, timing-sensitive on 2 cores, failed twice
+// in CI while it did (it passes alone).
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'cross', include: ['*.test.ts'], testTimeout: 30_000 } },
-      { test: { name: 'deploy', include: ['deploy/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 300_000 } },
+      { test: { name: 'cross', include: ['*.test.ts'], testTimeout: 30_000, sequence: { groupOrder: 0 } } },
+      { test: { name: 'deploy', include: ['deploy/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 300_000, sequence: { groupOrder: 2 } } },
       {
         test: {
           name: 'e2e',
           include: ['e2e/**/*.test.ts'],
           globalSetup: ['support/stack.ts'],
           fileParallelism: false,
+          sequence: { groupOrder: 1 },
           testTimeout: 30_000,
           hookTimeout: 90_000,
         },
