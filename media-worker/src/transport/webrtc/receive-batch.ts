@@ -20,8 +20,8 @@ export interface BatchTarget<A> {
  *
  * Constraints it encodes:
  * - Arrival order is kept across all calls.
- * - No allocation per datagram: the queue is a flat array of (target, data, from) reused across
- *   ticks (two, swapped: a datagram queued during a drain waits for the next one).
+ * - No allocation per datagram: the queue is a flat array of (target, data, from, arrival time)
+ *   reused across ticks (two, swapped: what a drain holds back waits in the other).
  * - The clock keeps ticking only while something is queued: the batch joins it on the first
  *   datagram and leaves on the tick that drains it (re-joining puts it last in the tick).
  * - A target's exception goes to the clock's onError and the rest of the batch is still handled.
