@@ -25,6 +25,11 @@ export interface BatchTarget<A> {
  * - The clock keeps ticking only while something is queued: the batch joins it on the first
  *   datagram and leaves on the tick that drains it (re-joining puts it last in the tick).
  * - A target's exception goes to the clock's onError and the rest of the batch is still handled.
+ * - Sockets are still read as datagrams arrive: what the batch saves is the work per datagram, not
+ *   the wake-up. Pausing reads between ticks (the UDP handle's recvStop) saves no wake-up, since
+ *   libuv takes a stopped fd out of epoll only at its next event (strace: one epoll_pwait and one
+ *   EPOLL_CTL_DEL per datagram), and wake-ups cost little here: load peers sending in lock-step
+ *   gave the worker 3.5x fewer context switches at 10 echo calls for the same CPU.
  */
 export class ReceiveBatch<A> {
   readonly #clock: FrameClock;
