@@ -75,7 +75,7 @@ variable "task_memory_mib" {
 
 variable "max_sessions_per_task" {
   type        = number
-  description = "MAX_SESSIONS of each worker: concurrent calls one task takes. An echo session costs about 3.5% of a vCPU; size for your handler."
+  description = "MAX_SESSIONS of each worker: concurrent calls one task takes. A two-way Opus echo session costs about 1% of a vCPU (npm run bench: 0.7-1.2% at 10-80 calls); the handler's own work comes on top, so size for it."
   default     = 20
 
   validation {
