@@ -180,7 +180,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
         portRange: c.RTC_PORT_MIN ? [c.RTC_PORT_MIN, c.RTC_PORT_MAX] : undefined,
         publicIp: c.PUBLIC_IP,
         interfaceAddress: c.RTC_INTERFACE,
-        opus: { application: c.OPUS_APPLICATION, complexity: c.OPUS_COMPLEXITY },
+        opus: { application: c.OPUS_APPLICATION, complexity: c.OPUS_COMPLEXITY, bitrate: c.OPUS_BITRATE },
         inputSampleRate: deps.handler.options.inputSampleRate,
         fastPath: c.RTP_FAST_PATH === 'on',
       });

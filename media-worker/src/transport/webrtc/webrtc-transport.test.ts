@@ -40,7 +40,7 @@ describe('WebRtcTransport (real werift peers on loopback)', () => {
   });
 
   /** A connected call: a client peer offering Opus, the transport answering; frames the transport decodes. */
-  async function call(inputSampleRate: number | undefined, send = true) {
+  async function call(inputSampleRate: number | undefined, send = true, opus?: { bitrate: number }) {
     const client = loopbackPeer();
     open.push(client);
     const tx = client.addTransceiver('audio', { direction: 'sendrecv' });
@@ -55,6 +55,7 @@ describe('WebRtcTransport (real werift peers on loopback)', () => {
       publicIp: '',
       interfaceAddress: '127.0.0.1',
       ...(inputSampleRate === undefined ? {} : { inputSampleRate }),
+      ...(opus ? { opus } : {}),
     });
     open.push({ close: () => transport.close('test_done') });
     const frames: AudioFrame[] = [];
@@ -117,4 +118,28 @@ describe('WebRtcTransport (real werift peers on loopback)', () => {
       await new Promise((r) => setTimeout(r, 60)); // idle, so the next reply may switch rate
     }
   }, 20_000);
+
+  it('codes replies at 32 kbit/s by default and at the bit rate it is given', async () => {
+    /** Mean reply payload bit rate (bits/s) of 2 s of 48 kHz noise, which fills any budget. */
+    const replyBitrate = async (opus?: { bitrate: number }): Promise<number> => {
+      const { transport, received } = await call(undefined, false, opus);
+      let seed = 1;
+      for (let k = 0; k < 100; k++) {
+        const s = new Int16Array(960);
+        for (let i = 0; i < 960; i++) s[i] = ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) - 32768 >> 2;
+        transport.play(audioFrame(s, 48000, 1));
+      }
+      transport.finishPlayback();
+      await until(() => received.length >= 100, 10_000);
+      // The first packets carry the encoder's start-up; the rest are steady VBR around the target.
+      const steady = received.slice(10, 100);
+      return (steady.reduce((n, p) => n + p.payload.length, 0) * 8 * 50) / steady.length;
+    };
+    const byDefault = await replyBitrate();
+    expect(byDefault).toBeGreaterThan(32_000 * 0.8);
+    expect(byDefault).toBeLessThan(32_000 * 1.2);
+    const given = await replyBitrate({ bitrate: 64_000 });
+    expect(given).toBeGreaterThan(64_000 * 0.8);
+    expect(given).toBeLessThan(64_000 * 1.2);
+  }, 30_000);
 });

@@ -30,7 +30,7 @@ export interface WebRtcOptions {
   /** Gather and bind on this local address only ('' = every interface); 127.0.0.1 for local stacks. */
   interfaceAddress: string;
   /** Reply encoder settings (mono; the rate follows the reply's, see PacedOutput followRates). */
-  opus?: Pick<OpusEncoderOptions, 'application' | 'complexity'>;
+  opus?: Pick<OpusEncoderOptions, 'application' | 'complexity' | 'bitrate'>;
   /**
    * The rate the pipeline wants caller audio at (the handler's inputSampleRate). Incoming Opus is
    * decoded straight at it when libopus can (8/12/16/24/48 kHz), so no resampler runs per frame;
@@ -44,8 +44,11 @@ export interface WebRtcOptions {
 installSrtpKeyObjects();
 installFingerprintCache();
 
-/** libopus' automatic bit rate for 20 ms mono frames at 48 kHz (60 * Fs / frame + Fs * channels), bits/s. */
-const REPLY_BITRATE = 51_000;
+/**
+ * The reply encoder's bit rate unless told (bits/s): what browsers send for mono Opus (libwebrtc's
+ * default), inside the 28-40 kbit/s the Opus project recommends for fullband speech.
+ */
+export const REPLY_BITRATE = 32_000;
 
 /** Gathering is waited for before answering (WHIP has no server-side trickle); bounded. */
 const GATHER_LIMIT_MS = 5000;
@@ -104,7 +107,7 @@ export class WebRtcTransport implements MediaTransport {
     this.pc = pc;
     this.decoder = new OpusDecoderStream(1, isOpusRate(inputSampleRate) ? inputSampleRate : OPUS_SAMPLE_RATE);
     this.useFastPath = o.fastPath ?? true;
-    // Every rate gets the 48 kHz bit budget: libopus' own default shrinks with the input rate (19
+    // Every rate gets the same bit budget: libopus' own default shrinks with the input rate (19
     // kbit/s at 16 kHz against 51 at 48), which would cost quality, not just bandwidth. At the
     // same budget, 16 kHz speech coded at 16 kHz keeps more of its waveform than coded from a
     // 48 kHz resampling (20.8 vs 17.6 dB SNR on the speech fixture): no bits go to empty bands.
