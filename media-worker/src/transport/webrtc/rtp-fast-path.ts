@@ -11,8 +11,9 @@
  * Incoming RTP is handled in the frame's batch of every call (receive-batch.ts), not on arrival.
  *
  * Everything else stays with werift: STUN (consent), DTLS and SCTP (the data channel), RTCP both
- * ways, the first packet of each incoming SSRC (werift creates its receive statistics then),
- * TURN-relayed pairs, and any send while the selected pair is not this one (ICE restart).
+ * ways (rtcp-reports.ts sends ours through werift's transport), the first packet of each incoming
+ * SSRC (werift creates its receive statistics then), TURN-relayed pairs, and any send while the
+ * selected pair is not this one (ICE restart).
  *
  * werift 0.25.2 does not type these internals; the shapes below are checked when attaching and a
  * mismatch means no fast path (werift's own path carries the call), never a broken call.
@@ -139,7 +140,8 @@ export class RtpFastPath implements BatchTarget<Addr> {
           else this.werift(data, addr);
         }
       : (data, addr) => this.deliver(data, addr);
-    // werift starts its RTCP report loops on the first packet each way; this path may carry them all.
+    // werift starts its RTCP report loops on the first packet each way, and this path may carry
+    // them all (a no-op where rtcp-reports.ts reports instead: it holds the loops' running flags).
     void sender.runRtcp();
   }
 

@@ -16,6 +16,7 @@ import { keepHostCandidatesOn, onlyFromInterface } from './host-candidates.ts';
 import { installFingerprintCache } from './dtls-fingerprint-cache.ts';
 import { advertisePublicIp } from './nat1to1.ts';
 import { findOfferedOpus } from './opus-offer.ts';
+import { RtcpReports } from './rtcp-reports.ts';
 import { RtpFastPath } from './rtp-fast-path.ts';
 import { installSrtpKeyObjects } from './srtp-key-objects.ts';
 import { withStunFromTurn } from './stun-from-turn.ts';
@@ -100,6 +101,8 @@ export class WebRtcTransport implements MediaTransport {
   private readonly useFastPath: boolean;
   /** Set once connected where the selected pair allows it; werift's path carries what it does not. */
   private fastPath: RtpFastPath | null = null;
+  /** The call's RTCP reports (rtcp-reports.ts); null: werift's own report loops run. */
+  private rtcpReports: RtcpReports | null = null;
 
   /** Subscribes before the offer is applied: werift fires `onTrack` inside setRemoteDescription. */
   private constructor(pc: RTCPeerConnection, payloadType: number, o: WebRtcOptions) {
@@ -202,6 +205,7 @@ export class WebRtcTransport implements MediaTransport {
       // werift answers a sendrecv offer as recvonly unless told to send.
       transceiver.setDirection('sendrecv');
       transport.transceiver = transceiver;
+      transport.rtcpReports = RtcpReports.start(transceiver);
       // A DTLS alert from the peer (close_notify: a browser closing its peer connection, also
       // without a data channel) closes the DTLS transport; werift's connectionState stays
       // 'connected' until ICE consent expires, so it is watched here.
@@ -292,6 +296,7 @@ export class WebRtcTransport implements MediaTransport {
     clearTimeout(this.connectTimer);
     this.output.stop();
     this.fastPath?.detach();
+    this.rtcpReports?.stop();
     this.closing = this.pc.close().catch(() => {});
     for (const l of this.closeListeners) l(reason);
     this.audioListeners.length = 0;
