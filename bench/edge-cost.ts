@@ -27,7 +27,7 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 async function measure(route: string, port: number, requests: number, send: (i: number) => Promise<boolean>): Promise<EdgeCostResult> {
   const { runtime, proxy, wrangler } = edgeProcesses(port);
   const cpu = () => {
-    const dev = procSample(proxy).cpuMs + procSample(wrangler).cpuMs;
+    const dev = (proxy === undefined ? 0 : procSample(proxy).cpuMs) + procSample(wrangler).cpuMs;
     return { runtime: procSample(runtime).cpuMs, dev };
   };
   const i0 = cpu();

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only media,setup,turns,phone,dispatch,edge] [--out FILE]`
+ * `npm run bench [-- --quick] [--only media,setup,turns,phone,dispatch,edge] [--out FILE] [--edge bundle|wrangler-dev]`
  *
  * Every benchmark on this machine in one run, printed as tables and written as JSON
  * (bench/results/<time>.json unless --out). --quick: the same table with small N (< 2 minutes).
@@ -9,12 +9,15 @@
  *   phone     Twilio path: webhook -> TwiML, turn latency, barge-in -> clear
  *   dispatch  jobs across 4 workers: claim latency, double claims
  *   edge      workerd CPU per request (POST /v1/sessions, POST /twilio/voice)
+ * The edge runs as deployed (wrangler's bundle under workerd, scripts/stack/edge-bundle.ts);
+ * --edge wrangler-dev runs it as `npm start` does, behind wrangler dev's reload proxy.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LOCAL_DEFAULTS, edgeVarsFromEnv } from '../scripts/stack/config.ts';
 import { startEdge, type LocalEdge } from '../scripts/stack/edge.ts';
+import { startEdgeBundle } from '../scripts/stack/edge-bundle.ts';
 import { startLocalSqsProcess, type LocalSqs } from '../scripts/stack/local-sqs.ts';
 import { startMediaWorker, type LocalWorker } from '../scripts/stack/media-worker.ts';
 import { measureDispatch } from './dispatch.ts';
@@ -44,6 +47,8 @@ const { values: args } = parseArgs({
     'setup-sessions': { type: 'string' },
     /** turns: WebRTC calls instead of the preset's */
     'turn-calls': { type: 'string' },
+    /** the edge as deployed ('bundle', default: wrangler's bundle under workerd) or under 'wrangler-dev' (its reload proxy in front) */
+    edge: { type: 'string', default: 'bundle' },
   },
 });
 const quick = args.quick ?? false;
@@ -76,6 +81,8 @@ if (args['turn-calls']) {
   P.turnCalls = n;
 }
 const withBaseline = !args['no-baseline'];
+if (args.edge !== 'bundle' && args.edge !== 'wrangler-dev') throw new Error(`--edge: bundle or wrangler-dev, not "${args.edge}"`);
+const startEdgeAs = args.edge === 'bundle' ? startEdgeBundle : startEdge;
 
 const handlerPath = (name: string) => fileURLToPath(new URL(`../test/fixtures/handlers/${name}.ts`, import.meta.url));
 const results: Record<string, unknown> = { startedAt: new Date().toISOString(), quick, params: P };
@@ -117,7 +124,7 @@ const section = (name: string) => {
 try {
   // The queue in a process of its own, as in a deployment: the bench's client peers do not slow it.
   sqs = await startLocalSqsProcess({ wrap: [] });
-  edge = await startEdge({ vars: edgeVarsFromEnv({}, { SQS_QUEUE_URL: sqs.queueUrl, SQS_ENDPOINT: sqs.endpoint, CLAIM_TIMEOUT_MS: '20000' }), quiet: true });
+  edge = await startEdgeAs({ vars: edgeVarsFromEnv({}, { SQS_QUEUE_URL: sqs.queueUrl, SQS_ENDPOINT: sqs.endpoint, CLAIM_TIMEOUT_MS: '20000' }), quiet: true });
 
   if (wants('media')) {
     section('media: two-way Opus echo, worker CPU per session vs aiortc');
@@ -130,13 +137,10 @@ try {
     section('setup: WHIP POST -> 201 (edge, Durable Object, queue, claim, werift answer)');
     const r = await withWorkers(1, { MAX_SESSIONS: '50' }, async ([w]) => {
       const e = edgeProcesses(edge!.port);
-      const pids: Record<string, number> = {
-        'media worker': w!.pid,
-        'edge (workerd)': e.runtime,
-        'wrangler dev proxy (workerd)': e.proxy,
-        'wrangler (node)': e.wrangler,
-        'bench clients': process.pid,
-      };
+      const pids: Record<string, number> = { 'media worker': w!.pid, 'edge (workerd)': e.runtime };
+      if (e.proxy !== undefined) pids['wrangler dev proxy (workerd)'] = e.proxy;
+      pids[e.proxy !== undefined ? 'wrangler (node)' : 'miniflare (node)'] = e.wrangler;
+      pids['bench clients'] = process.pid;
       if (sqs!.pid !== undefined) pids['queue (fauxqs)'] = sqs!.pid;
       const run = async (concurrency: number) => {
         let window: ReturnType<typeof cpuWindow> | undefined;

@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { collectOutput } from './child-output.ts';
+import type { EdgeOptions, LocalEdge } from './edge.ts';
+import { freePort, waitForHttp } from './ports.ts';
+
+const WORKERS_DIR = resolve(import.meta.dirname, '../../workers');
+const WRANGLER = resolve(WORKERS_DIR, '../node_modules/.bin/wrangler');
+const SERVER = resolve(import.meta.dirname, 'edge-bundle-server.ts');
+
+/** `wrangler deploy --dry-run` into `outdir`: the bundle `wrangler deploy` would upload (top-level environment). */
+function build(outdir: string): Promise<void> {
+  return new Promise((ok, fail) => {
+    const child = spawn(WRANGLER, ['deploy', '--dry-run', '--env=', '--outdir', outdir], {
+      cwd: WORKERS_DIR,
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output = collectOutput(child, true);
+    child.once('error', fail);
+    child.once('exit', (code) => (code === 0 ? ok() : fail(new Error(`wrangler deploy --dry-run exited ${code}:\n${output().slice(-3000)}`))));
+  });
+}
+
+/**
+ * The edge as deployed: the bundle `wrangler deploy` builds, under workerd (Miniflare), serving
+ * on 127.0.0.1 (or `ip`) itself. `wrangler dev` (edge.ts) puts a second workerd in front that
+ * forwards every request and WebSocket to this one, for reloads on edit; production has no such
+ * hop, and at 20 sessions set up at a time it was a fifth of the stack's CPU per session. The
+ * benchmark runs this; `npm start` and the tests run wrangler dev. `wrap` is not supported here.
+ */
+export async function startEdgeBundle(opts: EdgeOptions): Promise<LocalEdge> {
+  if (opts.wrap && opts.wrap.length > 0) throw new Error('startEdgeBundle runs on this host only (no wrap)');
+  const ip = opts.ip ?? '127.0.0.1';
+  const port = opts.port ?? (await freePort());
+  const started = Date.now();
+  const outdir = mkdtempSync(join(tmpdir(), 'sb-edge-bundle-'));
+  try {
+    await build(outdir);
+  } catch (err) {
+    rmSync(outdir, { recursive: true, force: true });
+    throw err;
+  }
+  const child = spawn(process.execPath, [SERVER], {
+    env: { ...process.env, EDGE_BUNDLE_DIR: outdir, EDGE_VARS: JSON.stringify(opts.vars), EDGE_HOST: ip, EDGE_PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = collectOutput(child, opts.quiet ?? false);
+  let alive = true;
+  child.on('exit', () => (alive = false));
+  const url = `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
+  const stop = async () => {
+    if (alive) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    rmSync(outdir, { recursive: true, force: true });
+  };
+  try {
+    await waitForHttp(`${url}/healthz`, 60_000, () => alive);
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\nedge output:\n${output().slice(-4000)}`);
+  }
+  return { url, port, startupMs: Date.now() - started, stop, output };
+}
