@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { collectOutput } from './child-output.ts';
-import type { EdgeOptions, LocalEdge } from './edge.ts';
-import { freePort, waitForHttp } from './ports.ts';
+import { superviseEdge, type EdgeOptions, type LocalEdge } from './edge.ts';
+import { freePort } from './ports.ts';
 
 const WORKERS_DIR = resolve(import.meta.dirname, '../../workers');
 const WRANGLER = resolve(WORKERS_DIR, '../node_modules/.bin/wrangler');
@@ -47,22 +47,5 @@ export async function startEdgeBundle(opts: EdgeOptions): Promise<LocalEdge> {
     env: { ...process.env, EDGE_BUNDLE_DIR: outdir, EDGE_VARS: JSON.stringify(opts.vars), EDGE_HOST: ip, EDGE_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const output = collectOutput(child, opts.quiet ?? false);
-  let alive = true;
-  child.on('exit', () => (alive = false));
-  const url = `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
-  const stop = async () => {
-    if (alive) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
-    rmSync(outdir, { recursive: true, force: true });
-  };
-  try {
-    await waitForHttp(`${url}/healthz`, 60_000, () => alive);
-  } catch (err) {
-    await stop();
-    throw new Error(`${(err as Error).message}\nedge output:\n${output().slice(-4000)}`);
-  }
-  return { url, port, startupMs: Date.now() - started, stop, output };
+  return superviseEdge(child, { ip, port, started, quiet: opts.quiet, stateDir: outdir, name: 'edge' });
 }

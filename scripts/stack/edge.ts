@@ -70,22 +70,34 @@ export async function startEdge(opts: EdgeOptions): Promise<LocalEdge> {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const output = collectOutput(child, opts.quiet ?? false);
+  return superviseEdge(child, { ip, port, started, quiet: opts.quiet, wrap: opts.wrap, stateDir: persist, name: 'wrangler' });
+}
+
+/**
+ * The LocalEdge of an edge server running as `child` on ip:port: its output kept, ready once
+ * /healthz answers 2xx (else stopped, with its output in the error), `stop` ending it with
+ * SIGTERM and removing `stateDir`.
+ */
+export async function superviseEdge(
+  child: ChildProcess,
+  o: { ip: string; port: number; started: number; quiet?: boolean; wrap?: string[]; stateDir: string; name: string },
+): Promise<LocalEdge> {
+  const output = collectOutput(child, o.quiet ?? false);
   let alive = true;
   child.on('exit', () => (alive = false));
-  const url = `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
+  const url = `http://${o.ip.includes(':') ? `[${o.ip}]` : o.ip}:${o.port}`;
   const stop = async () => {
     if (alive) {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     }
-    rmSync(persist, { recursive: true, force: true });
+    rmSync(o.stateDir, { recursive: true, force: true });
   };
   try {
-    await waitForHttp(`${url}/healthz`, 60_000, () => alive, opts.wrap);
+    await waitForHttp(`${url}/healthz`, 60_000, () => alive, o.wrap);
   } catch (err) {
     await stop();
-    throw new Error(`${(err as Error).message}\nwrangler output:\n${output().slice(-4000)}`);
+    throw new Error(`${(err as Error).message}\n${o.name} output:\n${output().slice(-4000)}`);
   }
-  return { url, port, startupMs: Date.now() - started, stop, output };
+  return { url, port: o.port, startupMs: Date.now() - o.started, stop, output };
 }
