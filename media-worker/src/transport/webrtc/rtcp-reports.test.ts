@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RtcpRrPacket, RtcpSourceDescriptionPacket, RtcpSrPacket, RtpHeader, RtpPacket, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
+import { RtcpPacketConverter, RtcpRrPacket, RtcpSourceDescriptionPacket, RtcpSrPacket, RtpHeader, RtpPacket, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
 import { connected, loopbackPeer, OPUS_PAYLOAD_TYPE } from '../../../../test/support/loopback-peer.ts';
 import { until } from '../../../../test/support/until.ts';
 import { RtcpReports } from './rtcp-reports.ts';
@@ -33,7 +33,6 @@ describe('RTCP reports (real werift peers on loopback)', () => {
     // Each SRTCP datagram the client decrypts, as its list of RTCP packets.
     const dtls = clientTx.dtlsTransport as unknown as { srtcp: { decrypt(b: Buffer): Buffer } };
     const decrypt = dtls.srtcp.decrypt.bind(dtls.srtcp);
-    const { RtcpPacketConverter } = await import('werift');
     dtls.srtcp.decrypt = (b: Buffer) => {
       const plain = decrypt(b);
       compounds.push(RtcpPacketConverter.deSerialize(plain));

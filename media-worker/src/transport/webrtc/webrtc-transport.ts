@@ -49,7 +49,7 @@ installFingerprintCache();
  * The reply encoder's bit rate unless told (bits/s): what browsers send for mono Opus (libwebrtc's
  * default), inside the 28-40 kbit/s the Opus project recommends for fullband speech.
  */
-export const REPLY_BITRATE = 32_000;
+const REPLY_BITRATE = 32_000;
 
 /** Gathering is waited for before answering (WHIP has no server-side trickle); bounded. */
 const GATHER_LIMIT_MS = 5000;
