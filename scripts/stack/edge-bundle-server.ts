@@ -33,8 +33,11 @@ const mf = new Miniflare(
     bindings: { ...(workerOptions.bindings ?? {}), ...(vars as Record<string, string>) },
     host: process.env['EDGE_HOST'] ?? '127.0.0.1',
     port: Number(process.env['EDGE_PORT'] ?? 0),
-    // Durable Object state in memory: thrown away on stop, and no SQLite fsync per commit.
-    durableObjectsPersist: false,
+    // Durable Object state (one SQLite file per object) and Miniflare's scratch files in
+    // EDGE_STATE_DIR, which the caller removes on stop; unset, both go to the OS temporary directory.
+    ...(process.env['EDGE_STATE_DIR'] ? { resourcePersistencePath: process.env['EDGE_STATE_DIR'], resourceTmpPath: process.env['EDGE_STATE_DIR'] } : {}),
+    // For profiling (Chrome DevTools protocol): unset, no inspector.
+    ...(process.env['EDGE_INSPECTOR_PORT'] ? { inspectorPort: Number(process.env['EDGE_INSPECTOR_PORT']) } : {}),
   } as Parameters<typeof convertV4MiniflareOptions>[0]),
 );
 const url = await mf.ready;

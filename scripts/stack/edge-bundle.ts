@@ -1,19 +1,22 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { collectOutput } from './child-output.ts';
-import { superviseEdge, type EdgeOptions, type LocalEdge } from './edge.ts';
+import { memoryBackedDir, superviseEdge, type EdgeOptions, type LocalEdge } from './edge.ts';
 import { freePort } from './ports.ts';
 
 const WORKERS_DIR = resolve(import.meta.dirname, '../../workers');
 const WRANGLER = resolve(WORKERS_DIR, '../node_modules/.bin/wrangler');
 const SERVER = resolve(import.meta.dirname, 'edge-bundle-server.ts');
 
-/** `wrangler deploy --dry-run` into `outdir`: the bundle `wrangler deploy` would upload (top-level environment). */
+/**
+ * `wrangler deploy --dry-run` into `outdir`: the bundle `wrangler deploy` would upload (top-level
+ * environment). EDGE_NO_MINIFY=1 builds it unminified, for readable profiles.
+ */
 function build(outdir: string): Promise<void> {
   return new Promise((ok, fail) => {
-    const child = spawn(WRANGLER, ['deploy', '--dry-run', '--env=', '--outdir', outdir], {
+    const child = spawn(WRANGLER, ['deploy', '--dry-run', '--env=', '--outdir', outdir, ...(process.env['EDGE_NO_MINIFY'] ? ['--minify=false'] : [])], {
       cwd: WORKERS_DIR,
       env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -36,16 +39,23 @@ export async function startEdgeBundle(opts: EdgeOptions): Promise<LocalEdge> {
   const ip = opts.ip ?? '127.0.0.1';
   const port = opts.port ?? (await freePort());
   const started = Date.now();
-  const outdir = mkdtempSync(join(tmpdir(), 'sb-edge-bundle-'));
+  // The bundle and the Durable Objects' SQLite files, on RAM when the machine has it (see
+  // memoryBackedDir): on an ext4 /tmp, each new object's file open and each commit's fsync were
+  // over a third of workerd's CPU per session, work production's storage does not do there.
+  // TMPDIR points Miniflare's other scratch stores (its email store, say) there too.
+  const root = mkdtempSync(join(memoryBackedDir() ?? tmpdir(), 'sb-edge-bundle-'));
+  const outdir = join(root, 'bundle');
+  const state = join(root, 'state');
+  mkdirSync(state);
   try {
     await build(outdir);
   } catch (err) {
-    rmSync(outdir, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
     throw err;
   }
   const child = spawn(process.execPath, [SERVER], {
-    env: { ...process.env, EDGE_BUNDLE_DIR: outdir, EDGE_VARS: JSON.stringify(opts.vars), EDGE_HOST: ip, EDGE_PORT: String(port) },
+    env: { ...process.env, TMPDIR: state, EDGE_BUNDLE_DIR: outdir, EDGE_STATE_DIR: state, EDGE_VARS: JSON.stringify(opts.vars), EDGE_HOST: ip, EDGE_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return superviseEdge(child, { ip, port, started, quiet: opts.quiet, stateDir: outdir, name: 'edge' });
+  return superviseEdge(child, { ip, port, started, quiet: opts.quiet, stateDir: root, name: 'edge' });
 }

@@ -35,7 +35,7 @@ export interface EdgeOptions {
  * is a SQLite database that fsyncs every commit; with it on the disk-backed /tmp, those fsyncs
  * were a fifth of the local edge's CPU per session. The state is thrown away on stop anyway.
  */
-function memoryBackedDir(): string | undefined {
+export function memoryBackedDir(): string | undefined {
   try {
     accessSync('/dev/shm', constants.W_OK);
     return '/dev/shm';

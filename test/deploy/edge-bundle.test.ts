@@ -1,3 +1,4 @@
+import { readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { edgeProcesses } from '../../bench/stack/edge-processes.ts';
 import { edgeVarsFromEnv } from '../../scripts/stack/config.ts';
@@ -28,5 +29,21 @@ describe('the deployed edge bundle under workerd (scripts/stack/edge-bundle.ts)'
     expect(await page.text()).toMatch(/<html/i);
     const bad = await fetch(`${edge.url}/v1/sessions`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: 'not an offer' });
     expect(bad.status).toBe(400);
+  });
+
+  it('keeps Durable Object storage on RAM: the SQLite files workerd opens are under /dev/shm', async () => {
+    // The rate limiter (a SQLite-backed object under Miniflare) runs before the offer is read.
+    await (await fetch(`${edge.url}/v1/sessions`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: 'x' })).text();
+    const { runtime } = edgeProcesses(edge.port);
+    const open = readdirSync(`/proc/${runtime}/fd`).flatMap((fd) => {
+      try {
+        return [readlinkSync(`/proc/${runtime}/fd/${fd}`)];
+      } catch {
+        return [];
+      }
+    });
+    const sqlite = open.filter((f) => f.endsWith('.sqlite'));
+    expect(sqlite.length).toBeGreaterThan(0);
+    for (const f of sqlite) expect(f).toMatch(/^\/dev\/shm\/sb-edge-bundle-[^/]+\/state\//);
   });
 });
