@@ -32,7 +32,7 @@ export async function measureDispatch(edgeUrl: string, workerUrls: string[], job
   const acceptedBefore = await counterSum(workerUrls, 'switchboard_claims_total', /outcome="claimed"/);
   const refusedBefore = await counterSum(workerUrls, 'switchboard_claims_total', /outcome="refused_409"/);
   // At most 200 offering peers alive at once: later offers are made while earlier jobs run.
-  const r = await measureSetup(edgeUrl, jobs, concurrency, undefined, 200);
+  const r = await measureSetup(edgeUrl, jobs, concurrency, { offersAhead: 200 });
   const accepted = (await counterSum(workerUrls, 'switchboard_claims_total', /outcome="claimed"/)) - acceptedBefore;
   const refused = (await counterSum(workerUrls, 'switchboard_claims_total', /outcome="refused_409"/)) - refusedBefore;
   const claim: number[] = [];

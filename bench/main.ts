@@ -144,8 +144,9 @@ try {
       if (sqs!.pid !== undefined) pids['queue (fauxqs)'] = sqs!.pid;
       const run = async (concurrency: number) => {
         let window: ReturnType<typeof cpuWindow> | undefined;
-        const res = await measureSetup(edge!.url, P.setupSessions, concurrency, () => (window = cpuWindow(pids)));
-        const { cpuMs } = window!.stop();
+        let cpu: ReturnType<NonNullable<typeof window>['stop']> | undefined;
+        const res = await measureSetup(edge!.url, P.setupSessions, concurrency, { onClockStart: () => (window = cpuWindow(pids)), onClockStop: () => (cpu = window!.stop()) });
+        const { cpuMs } = cpu!;
         const cpuMsPerSession = Object.fromEntries(Object.entries(cpuMs).map(([k, ms]) => [k, Math.round((ms / P.setupSessions) * 100) / 100]));
         return { ...res, cpuMsPerSession };
       };

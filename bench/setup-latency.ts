@@ -25,17 +25,24 @@ export interface SetupResult {
  * peers' own work (a browser's, on another machine in real use) stays off the clock and off the
  * CPUs the stack shares here; each session is timed from the POST to the 201 carrying the worker's
  * answer (edge, Durable Object, queue, claim, werift answer). Each session is deleted right after,
- * so the worker's slots free up; the offering peer is closed. `onClockStart` runs once every offer
- * is ready, just before the first POST (the caller's CPU window starts there).
+ * so the worker's slots free up; the offering peers are closed once all are done (each as its
+ * session ends, with fewer offers ahead). The caller's CPU window runs from `onClockStart` to
+ * `onClockStop`.
  */
 export async function measureSetup(
   edgeUrl: string,
   sessions: number,
   concurrency: number,
-  onClockStart?: () => void,
-  /** Offers made ahead (default: all of them); fewer bounds the peers alive at once for long runs. */
-  offersAhead = sessions,
+  opts: {
+    /** Runs once every offer is ready, just before the first POST. */
+    onClockStart?: () => void;
+    /** Runs once the last session is deleted, before the offering peers are closed. */
+    onClockStop?: () => void;
+    /** Offers made ahead (default: all of them); fewer bounds the peers alive at once for long runs. */
+    offersAhead?: number;
+  } = {},
 ): Promise<SetupResult> {
+  const { onClockStart, onClockStop, offersAhead = sessions } = opts;
   const times: number[] = [];
   const failures: string[] = [];
   const statuses: SessionStatus[] = [];
@@ -88,11 +95,22 @@ export async function measureSetup(
         }
         else failures.push(`DELETE ${ended.status}: not a session status`);
       } finally {
-        await pc.close();
+        if (deferClose) done.push(pc);
+        else await pc.close();
       }
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, lane));
+  // With every offer made ahead, the offering peers are closed after the run too: a browser's own
+  // teardown happens on its machine, not on the CPUs this stack shares here. With fewer made
+  // ahead, each is closed as its session ends, so that few stay alive.
+  const deferClose = offersAhead >= sessions;
+  const done: { close(): Promise<void> }[] = [];
+  try {
+    await Promise.all(Array.from({ length: concurrency }, lane));
+    onClockStop?.();
+  } finally {
+    await Promise.all(done.map((pc) => pc.close()));
+  }
   return {
     sessions,
     concurrency,

@@ -1,4 +1,4 @@
-import { SELF } from 'cloudflare:test';
+import { env, runInDurableObject, SELF } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { mintControlToken } from '@switchboard/protocol';
 import { drainQueue, nextJob } from './support/sqs.ts';
@@ -61,6 +61,35 @@ describe('claiming a session over the control WebSocket', () => {
     await c.inbox.next();
     c.send({ type: 'answer', sdp: ANSWER });
     await pending;
+  });
+
+  it('keeps the alarm set at the claim through the answer, and moves it when the session ends', async () => {
+    const pending = startSession();
+    const job = await nextJob();
+    const stub = env.CALL_SESSION.get(env.CALL_SESSION.idFromName(job.sessionId));
+    const c = await claim(job);
+    await c.inbox.next();
+    // Count the object's setAlarm calls from here on.
+    const calls: number[] = [];
+    const read = () =>
+      runInDurableObject(stub, async (_o, state) => ({ alarm: await state.storage.getAlarm(), rec: state.storage.kv.get<{ endsAt: number; endedAt?: number }>('rec') }));
+    await runInDurableObject(stub, (_o, state) => {
+      const set = state.storage.setAlarm.bind(state.storage);
+      state.storage.setAlarm = (t, o) => (calls.push(Number(t)), set(t, o));
+    });
+    const claimed = await read();
+    expect(claimed.alarm).toBe(claimed.rec!.endsAt);
+    c.send({ type: 'answer', sdp: ANSWER });
+    const res = await pending;
+    expect(res.status).toBe(201);
+    expect(calls).toEqual([]);
+    expect((await read()).alarm).toBe(claimed.rec!.endsAt);
+    expect((await SELF.fetch(`${EDGE}${res.headers.get('Location')}`, { method: 'DELETE' })).status).toBe(200);
+    const ended = await read();
+    expect(ended.rec!.endedAt).toBeDefined();
+    expect(calls).toHaveLength(1);
+    expect(ended.alarm).toBe(calls[0]);
+    expect(ended.alarm).toBeGreaterThan(ended.rec!.endedAt!);
   });
 
   it('ends the session as worker_lost when the worker drops its control WebSocket and does not dial back in', async () => {

