@@ -1,11 +1,17 @@
 import {
   ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
   ReceiveMessageCommand,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { parseSessionJob, type SessionJob } from '@switchboard/protocol';
+import { DeleteBatcher } from './delete-batcher.ts';
+
+/**
+ * How long a decided job's delete waits for others to share its DeleteMessageBatch call, ms: a
+ * few sessions' worth at a burst of setups, and far inside any visibility timeout (>= 1 s).
+ */
+const DELETE_LINGER_MS = 25;
 
 export type JobVerdict = 'decided' | 'retry';
 
@@ -31,6 +37,8 @@ export interface JobPollerOptions {
 
 export interface JobPollerStats {
   received: number;
+  /** ReceiveMessage calls answered. */
+  receives: number;
   expired: number;
   malformed: number;
   decided: number;
@@ -55,12 +63,19 @@ export class JobPoller {
   private slotWaiter: (() => void) | null = null;
   /** Jobs received and not yet decided and deleted (or released). */
   private readonly inFlight = new Set<Promise<void>>();
-  readonly stats: JobPollerStats = { received: 0, expired: 0, malformed: 0, decided: 0, retried: 0, receiveErrors: 0 };
+  readonly stats: JobPollerStats = { received: 0, receives: 0, expired: 0, malformed: 0, decided: 0, retried: 0, receiveErrors: 0 };
 
   private readonly o: JobPollerOptions;
+  private readonly deletes: DeleteBatcher;
 
   constructor(options: JobPollerOptions) {
     this.o = options;
+    this.deletes = new DeleteBatcher({
+      sqs: options.sqs,
+      queueUrl: options.queueUrl,
+      lingerMs: DELETE_LINGER_MS,
+      log: (msg) => (options.log ?? console.warn)(msg),
+    });
   }
 
   start(): void {
@@ -117,6 +132,7 @@ export class JobPoller {
           { abortSignal: this.abort.signal },
         );
         messages = r.Messages ?? [];
+        this.stats.receives++;
       } catch (err) {
         if (!this.running) break;
         this.stats.receiveErrors++;
@@ -182,8 +198,6 @@ export class JobPoller {
   }
 
   private async delete(m: Message): Promise<void> {
-    await this.o.sqs.send(new DeleteMessageCommand({ QueueUrl: this.o.queueUrl, ReceiptHandle: m.ReceiptHandle })).catch((err: Error) => {
-      (this.o.log ?? console.warn)(`delete failed: ${err.message}`);
-    });
+    await this.deletes.delete(m.ReceiptHandle ?? '');
   }
 }
