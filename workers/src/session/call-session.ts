@@ -69,7 +69,7 @@ export class CallSession extends DurableObject<Env> {
     this.rec = rec;
     this.ctx.storage.kv.put('rec', rec);
     const deadline = nextDeadline(rec);
-    //SKIPTEST
+    if (deadline === this.alarmAt) return;
     this.alarmAt = deadline;
     try {
       await this.ctx.storage.setAlarm(deadline);
