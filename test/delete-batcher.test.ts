@@ -69,15 +69,17 @@ describe('DeleteBatcher', () => {
 
   it('sends ten at once without waiting for the linger, the rest after it', async () => {
     const handles = await received(12);
-    const d = new DeleteBatcher({ sqs: client, queueUrl: sqs.queueUrl, lingerMs: 60_000, log: () => {} });
+    const d = new DeleteBatcher({ sqs: client, queueUrl: sqs.queueUrl, lingerMs: 1000, log: () => {} });
     batches.length = 0;
+    const started = performance.now();
     const ten = handles.slice(0, 10).map((h) => d.delete(h));
     await Promise.all(ten);
     expect(batches).toEqual([10]);
+    expect(performance.now() - started).toBeLessThan(900);
     const rest = handles.slice(10).map((h) => d.delete(h));
-    await d.flush();
     await Promise.all(rest);
     expect(batches).toEqual([10, 2]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1000);
     expect(await leftAfterVisibility()).toBe(0);
   });
 

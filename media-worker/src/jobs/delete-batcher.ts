@@ -28,7 +28,6 @@ interface Pending {
 export class DeleteBatcher {
   private pending: Pending[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private readonly inFlight = new Set<Promise<void>>();
 
   private readonly o: DeleteBatcherOptions;
 
@@ -45,19 +44,13 @@ export class DeleteBatcher {
     });
   }
 
-  /** Sends whatever waits now; resolves once every call sent so far has settled. */
-  async flush(): Promise<void> {
-    this.send();
-    await Promise.all([...this.inFlight]);
-  }
-
   private send(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const batch = this.pending.splice(0, MAX_BATCH);
     if (this.pending.length > 0) this.timer = setTimeout(() => this.send(), this.o.lingerMs);
     if (batch.length === 0) return;
-    const call = this.o.sqs
+    void this.o.sqs
       .send(
         new DeleteMessageBatchCommand({
           QueueUrl: this.o.queueUrl,
@@ -71,9 +64,7 @@ export class DeleteBatcher {
         (err: Error) => this.o.log(`delete failed (${batch.length} messages): ${err.message}`),
       )
       .finally(() => {
-        this.inFlight.delete(call);
         for (const p of batch) p.done();
       });
-    this.inFlight.add(call);
   }
 }
