@@ -47,8 +47,8 @@ export class DeleteBatcher {
   private send(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const batch = this.pending.splice(0, MAX_BATCH);
-    if (this.pending.length > 0) this.timer = setTimeout(() => this.send(), this.o.lingerMs);
+    // delete() sends at MAX_BATCH, so this takes everything that waits.
+    const batch = this.pending.splice(0);
     if (batch.length === 0) return;
     void this.o.sqs
       .send(

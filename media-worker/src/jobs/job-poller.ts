@@ -37,8 +37,6 @@ export interface JobPollerOptions {
 
 export interface JobPollerStats {
   received: number;
-  /** ReceiveMessage calls answered. */
-  receives: number;
   expired: number;
   malformed: number;
   decided: number;
@@ -63,7 +61,7 @@ export class JobPoller {
   private slotWaiter: (() => void) | null = null;
   /** Jobs received and not yet decided and deleted (or released). */
   private readonly inFlight = new Set<Promise<void>>();
-  readonly stats: JobPollerStats = { received: 0, receives: 0, expired: 0, malformed: 0, decided: 0, retried: 0, receiveErrors: 0 };
+  readonly stats: JobPollerStats = { received: 0, expired: 0, malformed: 0, decided: 0, retried: 0, receiveErrors: 0 };
 
   private readonly o: JobPollerOptions;
   private readonly deletes: DeleteBatcher;
@@ -132,7 +130,6 @@ export class JobPoller {
           { abortSignal: this.abort.signal },
         );
         messages = r.Messages ?? [];
-        this.stats.receives++;
       } catch (err) {
         if (!this.running) break;
         this.stats.receiveErrors++;

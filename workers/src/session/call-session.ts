@@ -69,10 +69,13 @@ export class CallSession extends DurableObject<Env> {
     this.rec = rec;
     this.ctx.storage.kv.put('rec', rec);
     const deadline = nextDeadline(rec);
-    if (deadline === this.alarmAt) return;
-    this.alarmAt = deadline;
+    if (deadline !== this.alarmAt) await this.setAlarm(deadline);
+  }
+
+  private async setAlarm(at: number): Promise<void> {
+    this.alarmAt = at;
     try {
-      await this.ctx.storage.setAlarm(deadline);
+      await this.ctx.storage.setAlarm(at);
     } catch (err) {
       this.alarmAt = null;
       throw err;
@@ -439,8 +442,7 @@ export class CallSession extends DurableObject<Env> {
     if (!rec) return;
     const now = Date.now();
     if (now < nextDeadline(rec)) {
-      await this.ctx.storage.setAlarm(nextDeadline(rec));
-      this.alarmAt = nextDeadline(rec);
+      await this.setAlarm(nextDeadline(rec));
       return;
     }
     if (rec.state === 'created' || rec.state === 'queued') await this.end('claim_timeout');
