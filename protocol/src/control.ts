@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SessionId, SessionKind } from './job.ts';
 import { IceServer } from './ice.ts';
-import { EndReason } from './session-state.ts';
+import { EndReason, WorkerEndReason } from './session-state.ts';
 import { TwilioInbound, TwilioOutbound } from './twilio-media.ts';
 
 /**
@@ -20,6 +20,13 @@ export const PhoneCall = z.strictObject({
   direction: z.enum(['inbound', 'outbound']),
 });
 export type PhoneCall = z.infer<typeof PhoneCall>;
+
+/**
+ * A handler's `ctx.state` travels as JSON text of at most this many UTF-8 bytes: checkpointed to
+ * the session's Durable Object at each turn end and handed to the worker that takes it over.
+ */
+export const MAX_STATE_BYTES = 65_536;
+const StateJson = z.string().max(MAX_STATE_BYTES);
 
 export const TrickleCandidate = z.strictObject({
   /** `a=mid` of the media section the candidate belongs to (null when the fragment has none). */
@@ -54,7 +61,14 @@ export const ControlToWorker = z.discriminatedUnion('type', [
      * caller is already talking (no greeting), and Twilio's `start` frame follows at once.
      */
     takeover: z.boolean().optional(),
+    /** The handler's last checkpointed `ctx.state` (JSON text), when the session is taken over or resumed. */
+    state: StateJson.optional(),
   }),
+  /**
+   * The client resumed (`POST /v1/sessions/{id}/resume`) while this worker still holds the
+   * session: a fresh SDP offer to answer with a new peer connection (the worker sends `answer`).
+   */
+  z.strictObject({ type: z.literal('offer'), offer: z.string().min(1).max(65536) }),
   z.strictObject({
     type: z.literal('candidates'),
     ufrag: z.string().optional(),
@@ -77,7 +91,9 @@ export type ControlToWorker = z.infer<typeof ControlToWorker>;
 export const ControlToEdge = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('answer'), sdp: z.string().min(1).max(65536) }),
   z.strictObject({ type: z.literal('state'), state: z.literal('live') }),
-  z.strictObject({ type: z.literal('end'), detail: z.string().max(256).optional() }),
+  z.strictObject({ type: z.literal('end'), reason: WorkerEndReason.optional(), detail: z.string().max(256).optional() }),
+  /** The handler's `ctx.state` at a turn end (JSON text), kept by the edge for a takeover. */
+  z.strictObject({ type: z.literal('checkpoint'), state: StateJson }),
   z.strictObject({ type: z.literal('ice.refresh') }),
   /**
    * Frames for Twilio's Media Stream, in order. A chunk's media and its mark travel together: one

@@ -13,9 +13,34 @@ export const EndReason = z.enum([
   'phone_hangup', // Twilio status callback or `stop`
   'call_failed', // outbound call busy / failed / no-answer / canceled
   'time_limit', // SESSION_TIME_LIMIT_MS reached
+  'abuse', // the client broke the data channel's limits and kept on (see `detail`)
   'error',
 ]);
 export type EndReason = z.infer<typeof EndReason>;
+
+/**
+ * Why a worker ended a session: a closed set, so metric labels stay bounded (free text goes to
+ * `detail`). The worker reports it in its control `end` message.
+ */
+export const WorkerEndReason = z.enum([
+  'handler_closed', // the handler's pipeline finished
+  'time_limit', // TIME_LIMIT_MS or the edge's endsAt
+  'handover_timeout', // the edge never sent the session
+  'bad_handover', // the handover could not be served (e.g. a WebRTC session without an offer)
+  'answer_failed', // the offer could not be answered
+  'connect_timeout', // ICE/DTLS never connected
+  'ice_failed',
+  'peer_closed', // the browser closed its peer connection
+  'control_closed', // the edge's control WebSocket closed
+  'phone_hangup', // the provider's stream stopped or closed
+  'no_media_stream', // a phone call whose media stream never started
+  'no_media', // a phone stream that went silent (no frames) too long
+  'abuse', // the client broke the data channel's limits
+  'drain_timeout', // the worker stopped and the session outlived DRAIN_TIMEOUT_MS
+  'ended_during_start', // ended while its transport was being made
+  'error', // an unexpected failure (see the log and `detail`)
+]);
+export type WorkerEndReason = z.infer<typeof WorkerEndReason>;
 
 /** `GET /v1/sessions/{id}/status` body. Times are epoch ms. */
 export const SessionStatus = z.strictObject({
