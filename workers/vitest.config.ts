@@ -29,6 +29,8 @@ export default defineConfig({
                 AWS_SECRET_ACCESS_KEY: 'test',
                 CLAIM_TIMEOUT_MS: '2000',
                 PHONE_WAIT_MS: '7000',
+                // Tests open many sessions from one address; client-limits.test.ts sets its own limit.
+                MAX_SESSIONS_PER_CLIENT: '1000',
               },
               ratelimits: { TIGHT_LIMITER: { namespace_id: '9001', simple: { limit: 2, period: 60 } } },
             },

@@ -9,6 +9,7 @@ export const EDGE_VARS = [
   'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_API_BASE', 'TWILIO_FROM',
   'SQS_QUEUE_URL', 'SQS_ENDPOINT', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY',
   'CONTROL_SECRET', 'CLAIM_TIMEOUT_MS', 'PHONE_WAIT_MS', 'SESSION_TIME_LIMIT_MS',
+  'MAX_SESSIONS_PER_CLIENT',
 ] as const;
 
 /** Local-only defaults: never valid in production, where every secret is set explicitly. */

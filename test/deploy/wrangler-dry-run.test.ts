@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { unstable_readConfig } from 'wrangler';
 
 const WORKERS = fileURLToPath(new URL('../../workers/', import.meta.url));
 const WRANGLER = fileURLToPath(new URL('../../node_modules/.bin/wrangler', import.meta.url));
@@ -39,7 +40,10 @@ describe('wrangler deploy --dry-run --env production', () => {
     expect(code, out).toBe(0);
     expect(out).not.toMatch(/WARNING|ERROR/);
     expect(out).toMatch(/env\.CALL_SESSION \(CallSession\)\s+Durable Object/);
+    expect(out).toMatch(/env\.CLIENT_SESSIONS \(ClientSessions\)\s+Durable Object/);
     expect(out).toMatch(/env\.CREATE_LIMITER \(120 requests\/60s\)\s+Rate Limit/);
+    expect(out).toMatch(/env\.ICE_LIMITER \(\d+ requests\/60s\)\s+Rate Limit/);
+    expect(out).toMatch(/env\.API_KEY_LIMITER \(\d+ requests\/60s\)\s+Rate Limit/);
     expect(out).toMatch(/env\.AUTH_MODE \("token"\)\s+Environment Variable/);
 
     const bundle = await readFile(join(outdir, 'index.js'));
@@ -47,5 +51,27 @@ describe('wrangler deploy --dry-run --env production', () => {
     expect(gzipSync(bundle).length).toBeLessThan(FREE_PLAN_LIMIT_BYTES);
     // The Durable Object class the binding names is exported by the bundle.
     expect(bundle.toString()).toMatch(/export\s*\{[^}]*\bCallSession\b/);
+    expect(bundle.toString()).toMatch(/export\s*\{[^}]*\bClientSessions\b/);
   }, 60_000);
+
+  it('deploys production as switchboard-edge; the top level (local) cannot be mistaken for it', () => {
+    const prod = unstable_readConfig({ config: join(WORKERS, 'wrangler.jsonc'), env: 'production' });
+    expect(prod.name).toBe('switchboard-edge');
+    expect(prod.vars['AUTH_MODE']).toBe('token');
+    expect(prod.migrations.map((m: { tag: string }) => m.tag)).toEqual(['v1', 'v2']);
+    const local = unstable_readConfig({ config: join(WORKERS, 'wrangler.jsonc') });
+    expect(local.name).toBe('switchboard-edge-dev');
+    expect(local.workers_dev).toBe(false);
+    // Both declare the same Durable Objects, migrations and rate limiters (bindings are not inherited).
+    expect(local.durable_objects.bindings).toEqual(prod.durable_objects.bindings);
+    expect(local.migrations).toEqual(prod.migrations);
+    expect(local.ratelimits).toEqual(prod.ratelimits);
+  });
+
+  it('npm run deploy deploys the production environment', async () => {
+    const root = JSON.parse(await readFile(join(WORKERS, '../package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const edge = JSON.parse(await readFile(join(WORKERS, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(root.scripts['deploy']).toBe('bash scripts/run.sh npm run deploy -w workers');
+    expect(edge.scripts['deploy']).toBe('wrangler deploy --env production');
+  });
 });

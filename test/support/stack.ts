@@ -40,6 +40,8 @@ export default async function setup(project: TestProject) {
       TWILIO_API_BASE: twilioApi.url,
       TWILIO_FROM: '+15550100000',
       CLAIM_TIMEOUT_MS: '3000',
+      // The tests open many sessions from this one address.
+      MAX_SESSIONS_PER_CLIENT: '1000',
     }),
   });
   project.provide('edgeUrl', edge.url);

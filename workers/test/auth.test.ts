@@ -66,18 +66,53 @@ describe('AUTH_MODE=token', () => {
 });
 
 describe('rate limiting', () => {
-  it('answers 429 with Retry-After once a client exceeds the creation limit', async () => {
+  it('answers 429 with Retry-After once a client address exceeds the session creation limit', async () => {
     const e = { ...env, CREATE_LIMITER: env.TIGHT_LIMITER };
     const statuses: number[] = [];
     let last: Response | null = null;
     for (let i = 0; i < 4; i++) {
-      last = await app.request(`${EDGE}/v1/tokens`, { method: 'POST', headers: { 'CF-Connecting-IP': '203.0.113.9' } }, e);
+      // A wrong Content-Type (415) is answered after the limiter has counted the request.
+      last = await app.request(`${EDGE}/v1/sessions`, { method: 'POST', headers: { 'CF-Connecting-IP': '203.0.113.9', 'Content-Type': 'text/plain' }, body: 'x' }, e);
       statuses.push(last.status);
     }
-    expect(statuses.slice(0, 2)).toEqual([201, 201]);
-    expect(statuses.slice(2)).toEqual([429, 429]);
+    expect(statuses).toEqual([415, 415, 429, 429]);
     expect(last!.headers.get('Retry-After')).toBe('60');
     expect(await last!.json()).toMatchObject({ error: { code: 'rate_limited' } });
+  });
+});
+
+describe('fail closed', () => {
+  const V1 = [
+    ['GET', '/v1/ice-servers'],
+    ['POST', '/v1/sessions'],
+    ['GET', `/v1/sessions/s_${'1'.repeat(32)}/status`],
+    ['DELETE', `/v1/sessions/s_${'1'.repeat(32)}`],
+    ['POST', '/v1/tokens'],
+    ['POST', '/v1/calls'],
+  ] as const;
+
+  it('answers every /v1 route with 500 naming AUTH_MODE and PUBLIC_BASE_URL when AUTH_MODE=none has a public PUBLIC_BASE_URL', async () => {
+    for (const url of ['https://voice.example.com', 'http://10.0.0.5:8787', 'http://0.0.0.0:8787']) {
+      const e = { ...env, AUTH_MODE: 'none', PUBLIC_BASE_URL: url };
+      for (const [method, path] of V1) {
+        const res = await app.request(`${EDGE}${path}`, { method }, e);
+        expect(res.status, `${method} ${path} with ${url}`).toBe(500);
+        const { error } = (await res.json()) as { error: { code: string; message: string } };
+        expect(error.code).toBe('misconfigured');
+        expect(error.message).toContain('AUTH_MODE');
+        expect(error.message).toContain('PUBLIC_BASE_URL');
+      }
+    }
+  });
+
+  it('accepts AUTH_MODE=none on loopback URLs, and AUTH_MODE=token on a public one', async () => {
+    for (const url of ['http://127.0.0.1:8787', 'http://127.8.9.10', 'http://localhost:8787', 'http://[::1]:8787']) {
+      const res = await app.request(`${EDGE}/v1/ice-servers`, {}, { ...env, AUTH_MODE: 'none', PUBLIC_BASE_URL: url });
+      expect(res.status, url).toBe(200);
+    }
+    const e = { ...env, AUTH_MODE: 'token', PUBLIC_BASE_URL: 'https://voice.example.com' };
+    expect((await app.request(`${EDGE}/v1/ice-servers`, {}, e)).status).toBe(401);
+    expect((await app.request(`${EDGE}/v1/tokens`, { method: 'POST', headers: { Authorization: 'Bearer key-one' } }, e)).status).toBe(201);
   });
 });
 

@@ -6,15 +6,15 @@ import { loadConfig } from '../config.ts';
 import type { Env } from '../env.ts';
 import { badRequest } from '../errors.ts';
 import { readJson } from '../http/body.ts';
-import { limitCreation } from '../http/rate-limit.ts';
+import { limitApiKey } from '../http/rate-limit.ts';
 import { phoneSessionId, sessionStub, unwrap } from '../session/stub.ts';
 import { twilioTelephony } from '../twilio/rest-client.ts';
 
 /** Outbound phone call: placed through the telephony provider, served by the same handler. */
 export const calls = new Hono<{ Bindings: Env }>().post('/v1/calls', async (c) => {
   const config = loadConfig(c.env);
-  await requireApiKey(c, config);
-  await limitCreation(c, 'calls');
+  const caller = await requireApiKey(c, config);
+  await limitApiKey(c, 'calls', caller);
   const parsed = CallRequest.safeParse(await readJson(c));
   if (!parsed.success) throw badRequest(`invalid call request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'} ${i.message}`).join('; ')}`);
   const { callSid } = await twilioTelephony(config).placeCall({

@@ -6,13 +6,13 @@ import { loadConfig, requireSetting } from '../config.ts';
 import type { Env } from '../env.ts';
 import { badRequest } from '../errors.ts';
 import { readJson } from '../http/body.ts';
-import { limitCreation } from '../http/rate-limit.ts';
+import { limitApiKey } from '../http/rate-limit.ts';
 
 /** Server-side: mints a short-lived client token for a browser. */
 export const tokens = new Hono<{ Bindings: Env }>().post('/v1/tokens', async (c) => {
   const config = loadConfig(c.env);
-  await requireApiKey(c, config);
-  await limitCreation(c, 'tokens');
+  const caller = await requireApiKey(c, config);
+  await limitApiKey(c, 'tokens', caller);
   const parsed = TokenRequest.safeParse((await readJson(c)) ?? {});
   if (!parsed.success) throw badRequest(`invalid token request: ${parsed.error.issues[0]?.message ?? ''}`);
   const minted = await mintClientToken(
