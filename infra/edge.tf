@@ -20,18 +20,21 @@ locals {
   api_keys = length(var.api_keys) > 0 ? var.api_keys : ["sk_${random_password.api_key.result}"]
 
   # Every value `wrangler secret bulk --env production` sets on the edge. Names match the edge's
-  # configuration (workers/src/config.ts). Optional settings are listed only when configured, so
-  # the edge's defaults apply otherwise; the choice is made on non-secret inputs (Terraform cannot
-  # branch on a sensitive value, and a missing TURN key has no attributes to read).
+  # configuration (workers/src/config.ts). AUTH_MODE is always "token": a deployed edge checks
+  # client tokens and API keys. Optional settings are listed only when configured, so the edge's
+  # defaults apply otherwise; the choice is made on non-secret inputs (Terraform cannot branch on
+  # a sensitive value, and a missing TURN key has no attributes to read).
   edge_secret_values = {
     PUBLIC_BASE_URL               = var.edge_public_url
     SQS_QUEUE_URL                 = aws_sqs_queue.jobs.url
     AWS_REGION                    = var.aws_region
-    AWS_ACCESS_KEY_ID             = aws_iam_access_key.edge.id
-    AWS_SECRET_ACCESS_KEY         = aws_iam_access_key.edge.secret
+    AWS_ACCESS_KEY_ID             = aws_iam_access_key.edge[var.edge_key_active].id
+    AWS_SECRET_ACCESS_KEY         = aws_iam_access_key.edge[var.edge_key_active].secret
     CONTROL_SECRET                = random_password.control_secret.result
     TOKEN_SECRET                  = random_password.token_secret.result
     API_KEYS                      = join(",", local.api_keys)
+    AUTH_MODE                     = "token"
+    MAX_SESSIONS_PER_CLIENT       = tostring(var.max_sessions_per_client)
     TURN_PROVIDER                 = var.turn_provider
     TWILIO_ACCOUNT_SID            = var.twilio_account_sid
     TWILIO_AUTH_TOKEN             = var.twilio_auth_token
@@ -44,7 +47,7 @@ locals {
 
   edge_secret_names = concat(
     ["PUBLIC_BASE_URL", "SQS_QUEUE_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-    "CONTROL_SECRET", "TOKEN_SECRET", "API_KEYS", "TURN_PROVIDER"],
+    "CONTROL_SECRET", "TOKEN_SECRET", "API_KEYS", "AUTH_MODE", "MAX_SESSIONS_PER_CLIENT", "TURN_PROVIDER"],
     var.twilio_account_sid != "" ? ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"] : [],
     var.twilio_from != "" ? ["TWILIO_FROM"] : [],
     var.turn_provider == "cloudflare" ? ["CLOUDFLARE_TURN_KEY_ID", "CLOUDFLARE_TURN_KEY_API_TOKEN"] : [],

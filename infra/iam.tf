@@ -1,7 +1,8 @@
 # Least privilege. Three principals:
-# - the edge (a Cloudflare Worker, outside AWS: an IAM user's access key) may only send jobs;
-# - the task role (the worker's own code) may only receive, delete and re-time jobs, and set its
-#   own task's scale-in protection (through the ECS agent endpoint, which signs with this role);
+# - the edge (a Cloudflare Worker, outside AWS: an IAM user's access keys) may only send jobs;
+# - the task role (the worker's own code) may only receive, delete and re-time jobs, and set
+#   and read its own task's scale-in protection, on this cluster's tasks only (through the ECS
+#   agent endpoint, which signs with this role);
 # - the execution role (the ECS agent starting the task) may pull the image, write the log
 #   stream and read the handler's secrets.
 # Publishing the utilisation metric needs no permission: it is embedded metric format in the
@@ -26,8 +27,19 @@ resource "aws_iam_user_policy" "edge" {
   policy = data.aws_iam_policy_document.edge.json
 }
 
+# Two keys, the most an IAM user may hold, so one can be replaced while the edge runs on the
+# other: var.edge_key_active picks the one edge_secrets carries (README, "Rotating the edge's AWS
+# key"). Replacing a key destroys it before creating the new one, which the two-key limit needs.
 resource "aws_iam_access_key" "edge" {
+  for_each = toset(["a", "b"])
+
   user = aws_iam_user.edge.name
+}
+
+# The single key of earlier versions becomes key "a" (still the one in use), not a new key.
+moved {
+  from = aws_iam_access_key.edge
+  to   = aws_iam_access_key.edge["a"]
 }
 
 # ---- roles assumed by ECS tasks ----------------------------------------------------------------
@@ -68,9 +80,11 @@ data "aws_iam_policy_document" "task" {
     resources = [aws_sqs_queue.jobs.arn]
   }
 
+  # The agent endpoint calls these for the task itself; scoped to this cluster's tasks, so the
+  # role cannot touch tasks of any other cluster in the account.
   statement {
     sid       = "ProtectOwnTaskFromScaleIn"
-    actions   = ["ecs:UpdateTaskProtection"]
+    actions   = ["ecs:UpdateTaskProtection", "ecs:GetTaskProtection"]
     resources = ["arn:${local.partition}:ecs:${var.aws_region}:${local.account_id}:task/${local.cluster_name}/*"]
   }
 }

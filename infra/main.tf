@@ -37,7 +37,11 @@ locals {
   cluster_name   = "${var.name}-media"
   service_name   = "${var.name}-media-worker"
   container_name = "media-worker"
-  image          = var.worker_image != "" ? var.worker_image : "${aws_ecr_repository.worker.repository_url}:${var.worker_image_tag}"
+
+  # Pinned images only (variables.tf refuses 'latest'): a task started by autoscaling next week
+  # runs the same bytes as the one started today, and a rollback means a known earlier image.
+  ecr_image = startswith(var.worker_image_tag, "sha256:") ? "${aws_ecr_repository.worker.repository_url}@${var.worker_image_tag}" : "${aws_ecr_repository.worker.repository_url}:${var.worker_image_tag}"
+  image     = var.worker_image != "" ? var.worker_image : local.ecr_image
 
   # Shared by the task definition's health check and the worker's WORKER_HTTP_PORT; the
   # check runs inside the container, so the endpoint stays on 127.0.0.1.
@@ -66,8 +70,9 @@ locals {
 }
 
 resource "aws_ecr_repository" "worker" {
-  name                 = "${var.name}/media-worker"
-  image_tag_mutability = "MUTABLE"
+  name = "${var.name}/media-worker"
+  # A pushed tag can never be moved to other bytes: the tag in the task definition is the image.
+  image_tag_mutability = "IMMUTABLE"
   force_delete         = false
 
   image_scanning_configuration {

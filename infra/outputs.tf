@@ -8,8 +8,18 @@ output "dead_letter_queue_url" {
   value       = aws_sqs_queue.jobs_dlq.url
 }
 
+output "alarm_topic_arn" {
+  description = "SNS topic the dead-letter alarm notifies (alarm_email subscribes to it; add other subscribers here)."
+  value       = aws_sns_topic.alarms.arn
+}
+
+output "edge_access_key_ids" {
+  description = "IDs of the edge's two access keys (a, b); edge_key_active picks the one edge_secrets carries."
+  value       = { for k, key in aws_iam_access_key.edge : k => key.id }
+}
+
 output "ecr_repository_url" {
-  description = "Push the media-worker image here (docker build -f media-worker/Dockerfile .)."
+  description = "Push the media-worker image here under a new tag per build (tags are immutable), then set worker_image_tag to it."
   value       = aws_ecr_repository.worker.repository_url
 }
 

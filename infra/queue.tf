@@ -54,5 +54,22 @@ resource "aws_cloudwatch_metric_alarm" "jobs_dead_lettered" {
   threshold           = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+# Where alarms are sent. Not encrypted with a KMS key: CloudWatch alarms can publish only to
+# topics whose key policy grants CloudWatch kms:GenerateDataKey/Decrypt, which the AWS managed
+# SNS key (alias/aws/sns) cannot; an alarm carries queue names and counts, nothing secret.
+resource "aws_sns_topic" "alarms" {
+  name = "${var.name}-alarms"
+}
+
+# Optional: AWS mails a confirmation link, and nothing is delivered until it is followed.
+resource "aws_sns_topic_subscription" "alarm_email" {
+  count = var.alarm_email == "" ? 0 : 1
+
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
 }

@@ -27,14 +27,29 @@ variable "edge_public_url" {
 
 variable "worker_image" {
   type        = string
-  description = "Media-worker image (built from media-worker/Dockerfile). Empty: the ECR repository this module creates, tag worker_image_tag."
+  description = "Media-worker image from another registry (built from media-worker/Dockerfile), pinned: 'repo@sha256:<digest>' or 'repo:<tag>' with a tag that is never moved (not 'latest'). Empty: the module's ECR repository at worker_image_tag."
   default     = ""
+
+  validation {
+    condition = var.worker_image == "" || (
+      can(regex("^[^\\s@]+@sha256:[0-9a-f]{64}$", var.worker_image)) ||
+      (can(regex("^[^\\s@]+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.worker_image)) && !endswith(var.worker_image, ":latest"))
+    )
+    error_message = "worker_image: 'repository@sha256:<64 hex>' or 'repository:<tag>' with a tag other than 'latest'."
+  }
 }
 
 variable "worker_image_tag" {
   type        = string
-  description = "Tag of the image in the module's ECR repository, used when worker_image is empty."
-  default     = "latest"
+  description = "The image the tasks run from the module's ECR repository (whose tags are immutable): the tag you pushed (e.g. the git commit) or its digest 'sha256:<64 hex>'. Never 'latest'. Ignored when worker_image is set."
+  default     = ""
+
+  validation {
+    condition = var.worker_image != "" || can(regex("^sha256:[0-9a-f]{64}$", var.worker_image_tag)) || (
+      can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.worker_image_tag)) && var.worker_image_tag != "latest"
+    )
+    error_message = "worker_image_tag: the tag you pushed (not 'latest') or a digest 'sha256:<64 hex>'; required unless worker_image is set."
+  }
 }
 
 variable "handler" {
@@ -272,10 +287,37 @@ variable "metrics_namespace" {
   default     = "Switchboard"
 }
 
-variable "alarm_topic_arn" {
+variable "alarm_email" {
   type        = string
-  description = "SNS topic told when jobs land in the dead-letter queue; null: the alarm only shows in CloudWatch."
-  default     = null
+  description = "Email address the alarm topic (jobs in the dead-letter queue) notifies; AWS mails it a confirmation link first. Empty: no subscription (subscribe to output alarm_topic_arn yourself)."
+  default     = ""
+
+  validation {
+    condition     = var.alarm_email == "" || can(regex("^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$", var.alarm_email))
+    error_message = "alarm_email: an email address, or empty for no subscription."
+  }
+}
+
+variable "edge_key_active" {
+  type        = string
+  description = "Which of the edge's two access keys ('a' or 'b') edge_secrets carries. Rotate by switching to the other key, pushing edge_secrets, then replacing the old one (README, 'Rotating the edge's AWS key')."
+  default     = "a"
+
+  validation {
+    condition     = contains(["a", "b"], var.edge_key_active)
+    error_message = "edge_key_active: a or b."
+  }
+}
+
+variable "max_sessions_per_client" {
+  type        = number
+  description = "MAX_SESSIONS_PER_CLIENT of the edge: live WebRTC sessions one client (token subject) may hold; the next gets 429."
+  default     = 5
+
+  validation {
+    condition     = var.max_sessions_per_client >= 1 && var.max_sessions_per_client <= 10000 && floor(var.max_sessions_per_client) == var.max_sessions_per_client
+    error_message = "max_sessions_per_client: a whole number from 1 to 10000."
+  }
 }
 
 variable "tags" {

@@ -1,13 +1,20 @@
 import { startEdge } from './stack/edge.ts';
 import { edgeVarsFromEnv } from './stack/config.ts';
 import { startLocalSqs, type LocalSqs } from './stack/local-sqs.ts';
-import { startMediaWorker } from './stack/media-worker.ts';
+import { startWorkers, workerPlan, type WorkerPlan } from './stack/workers.ts';
 
 /**
  * `npm start`: the whole stack on this machine. A local SQS-compatible queue (fauxqs, unless
- * SQS_QUEUE_URL points elsewhere), the edge under wrangler dev on 127.0.0.1:8787, and one media
- * worker running HANDLER (the echo demo by default).
+ * SQS_QUEUE_URL points elsewhere), the edge under wrangler dev on 127.0.0.1:8787, and WORKERS
+ * media workers (default 1, health on 9090, 9091, ...) running HANDLER (the echo demo by default).
  */
+let plan: WorkerPlan;
+try {
+  plan = workerPlan(process.env);
+} catch (err) {
+  console.error(`npm start: ${(err as Error).message}`);
+  process.exit(1);
+}
 const edgePort = Number(process.env['EDGE_PORT'] ?? 8787);
 let sqs: LocalSqs | null = null;
 const overrides: Record<string, string> = {};
@@ -19,14 +26,21 @@ if (!process.env['SQS_QUEUE_URL']) {
 if (!process.env['PUBLIC_BASE_URL']) overrides['PUBLIC_BASE_URL'] = `http://127.0.0.1:${edgePort}`;
 const vars = edgeVarsFromEnv(process.env, overrides);
 const edge = await startEdge({ port: edgePort, vars, quiet: false });
-const worker = await startMediaWorker({
-  env: { ...vars, ...pick(process.env), WORKER_HTTP_PORT: process.env['WORKER_HTTP_PORT'] ?? '9090' },
+const workers = await startWorkers(plan, { ...vars, ...pick(process.env) }).catch(async (err: unknown) => {
+  console.error(`npm start: ${(err as Error).message}`);
+  await edge.stop();
+  await sqs?.stop();
+  process.exit(1);
 });
+const workerLines = workers.workers.map(
+  (w, i) => `  media worker ${String(i + 1).padEnd(9)}${w.url}/healthz${plan.rtcRanges ? `   RTC ports ${plan.rtcRanges[i]?.join('-')}` : ''}`,
+);
 
 console.log(`
 Switchboard is running. Open ${edge.url}/ and press Call.
   edge (wrangler dev)   ${edge.url}        (up in ${edge.startupMs} ms)
-  media worker          ${worker.url}/healthz   handler: ${process.env['HANDLER'] ?? 'echo'}
+${workerLines.join('\n')}
+  handler               ${process.env['HANDLER'] ?? 'echo'}   (WORKERS=${plan.count})
   job queue (fauxqs)    ${vars['SQS_QUEUE_URL']}
   WHIP endpoint         POST ${edge.url}/v1/sessions
   Twilio voice webhook  POST ${edge.url}/twilio/voice
@@ -35,7 +49,7 @@ Press Ctrl-C to stop.`);
 
 /** Worker settings from the environment (ARCHITECTURE.md's worker variables). */
 function pick(env: NodeJS.ProcessEnv): Record<string, string> {
-  const keys = ['HANDLER', 'MAX_SESSIONS', 'TIME_LIMIT_MS', 'DRAIN_TIMEOUT_MS', 'RTC_PORT_MIN', 'RTC_PORT_MAX', 'PUBLIC_IP', 'ICE_POLICY', 'RTC_INTERFACE'];
+  const keys = ['HANDLER', 'MAX_SESSIONS', 'TIME_LIMIT_MS', 'DRAIN_TIMEOUT_MS', 'PUBLIC_IP', 'ICE_POLICY', 'RTC_INTERFACE', 'WORKER_ID'];
   return Object.fromEntries(keys.filter((k) => env[k]).map((k) => [k, env[k]!]));
 }
 
@@ -43,7 +57,7 @@ let stopping = false;
 const stop = async () => {
   if (stopping) return;
   stopping = true;
-  await worker.stop();
+  await workers.stop();
   await edge.stop();
   await sqs?.stop();
   process.exit(0);

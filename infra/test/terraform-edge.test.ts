@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../workers/src/config.ts';
-import { ROOT, str, tf } from './terraform-fixture.ts';
+import { ROOT, ref, str, tf, validationErrors } from './terraform-fixture.ts';
 import { mustGet } from './terraform-model.ts';
 
 describe('edge settings', () => {
@@ -12,10 +12,25 @@ describe('edge settings', () => {
     expect(names.filter((n) => !known.includes(n))).toEqual([]);
     const wrangler = JSON.parse(
       (await readFile(join(ROOT, 'workers/wrangler.jsonc'), 'utf8')).replace(/^\s*\/\/.*$/gm, ''),
-    ) as { vars?: Record<string, string>; env: { production: { vars: Record<string, string> } } };
-    const vars = Object.keys(wrangler.env.production.vars);
+    ) as { vars?: Record<string, string>; env: { production: { vars?: Record<string, string> } } };
+    // `wrangler secret bulk` fails on a name that is also a var of the environment.
+    const vars = Object.keys(wrangler.env.production.vars ?? {});
     expect(vars.filter((v) => names.includes(v))).toEqual([]);
-    expect(wrangler.env.production.vars.AUTH_MODE).toBe('token');
+  });
+
+  it('always deploys the edge with token auth and a per-client session limit', () => {
+    const values = tf.locals.get('edge_secret_values') as Record<string, string>;
+    expect(values.AUTH_MODE).toBe('token');
+    expect(values.MAX_SESSIONS_PER_CLIENT).toBe(ref('tostring(var.max_sessions_per_client)'));
+    expect(tf.variables.get('max_sessions_per_client')?.default).toBe(5);
+    const names = str(tf.locals.get('edge_secret_names'));
+    // Listed unconditionally: in the first list of the concat().
+    const always = /^\$\{concat\(\s*\[([^\]]*)\]/.exec(names)?.[1] ?? '';
+    expect(always).toContain('"AUTH_MODE"');
+    expect(always).toContain('"MAX_SESSIONS_PER_CLIENT"');
+    expect(validationErrors('max_sessions_per_client', 0)).toHaveLength(1);
+    expect(validationErrors('max_sessions_per_client', 2.5)).toHaveLength(1);
+    expect(validationErrors('max_sessions_per_client', 20)).toEqual([]);
   });
 
   it('points Twilio at routes the edge serves', async () => {

@@ -1,8 +1,10 @@
 /**
  * A small evaluator for the subset of Terraform expressions the tests need to compute concrete
- * values offline (what the worker's environment will be): string templates with `${...}`,
- * string/number/bool literals, `var.x`, `local.x`, resource attributes (from a resolver),
- * `tostring()`, `==`/`!=`, `cond ? a : b` and parentheses. Anything else throws, naming it.
+ * values offline (what the worker's environment will be, whether a variable's validation accepts
+ * a value): string templates with `${...}`, string/number/bool/list literals, `var.x`, `local.x`,
+ * resource attributes (from a resolver), `+ - * /`, `==`/`!=`/`<`/`<=`/`>`/`>=`, `&&`/`||`/`!`,
+ * `cond ? a : b`, parentheses and the functions in FUNCTIONS (`can()` is special: see below).
+ * Anything else throws, naming it.
  */
 export interface EvalContext {
   variable(name: string): unknown;
@@ -62,6 +64,33 @@ function closingQuote(text: string, open: number): number {
   throw new Error(`unterminated string in ${text}`);
 }
 
+/**
+ * A Terraform runtime error (a `regex()` without a match, say): what `can()` turns into false.
+ * Anything the evaluator does not support throws a plain Error, which `can()` passes on, so an
+ * unsupported expression fails the test instead of reading as "invalid".
+ */
+export class TerraformEvalError extends Error {}
+
+/** Terraform's quoted-string escapes (the expression text keeps them as written). */
+function unescape(text: string): string {
+  return text.replace(/\\(["\\nrt])/g, (_, c: string) => ({ n: '\n', r: '\r', t: '\t' })[c] ?? c).replace(/\$\$\{/g, '${');
+}
+
+const FUNCTIONS: Record<string, (...args: unknown[]) => unknown> = {
+  tostring: (v) => String(v),
+  startswith: (s, p) => String(s).startsWith(String(p)),
+  endswith: (s, p) => String(s).endsWith(String(p)),
+  contains: (list, v) => (list as unknown[]).includes(v),
+  length: (v) => (typeof v === 'string' || Array.isArray(v) ? v.length : Object.keys(v as object).length),
+  floor: (v) => Math.floor(Number(v)),
+  regex: (pattern, s) => {
+    // RE2 and JavaScript agree on the character classes, anchors and counts used here.
+    const m = new RegExp(String(pattern)).exec(String(s));
+    if (!m) throw new TerraformEvalError(`regex ${String(pattern)} does not match ${JSON.stringify(s)}`);
+    return m.length > 1 ? m.slice(1) : m[0];
+  },
+};
+
 export function evaluateExpression(source: string, ctx: EvalContext): unknown {
   const p = new Parser(source, ctx);
   const v = p.ternary();
@@ -101,21 +130,124 @@ class Parser {
     if (!this.#eat(tok)) throw new Error(`expected '${tok}' at ${this.#i} in ${this.#s}`);
   }
 
+  #bool(v: unknown, op: string): boolean {
+    if (typeof v !== 'boolean') throw new Error(`operand of ${op} is not a bool in ${this.#s}`);
+    return v;
+  }
+
   ternary(): unknown {
-    const cond = this.#equality();
+    const cond = this.#or();
     if (!this.#eat('?')) return cond;
     const a = this.ternary();
     this.#expect(':');
     const b = this.ternary();
-    if (typeof cond !== 'boolean') throw new Error(`condition is not a bool in ${this.#s}`);
-    return cond ? a : b;
+    return this.#bool(cond, '?') ? a : b;
   }
 
-  #equality(): unknown {
-    const left = this.#primary();
-    if (this.#eat('==')) return left === this.#primary();
-    if (this.#eat('!=')) return left !== this.#primary();
+  // Terraform evaluates both operands of || and && (no short-circuit), so both are parsed and
+  // evaluated here too: an error in either is an error of the whole expression.
+  #or(): unknown {
+    let left = this.#and();
+    while (this.#eat('||')) {
+      const right = this.#and();
+      left = this.#bool(left, '||') || this.#bool(right, '||');
+    }
     return left;
+  }
+
+  #and(): unknown {
+    let left = this.#comparison();
+    while (this.#eat('&&')) {
+      const right = this.#comparison();
+      left = this.#bool(left, '&&') && this.#bool(right, '&&');
+    }
+    return left;
+  }
+
+  #comparison(): unknown {
+    const left = this.#additive();
+    if (this.#eat('==')) return left === this.#additive();
+    if (this.#eat('!=')) return left !== this.#additive();
+    for (const op of ['<=', '>=', '<', '>'] as const) {
+      if (!this.#eat(op)) continue;
+      const [a, b] = [this.#number(left, op), this.#number(this.#additive(), op)];
+      return op === '<=' ? a <= b : op === '>=' ? a >= b : op === '<' ? a < b : a > b;
+    }
+    return left;
+  }
+
+  #number(v: unknown, op: string): number {
+    if (typeof v !== 'number') throw new Error(`operand of ${op} is not a number in ${this.#s}`);
+    return v;
+  }
+
+  #additive(): unknown {
+    let left = this.#multiplicative();
+    for (;;) {
+      if (this.#eat('+')) left = this.#number(left, '+') + this.#number(this.#multiplicative(), '+');
+      else if (this.#eat('-')) left = this.#number(left, '-') - this.#number(this.#multiplicative(), '-');
+      else return left;
+    }
+  }
+
+  #multiplicative(): unknown {
+    let left = this.#unary();
+    for (;;) {
+      if (this.#eat('*')) left = this.#number(left, '*') * this.#number(this.#unary(), '*');
+      else if (this.#eat('/')) left = this.#number(left, '/') / this.#number(this.#unary(), '/');
+      else return left;
+    }
+  }
+
+  #unary(): unknown {
+    this.skipSpace();
+    if (this.#s[this.#i] === '!' && this.#s[this.#i + 1] !== '=') {
+      this.#i++;
+      return !this.#bool(this.#unary(), '!');
+    }
+    return this.#primary();
+  }
+
+  #call(name: string): unknown {
+    if (name === 'can') return this.#can();
+    const args: unknown[] = [];
+    if (!this.#eat(')')) {
+      do args.push(this.ternary());
+      while (this.#eat(','));
+      this.#expect(')');
+    }
+    const fn = FUNCTIONS[name];
+    if (!fn) throw new Error(`unsupported function ${name}() in ${this.#s}`);
+    return fn(...args);
+  }
+
+  /** `can(expr)`: false when expr raises a Terraform runtime error, true otherwise. */
+  #can(): boolean {
+    const start = this.#i;
+    let ok = true;
+    try {
+      this.ternary();
+    } catch (err) {
+      if (!(err instanceof TerraformEvalError)) throw err;
+      ok = false;
+      this.#i = start;
+      this.#skipToClose();
+    }
+    this.#expect(')');
+    return ok;
+  }
+
+  /** Moves to the `)` that closes the argument list starting here (skipping strings and nesting). */
+  #skipToClose(): void {
+    let depth = 0;
+    for (; this.#i < this.#s.length; this.#i++) {
+      const c = this.#s[this.#i];
+      if (c === '"') this.#i = closingQuote(this.#s, this.#i);
+      else if (c === '(' || c === '[' || c === '{') depth++;
+      else if (c === ')' && depth === 0) return;
+      else if (c === ')' || c === ']' || c === '}') depth--;
+    }
+    throw new Error(`unbalanced parentheses in ${this.#s}`);
   }
 
   #primary(): unknown {
@@ -127,11 +259,25 @@ class Parser {
       this.#expect(')');
       return v;
     }
+    if (rest.startsWith('[')) {
+      this.#i++;
+      const items: unknown[] = [];
+      if (!this.#eat(']')) {
+        do {
+          if (this.#eat(']')) return items; // trailing comma
+          items.push(this.ternary());
+        } while (this.#eat(','));
+        this.#expect(']');
+      }
+      return items;
+    }
     if (rest.startsWith('"')) {
       const end = closingQuote(this.#s, this.#i);
       const body = this.#s.slice(this.#i + 1, end);
       this.#i = end + 1;
-      return String(evaluateTemplate(body, this.#ctx));
+      return splitTemplate(body)
+        .map((p) => (p.expr ? String(evaluateExpression(p.text, this.#ctx)) : unescape(p.text)))
+        .join('');
     }
     const num = /^-?\d+(\.\d+)?/.exec(rest);
     if (num) {
@@ -143,12 +289,8 @@ class Parser {
     this.#i += ident[0].length;
     const name = ident[0];
     if (name === 'true' || name === 'false') return name === 'true';
-    if (this.#eat('(')) {
-      const arg = this.ternary();
-      this.#expect(')');
-      if (name === 'tostring') return String(arg);
-      throw new Error(`unsupported function ${name}() in ${this.#s}`);
-    }
+    if (name === 'null') return null;
+    if (this.#eat('(')) return this.#call(name);
     const path = [name];
     while (this.#s[this.#i] === '.') {
       this.#i++;

@@ -29,6 +29,12 @@ export function attachedDocument(policyAddress: string): Body {
   return mustGet(tf.data, `aws_iam_policy_document.${m[1]}`);
 }
 
+/** What AWS would report for the resource attributes the evaluated values need. */
+const SAMPLE_ATTRIBUTES: Record<string, string> = {
+  'aws_sqs_queue.jobs.url': 'https://sqs.us-east-1.amazonaws.com/123456789012/switchboard-jobs',
+  'aws_ecr_repository.worker.repository_url': '123456789012.dkr.ecr.us-east-1.amazonaws.com/switchboard/media-worker',
+};
+
 /** Concrete values for variables: the example tfvars over the declared defaults. */
 export function context(overrides: Record<string, unknown> = {}): EvalContext {
   const ctx: EvalContext = {
@@ -44,7 +50,8 @@ export function context(overrides: Record<string, unknown> = {}): EvalContext {
       return evaluateTemplate(str(tf.locals.get(name)), ctx);
     },
     attribute(address, attr) {
-      if (address === 'aws_sqs_queue.jobs' && attr === 'url') return 'https://sqs.us-east-1.amazonaws.com/123456789012/switchboard-jobs';
+      const sample = SAMPLE_ATTRIBUTES[`${address}.${attr}`];
+      if (sample !== undefined) return sample;
       throw new Error(`no sample value for ${address}.${attr}`);
     },
   };
@@ -55,4 +62,15 @@ export function workerEnvironment(overrides: Record<string, unknown> = {}): Reco
   const ctx = context(overrides);
   const env = tf.locals.get('worker_environment') as Record<string, string>;
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(evaluateTemplate(v, ctx))]));
+}
+
+/**
+ * The error messages of a variable's validations that refuse `value`, the other variables taken
+ * from the example tfvars (and `others`), as `terraform plan` would report them.
+ */
+export function validationErrors(name: string, value: unknown, others: Record<string, unknown> = {}): string[] {
+  const ctx = context({ ...others, [name]: value });
+  return blocks(mustGet(tf.variables, name), 'validation')
+    .filter((v) => evaluateTemplate(str(v.condition), ctx) !== true)
+    .map((v) => str(v.error_message));
 }

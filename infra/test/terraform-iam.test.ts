@@ -1,5 +1,8 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { actionsOf, attachedDocument, ref, statements, str, tf } from './terraform-fixture.ts';
+import { evaluateTemplate } from './terraform-expr.ts';
+import { INFRA, actionsOf, attachedDocument, context, ref, statements, str, tf, validationErrors } from './terraform-fixture.ts';
 import { blocks, mustGet } from './terraform-model.ts';
 
 describe('IAM least privilege', () => {
@@ -29,8 +32,29 @@ describe('IAM least privilege', () => {
       { actions: ['sqs:SendMessage'], resources: [ref('aws_sqs_queue.jobs.arn')] },
     ]);
     expect(str(mustGet(tf.resources, 'aws_iam_access_key.edge').user)).toBe(ref('aws_iam_user.edge.name'));
+  });
+
+  it('the edge has two access keys, and edge_key_active picks the one the edge gets', () => {
+    const keys = mustGet(tf.resources, 'aws_iam_access_key.edge');
+    expect(keys.for_each).toBe(ref('toset(["a", "b"])'));
+    const keyResources = [...tf.resources.keys()].filter((a) => a.startsWith('aws_iam_access_key.'));
+    expect(keyResources).toEqual(['aws_iam_access_key.edge']); // IAM allows two keys per user
     const secrets = tf.locals.get('edge_secret_values') as Record<string, string>;
-    expect(secrets.AWS_ACCESS_KEY_ID).toBe(ref('aws_iam_access_key.edge.id'));
+    expect(secrets.AWS_ACCESS_KEY_ID).toBe(ref('aws_iam_access_key.edge[var.edge_key_active].id'));
+    expect(secrets.AWS_SECRET_ACCESS_KEY).toBe(ref('aws_iam_access_key.edge[var.edge_key_active].secret'));
+    expect(validationErrors('edge_key_active', 'a')).toEqual([]);
+    expect(validationErrors('edge_key_active', 'b')).toEqual([]);
+    expect(validationErrors('edge_key_active', 'c')).toHaveLength(1);
+    // An existing single key becomes key "a" instead of being destroyed.
+    const moved = [...tf.raw.values()].flatMap((f) => (f.moved ?? []) as { from: string; to: string }[]);
+    expect(moved).toContainEqual({ from: ref('aws_iam_access_key.edge'), to: ref('aws_iam_access_key.edge["a"]') });
+  });
+
+  it('documents how to rotate the edge key without downtime', async () => {
+    const readme = await readFile(join(INFRA, 'README.md'), 'utf8');
+    expect(readme).toContain('edge_key_active');
+    expect(readme).toContain("-replace='aws_iam_access_key.edge[");
+    expect(readme).toContain('wrangler secret bulk');
   });
 
   it('the task role may only receive, delete and re-time jobs, and protect its own task', () => {
@@ -38,12 +62,29 @@ describe('IAM least privilege', () => {
     expect(td.task_role_arn).toBe(ref('aws_iam_role.task.arn'));
     expect(str(mustGet(tf.resources, 'aws_iam_role_policy.task').role)).toBe(ref('aws_iam_role.task.id'));
     const doc = attachedDocument('aws_iam_role_policy.task');
-    expect(actionsOf(doc).sort()).toEqual(['ecs:UpdateTaskProtection', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage']);
+    expect(actionsOf(doc).sort()).toEqual([
+      'ecs:GetTaskProtection',
+      'ecs:UpdateTaskProtection',
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:ReceiveMessage',
+    ]);
     for (const s of statements(doc)) {
       const actions = s.actions as string[];
       if (actions.some((a) => a.startsWith('sqs:'))) expect(s.resources).toEqual([ref('aws_sqs_queue.jobs.arn')]);
-      else expect(str(s.resources)).toContain(':task/${local.cluster_name}/*');
+      else expect(s.resources).toEqual(['arn:${local.partition}:ecs:${var.aws_region}:${local.account_id}:task/${local.cluster_name}/*']);
     }
+  });
+
+  it("scopes task protection to this cluster's tasks", () => {
+    const doc = attachedDocument('aws_iam_role_policy.task');
+    const ecs = statements(doc).filter((s) => (s.actions as string[]).some((a) => a.startsWith('ecs:')));
+    expect(ecs).toHaveLength(1);
+    const ctx = context();
+    const resolve = (name: string) => ({ account_id: '123456789012', partition: 'aws' })[name] ?? ctx.local(name);
+    const arn = evaluateTemplate(str((ecs[0]?.resources as string[])[0]), { ...ctx, local: resolve });
+    expect(arn).toBe('arn:aws:ecs:us-east-1:123456789012:task/switchboard-media/*');
+    expect(mustGet(tf.resources, 'aws_ecs_cluster.media').name).toBe(ref('local.cluster_name'));
   });
 
   it('the execution role may only pull the image, write logs and read the handler secrets', () => {

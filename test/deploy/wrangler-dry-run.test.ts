@@ -44,7 +44,7 @@ describe('wrangler deploy --dry-run --env production', () => {
     expect(out).toMatch(/env\.CREATE_LIMITER \(120 requests\/60s\)\s+Rate Limit/);
     expect(out).toMatch(/env\.ICE_LIMITER \(\d+ requests\/60s\)\s+Rate Limit/);
     expect(out).toMatch(/env\.API_KEY_LIMITER \(\d+ requests\/60s\)\s+Rate Limit/);
-    expect(out).toMatch(/env\.AUTH_MODE \("token"\)\s+Environment Variable/);
+    expect(out).toMatch(/env\.EDGE_ENV \("production"\)\s+Environment Variable/);
 
     const bundle = await readFile(join(outdir, 'index.js'));
     expect((await stat(join(outdir, 'index.js'))).size).toBeGreaterThan(10_000);
@@ -57,7 +57,9 @@ describe('wrangler deploy --dry-run --env production', () => {
   it('deploys production as switchboard-edge; the top level (local) cannot be mistaken for it', () => {
     const prod = unstable_readConfig({ config: join(WORKERS, 'wrangler.jsonc'), env: 'production' });
     expect(prod.name).toBe('switchboard-edge');
-    expect(prod.vars['AUTH_MODE']).toBe('token');
+    // AUTH_MODE comes with the secrets (Terraform edge_secrets); EDGE_ENV makes the edge refuse to run without it.
+    expect(prod.vars['EDGE_ENV']).toBe('production');
+    expect(prod.vars['AUTH_MODE']).toBeUndefined();
     expect(prod.migrations.map((m: { tag: string }) => m.tag)).toEqual(['v1', 'v2']);
     const local = unstable_readConfig({ config: join(WORKERS, 'wrangler.jsonc') });
     expect(local.name).toBe('switchboard-edge-dev');

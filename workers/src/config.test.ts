@@ -13,6 +13,14 @@ describe('loadConfig fails closed', () => {
     expect(loadConfig({ AUTH_MODE: 'token', PUBLIC_BASE_URL: 'https://voice.example.com' }).AUTH_MODE).toBe('token');
   });
 
+  it('refuses a production deploy whose AUTH_MODE or PUBLIC_BASE_URL secrets are missing', () => {
+    expect(() => loadConfig({ EDGE_ENV: 'production' })).toThrow(/EDGE_ENV=production needs AUTH_MODE=token and PUBLIC_BASE_URL/);
+    expect(() => loadConfig({ EDGE_ENV: 'production', AUTH_MODE: 'token' })).toThrow(/PUBLIC_BASE_URL/);
+    expect(() => loadConfig({ EDGE_ENV: 'production', PUBLIC_BASE_URL: 'http://127.0.0.1:8787' })).toThrow(/AUTH_MODE=token/);
+    const c = loadConfig({ EDGE_ENV: 'production', AUTH_MODE: 'token', PUBLIC_BASE_URL: 'https://voice.example.com' });
+    expect(c.AUTH_MODE).toBe('token');
+  });
+
   it('reads MAX_SESSIONS_PER_CLIENT (default 5) and rejects a non-positive one', () => {
     expect(loadConfig({}).MAX_SESSIONS_PER_CLIENT).toBe(5);
     expect(loadConfig({ MAX_SESSIONS_PER_CLIENT: '1000' }).MAX_SESSIONS_PER_CLIENT).toBe(1000);
