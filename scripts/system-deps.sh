@@ -4,7 +4,8 @@
 # Sourced by test.sh (every group) and bench.sh (the baseline's); a no-op when all are present.
 
 # Missing packages of the tests: headless Chromium for the browser test, coturn's turnserver for
-# the TURN relay tests, iproute2 and nftables for the NAT traversal test, and the bench baseline's
+# the TURN relay tests, iproute2 and nftables for the NAT traversal and strict-firewall tests,
+# certutil and openssl for the latter's TURN over TLS, and the bench baseline's
 # (its e2e test runs it).
 sb_test_packages_missing() {
   [ -x /usr/bin/chromium ] || echo chromium
@@ -12,6 +13,10 @@ sb_test_packages_missing() {
   # The NAT traversal test: network namespaces (ip netns, veth) and a UDP block between them.
   [ -x /usr/sbin/ip ] || [ -x /usr/bin/ip ] || [ -x /sbin/ip ] || echo iproute2
   [ -x /usr/sbin/nft ] || echo nftables
+  # The strict-firewall test: certutil makes the browser profile's NSS database trust its test CA
+  # (TURN over TLS); the test CA itself is made with the openssl CLI.
+  [ -x /usr/bin/certutil ] || echo libnss3-tools
+  [ -x /usr/bin/openssl ] || echo openssl
   sb_bench_packages_missing
 }
 

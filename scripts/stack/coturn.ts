@@ -28,6 +28,13 @@ export interface CoturnOptions {
   /** Echo turnserver's log to stderr. */
   verbose?: boolean;
   /**
+   * TURN over TLS (RFC 7065) with this certificate chain and key (PEM files). coturn then also
+   * takes TLS on the plain listening port (it tells TLS from TURN by the first bytes), so one
+   * port serves `turn:` over UDP and TCP and `turns:`, as a server on 443 for firewalls that allow
+   * only TCP 443 does; `tlsPort` (5349 when unset) is coturn's dedicated TLS port.
+   */
+  tls?: { cert: string; pkey: string; tlsPort?: number };
+  /**
    * Command prefix turnserver runs under, e.g. `['ip', 'netns', 'exec', 'sb-core']` to run it
    * inside a network namespace; the readiness probe then runs there too, and the port defaults
    * to 3478 (a fresh namespace has it free).
@@ -36,7 +43,7 @@ export interface CoturnOptions {
 }
 
 export interface LocalCoturn {
-  /** `turn:` URLs for TURN_URLS: UDP first, then TCP. */
+  /** `turn:` URLs for TURN_URLS: UDP first, then TCP, then (with `tls`) `turns:` on the same port. */
   urls: string[];
   host: string;
   port: number;
@@ -53,7 +60,7 @@ export interface LocalCoturn {
  * A real coturn (`/usr/bin/turnserver`, Debian package `coturn`) as a child process, configured
  * entirely on the command line (`-n`: no turnserver.conf from /etc), with TURN REST API
  * authentication (`use-auth-secret`: username `<expiry>:<user>`, password base64 HMAC-SHA1), no
- * TLS/DTLS, no CLI, its SQLite db and pid file in a temp dir, and loopback peers allowed (without
+ * TLS unless `tls` is given, no DTLS, no CLI, its SQLite db and pid file in a temp dir, and loopback peers allowed (without
  * `allow-loopback-peers` coturn refuses to relay to 127.0.0.1, which every local peer is).
  * Resolves once it answers a STUN binding request on its UDP port.
  */
@@ -67,7 +74,7 @@ export async function startCoturn(opts: CoturnOptions): Promise<LocalCoturn> {
   const args = [
     '-n',
     '--no-cli',
-    '--no-tls',
+    ...(opts.tls ? [`--cert=${opts.tls.cert}`, `--pkey=${opts.tls.pkey}`, `--tls-listening-port=${opts.tls.tlsPort ?? 5349}`] : ['--no-tls']),
     '--no-dtls',
     '--use-auth-secret',
     `--static-auth-secret=${opts.secret}`,
@@ -134,7 +141,7 @@ export async function startCoturn(opts: CoturnOptions): Promise<LocalCoturn> {
   }
   const hp = host.includes(':') ? `[${host}]` : host;
   return {
-    urls: [`turn:${hp}:${port}?transport=udp`, `turn:${hp}:${port}?transport=tcp`],
+    urls: [`turn:${hp}:${port}?transport=udp`, `turn:${hp}:${port}?transport=tcp`, ...(opts.tls ? [`turns:${hp}:${port}?transport=tcp`] : [])],
     host,
     port,
     realm,

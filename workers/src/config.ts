@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { serverMisconfigured } from './errors.ts';
+import { TurnProviders } from './turn/providers.ts';
 
 /** String env vars as wrangler passes them (vars, secrets, `--var`). */
 export type EnvVars = Partial<Record<(typeof VAR_NAMES)[number], string>>;
@@ -30,6 +31,8 @@ const VAR_NAMES = [
   'CLAIM_TIMEOUT_MS',
   'PHONE_WAIT_MS',
   'SESSION_TIME_LIMIT_MS',
+  'MAX_SESSIONS_PER_CLIENT',
+  'EDGE_ENV',
 ] as const;
 
 const csv = z
@@ -43,7 +46,7 @@ const ConfigSchema = z.object({
   API_KEYS: csv,
   TOKEN_SECRET: z.string().default(''),
   PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:8787').transform((u) => u.replace(/\/+$/, '')),
-  TURN_PROVIDER: z.enum(['none', 'coturn', 'cloudflare', 'twilio']).default('none'),
+  TURN_PROVIDER: TurnProviders,
   TURN_URLS: csv,
   TURN_SECRET: z.string().default(''),
   TURN_TTL_S: z.coerce.number().int().min(60).max(172_800).default(3600),
@@ -67,6 +70,10 @@ const ConfigSchema = z.object({
   PHONE_WAIT_MS: intMs(30_000),
   /** Hard limit on a session's life at the edge. */
   SESSION_TIME_LIMIT_MS: intMs(3_600_000),
+  /** Live WebRTC sessions per client (token subject; address with AUTH_MODE=none). */
+  MAX_SESSIONS_PER_CLIENT: z.coerce.number().int().min(1).max(10_000).default(5),
+  /** `production` (a var of wrangler.jsonc's env.production): no local defaults for auth and the URL. */
+  EDGE_ENV: z.enum(['local', 'production']).default('local'),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -86,8 +93,25 @@ export function loadConfig(env: EnvVars): Config {
     const issue = r.error.issues[0];
     throw serverMisconfigured(`invalid configuration ${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''}`);
   }
+  // Fail closed: a production deploy whose secrets were never set would otherwise run on the
+  // local defaults (AUTH_MODE=none on a loopback PUBLIC_BASE_URL), open to anyone.
+  if (r.data.EDGE_ENV === 'production' && (r.data.AUTH_MODE !== 'token' || picked['PUBLIC_BASE_URL'] === undefined))
+    throw serverMisconfigured('EDGE_ENV=production needs AUTH_MODE=token and PUBLIC_BASE_URL: set them as secrets (Terraform edge_secrets)');
+  // Fail closed: an open edge (no authentication) is only for this machine.
+  if (r.data.AUTH_MODE === 'none' && !isLoopbackUrl(r.data.PUBLIC_BASE_URL))
+    throw serverMisconfigured(
+      `AUTH_MODE=none is allowed only when PUBLIC_BASE_URL is loopback (127.0.0.0/8, localhost, [::1]); PUBLIC_BASE_URL is ${r.data.PUBLIC_BASE_URL}: set AUTH_MODE=token`,
+    );
   cache.set(env, r.data);
   return r.data;
+}
+
+/** True when the URL's host is a loopback address: 127.0.0.0/8, localhost or [::1]. */
+export function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname.toLowerCase();
+  if (host === 'localhost' || host === '[::1]') return true;
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  return m !== null && m.slice(1).every((o) => Number(o) <= 255);
 }
 
 /** A required secret; missing means the edge cannot do that job. */

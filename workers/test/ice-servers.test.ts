@@ -41,4 +41,37 @@ describe('GET /v1/ice-servers', () => {
     expect(body.error.message).toMatch(/cloudflare/i);
     expect(body.error.message).not.toContain('t@');
   });
+
+  it('fails over to the next provider of TURN_PROVIDER when the first cannot be reached, saying nothing about it', async () => {
+    const e = {
+      ...env,
+      TURN_PROVIDER: 'cloudflare,coturn',
+      CLOUDFLARE_TURN_KEY_ID: 'k',
+      CLOUDFLARE_TURN_KEY_API_TOKEN: 'cf-key-api-token',
+      CLOUDFLARE_TURN_API_BASE: 'http://127.0.0.1:9',
+      TURN_SECRET: 'coturn-shared-secret',
+      TURN_URLS: 'turns:turn.example.com:443?transport=tcp',
+    };
+    const res = await get(e);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).not.toMatch(/cloudflare|fail/i);
+    const body = IceServersResponse.parse(JSON.parse(text));
+    expect(body.iceServers).toHaveLength(1);
+    expect(body.iceServers[0]!.urls).toEqual(['turns:turn.example.com:443?transport=tcp']);
+    expect(body.iceServers[0]!.username).toMatch(/^\d+:client:/);
+  });
+
+  it('hands out TURN over TCP and TLS on 443 unchanged', async () => {
+    const urls = ['turn:turn.example.com:443?transport=tcp', 'turns:turn.example.com:443?transport=tcp'];
+    const e = { ...env, TURN_PROVIDER: 'coturn', TURN_SECRET: 'coturn-shared-secret', TURN_URLS: urls.join(',') };
+    const body = IceServersResponse.parse(await (await get(e)).json());
+    expect(body.iceServers.map((s) => s.urls)).toEqual([urls]);
+  });
+
+  it('refuses a TURN_PROVIDER list mixing none with providers, naming the variable', async () => {
+    const res = await get({ ...env, TURN_PROVIDER: 'none,coturn' });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({ error: { code: 'misconfigured', message: expect.stringContaining('TURN_PROVIDER') } });
+  });
 });

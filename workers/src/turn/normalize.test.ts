@@ -59,3 +59,23 @@ describe('normalizeIceServers', () => {
     expect(normalizeIceServers([{ urls: [] }])).toEqual([]);
   });
 });
+
+describe('TURN over TCP and TLS on 443 (firewalls that allow only TCP 443)', () => {
+  it('passes turn:HOST:443?transport=tcp and turns:HOST:443?transport=tcp through unchanged, in order', () => {
+    const urls = [
+      'turn:turn.example.com:3478?transport=udp',
+      'turn:turn.example.com:443?transport=tcp',
+      'turns:turn.example.com:443?transport=tcp',
+      'turns:turn.example.com:443',
+      'turns:[2001:db8::1]:443?transport=tcp',
+      'turns:192.0.2.7:443?transport=tcp',
+    ];
+    expect(normalizeIceServers([{ urls, username: 'u', credential: 'c' }])).toEqual([{ urls, username: 'u', credential: 'c' }]);
+  });
+
+  it('drops turns: over UDP (TURN over DTLS), which neither browsers nor the worker speak', () => {
+    expect(
+      normalizeIceServers([{ urls: ['turns:turn.example.com:443?transport=udp', 'turns:turn.example.com:443?transport=tcp'], username: 'u', credential: 'c' }]),
+    ).toEqual([{ urls: ['turns:turn.example.com:443?transport=tcp'], username: 'u', credential: 'c' }]);
+  });
+});

@@ -30,15 +30,20 @@ export function parseIceUrl(url: string): { scheme: 'stun' | 'stuns' | 'turn' | 
 }
 
 /**
- * Whether a browser can use this URL in this server entry:
+ * Whether a browser can use this URL in this server entry. TURN over TCP and over TLS on any other
+ * port (`turn:HOST:443?transport=tcp`, `turns:HOST:443?transport=tcp`: what gets through firewalls
+ * that allow only TCP 443) passes unchanged. Dropped:
  * - port 53 is refused by browsers (Chromium and Firefox block DNS-port TURN/STUN), and Cloudflare
  *   lists `:53` URLs in its answer, so they are dropped;
+ * - `turns:...?transport=udp` (TURN over DTLS) is implemented by neither browsers nor the worker's
+ *   ICE agent (werift refuses it);
  * - a malformed URL makes `new RTCPeerConnection` throw SyntaxError for the whole configuration;
  * - a `turn:`/`turns:` URL without username and credential makes it throw InvalidAccessError.
  */
 function usable(url: string, hasCredentials: boolean): boolean {
   const parsed = parseIceUrl(url);
   if (!parsed || parsed.port === 53) return false;
+  if (parsed.scheme === 'turns' && /\?transport=udp$/i.test(url.trim())) return false;
   if (parsed.scheme.startsWith('turn') && !hasCredentials) return false;
   return true;
 }
