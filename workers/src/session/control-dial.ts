@@ -1,6 +1,6 @@
 import { verifyControlToken } from '@switchboard/protocol';
 import { resumeTokenSubject } from './media-token.ts';
-import type { SessionRecord } from './record.ts';
+import { CONTROL_GRACE_MS, type SessionRecord } from './record.ts';
 
 export type Refusal = { status: 401 | 404 | 409 | 410; code: string; message: string };
 export type DialDecision = { kind: 'claim' } | { kind: 'takeover' } | { kind: 'resume' } | Refusal;
@@ -11,8 +11,11 @@ const refuse = (status: Refusal['status'], code: string, message: string): Refus
  * Decides a worker's dial of a session's control WebSocket. A claim (the job's control token)
  * wins only while the session is queued and unclaimed: later claims get 409, expired tokens and
  * ended sessions 410. A resume (the session's resume token, handed to the claiming worker) is
- * accepted from that same worker while the session runs and no control socket is open. A phone
- * call whose worker was lost is re-queued with a fresh job: a claim for it is a takeover.
+ * accepted from that same worker while the session runs, no control socket is open and the drop
+ * is less than CONTROL_GRACE_MS old; not once the client has resumed a WebRTC session elsewhere
+ * (its new offer went on the queue: the old peer connection is dead). A session whose worker was
+ * lost and which was re-queued with a fresh job (a phone call, a resumed WebRTC session): a claim
+ * for it is a takeover.
  */
 export async function decideControlDial(a: {
   secret: string;
@@ -29,6 +32,10 @@ export async function decideControlDial(a: {
     if (!known) return refuse(404, 'not_found', 'no such session');
     if (known.state === 'ended') return refuse(410, 'gone', `session has ended (${known.reason ?? 'unknown'})`);
     if (a.workerId !== known.workerId || a.controlOpen) return refuse(409, 'conflict', 'session is held by another control connection');
+    if (known.controlLostAt !== undefined && a.now >= known.controlLostAt + CONTROL_GRACE_MS)
+      return refuse(410, 'gone', `the control WebSocket dropped more than ${CONTROL_GRACE_MS} ms ago`);
+    if (known.kind === 'webrtc' && known.requeuedAt !== undefined)
+      return refuse(409, 'conflict', 'the client resumed the session: its new offer is queued for another worker');
     return { kind: 'resume' };
   }
   const check = await verifyControlToken(a.secret, a.sessionId, a.token, a.now);

@@ -5,9 +5,10 @@ import { resumeTokenSubject } from './media-token.ts';
 import type { SessionRecord } from './record.ts';
 
 /**
- * The `session` message for the worker that claimed: the offer or the call, the worker's own
- * TURN credentials (WebRTC only), its resume token, and whether it takes over a call another
- * worker lost. Throws when the TURN provider fails.
+ * The `session` message for the worker that claimed: the offer (the latest: a resumed session's
+ * new one) or the call, the worker's own TURN credentials (WebRTC only), its resume token, whether
+ * it takes over a session another worker lost, and the handler's last checkpointed state. Throws
+ * when the TURN provider fails.
  */
 export async function buildHandover(rec: SessionRecord, config: Config, takeover = false): Promise<ControlToWorker> {
   // Phone audio reaches the worker over the control WebSocket: no ICE, so no TURN credentials.
@@ -24,5 +25,6 @@ export async function buildHandover(rec: SessionRecord, config: Config, takeover
   if (rec.offer) msg.offer = rec.offer;
   if (rec.call) msg.call = rec.call;
   if (takeover) msg.takeover = true;
+  if (rec.checkpoint !== undefined) msg.state = rec.checkpoint;
   return msg;
 }

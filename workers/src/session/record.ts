@@ -19,8 +19,10 @@ export interface SessionRecord {
   workerId?: string;
   /** When the claiming worker's control WebSocket dropped (cleared when it dials back in). */
   controlLostAt?: number;
-  /** Digest of the client token that created it (AUTH_MODE=token). */
-  clientTokenDigest?: string;
+  /** Subject (`sub`) of the client token that created it: any token of that subject controls it. */
+  clientSubject?: string;
+  /** Key of the ClientSessions object holding its slot (WebRTC sessions), released when it ends. */
+  clientKey?: string;
   offer?: string;
   offerUfrag?: string;
   answer?: string;
@@ -28,10 +30,21 @@ export interface SessionRecord {
   call?: PhoneCall;
   /** Twilio's `start` frame as received: replayed to a worker that takes the call over. */
   twilioStart?: string;
-  /** A phone session whose worker was lost: its job was last (re)sent at this time, for another worker to take it over. */
+  /**
+   * A session whose worker was lost, re-queued for another worker to take over (a phone call at
+   * once, a WebRTC session on the client's resume): its job was last (re)sent at this time.
+   */
   requeuedAt?: number;
-  /** How many times a phone session has been taken over by another worker. */
+  /** How many times the session has been taken over by another worker (a phone call re-queued, a WebRTC session resumed). */
   takeovers?: number;
+  /** Nonce of the last media token minted for Twilio's stream (only that token may attach a stream). */
+  mediaNonce?: string;
+  /** Whether a stream has attached with mediaNonce (each token attaches at most one stream). */
+  mediaNonceUsed?: boolean;
+  /** When Twilio's stream closed without `stop` (cleared when a new stream attaches). */
+  twilioLostAt?: number;
+  /** The handler's last checkpointed `ctx.state` (JSON text, at most MAX_STATE_BYTES): handed to every worker that takes over. */
+  checkpoint?: string;
 }
 
 const NEXT: Record<SessionState, readonly SessionState[]> = {
@@ -53,15 +66,20 @@ export function moveTo(rec: SessionRecord, to: SessionState, now: number): Sessi
   return { ...rec, state: to, [stamp[to]]: now };
 }
 
-export function toStatus(rec: SessionRecord): SessionStatus {
+/**
+ * The session's public status. `internals` (API-key and AUTH_MODE=none callers) adds what the
+ * platform says about itself: the worker's id and the free-text `detail`; client-token callers
+ * do not get them.
+ */
+export function toStatus(rec: SessionRecord, internals: boolean): SessionStatus {
   const s: SessionStatus = { id: rec.id, kind: rec.kind, state: rec.state, createdAt: rec.createdAt };
   if (rec.reason) s.reason = rec.reason;
-  if (rec.detail) s.detail = rec.detail;
+  if (internals && rec.detail) s.detail = rec.detail;
   if (rec.queuedAt) s.queuedAt = rec.queuedAt;
   if (rec.claimedAt) s.claimedAt = rec.claimedAt;
   if (rec.liveAt) s.liveAt = rec.liveAt;
   if (rec.endedAt) s.endedAt = rec.endedAt;
-  if (rec.workerId) s.workerId = rec.workerId;
+  if (internals && rec.workerId) s.workerId = rec.workerId;
   if (rec.call) s.callSid = rec.call.callSid;
   return s;
 }
@@ -70,12 +88,20 @@ export function toStatus(rec: SessionRecord): SessionStatus {
 export const RETAIN_ENDED_MS = 2 * 3_600_000;
 
 /**
- * How long a claimed session waits after its control WebSocket drops: for the same worker to dial
- * back in (transient drop) or, for a phone call, for another worker to take the re-queued call over.
+ * How long a claimed session waits after its control WebSocket drops for the same worker to dial
+ * back in (transient drop) and, for a phone call, for another worker to take the re-queued call
+ * over. A WebRTC session then waits for its client to resume (RESUME_WINDOW_MS).
  */
 export const CONTROL_GRACE_MS = 5000;
 
-/** Takeovers allowed per phone call: a call that keeps killing workers is ended, not passed on forever. */
+/**
+ * How long a WebRTC session whose worker was lost stays resumable: a client's
+ * `POST /v1/sessions/{id}/resume` within this window of the control WebSocket dropping re-queues
+ * it for another worker; after it the session ends as worker_lost.
+ */
+export const RESUME_WINDOW_MS = 30_000;
+
+/** Takeovers allowed per session (phone or resumed WebRTC): a session that keeps killing workers is ended, not passed on forever. */
 export const MAX_TAKEOVERS = 3;
 
 /**
@@ -85,7 +111,20 @@ export const MAX_TAKEOVERS = 3;
  */
 export const REQUEUE_RESEND_MS = 1000;
 
-/** The next time the object must act: the claim deadline, the time limit, or the purge. */
+/**
+ * When a session whose control WebSocket dropped (controlLostAt set) is given up as worker_lost:
+ * a phone call after CONTROL_GRACE_MS, a WebRTC session after RESUME_WINDOW_MS; a session re-queued
+ * for a takeover not before its job expires (a resume late in the window still gets its claim time).
+ */
+export function lostDeadline(rec: SessionRecord, controlLostAt: number): number {
+  const window = controlLostAt + (rec.kind === 'webrtc' ? RESUME_WINDOW_MS : CONTROL_GRACE_MS);
+  return Math.min(rec.endsAt, rec.requeuedAt !== undefined ? Math.max(window, rec.jobExpiresAt) : window);
+}
+
+/**
+ * The next time the object must act: the claim deadline, the time limit, the re-send of a
+ * re-queued job (until that job expires), giving up a lost worker, or the purge.
+ */
 export function nextDeadline(rec: SessionRecord): number {
   switch (rec.state) {
     case 'created':
@@ -94,8 +133,9 @@ export function nextDeadline(rec: SessionRecord): number {
     case 'claimed':
     case 'live':
       if (rec.controlLostAt === undefined) return rec.endsAt;
-      if (rec.requeuedAt !== undefined) return Math.min(rec.endsAt, rec.controlLostAt + CONTROL_GRACE_MS, rec.requeuedAt + REQUEUE_RESEND_MS);
-      return Math.min(rec.endsAt, rec.controlLostAt + CONTROL_GRACE_MS);
+      if (rec.requeuedAt !== undefined)
+        return Math.min(lostDeadline(rec, rec.controlLostAt), rec.requeuedAt + REQUEUE_RESEND_MS, rec.jobExpiresAt);
+      return lostDeadline(rec, rec.controlLostAt);
     case 'ended':
       return (rec.endedAt ?? rec.createdAt) + RETAIN_ENDED_MS;
   }
