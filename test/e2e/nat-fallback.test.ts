@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
+import { callFromDemoPage, describePair, type PageCallResult } from '../support/page-call.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concatFrames, readWav, silence, writeWav } from '../../media-worker/src/audio/pcm.ts';
@@ -29,6 +30,8 @@ const skipReason = await netnsSkipReason();
 if (skipReason) console.warn(`[nat-fallback] skipped: ${skipReason}`);
 
 const SECRET = 'e2e-nat-static-auth-secret';
+/** The edge is not on loopback, so it runs AUTH_MODE=token: the page gets a client token with this key. */
+const API_KEY = 'e2e-nat-api-key';
 const TURN_PORT = 3478;
 const speech = readWav(readFileSync(new URL('../fixtures/audio/speech-48k.wav', import.meta.url)));
 
@@ -39,80 +42,6 @@ let edge: LocalEdge | undefined;
 let worker: LocalWorker | undefined;
 let browser: Browser | undefined;
 let dir: string | undefined;
-
-interface Cand {
-  candidateType: string;
-  address: string;
-  port: number;
-  protocol: string;
-  relayProtocol?: string;
-}
-
-interface CallResult {
-  status: string;
-  events: string[];
-  errors: string[];
-  /** `a=candidate` types of the browser's offer. */
-  offeredTypes: string[];
-  pair: { state: string; nominated: boolean; bytesSent: number; bytesReceived: number } | null;
-  local: Cand | null;
-  remote: Cand | null;
-  /** Remote audio received (inbound-rtp). */
-  inbound: { packetsReceived: number; totalAudioEnergy: number } | null;
-  /** ms from the click to 'connected', and to the first reply.end. */
-  connectMs: number;
-  echoMs: number;
-}
-
-/**
- * One call from the demo page (`query` appended to its URL): waits for the echo of the spoken
- * phrase (`reply.end`), then reads the selected candidate pair from Chromium's stats and hangs up.
- */
-async function call(query = ''): Promise<CallResult> {
-  const page = await browser!.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  try {
-    await page.goto(`${edge!.url}/${query}`);
-    const t0 = Date.now();
-    await page.click('#call');
-    await page.waitForFunction(() => ['connected', 'failed'].includes((window as any).switchboard.status), null, { timeout: 20_000 });
-    const status = await page.evaluate(() => (window as any).switchboard.status as string);
-    const events = () => page.evaluate(() => (window as any).switchboard.events.map((e: any) => (e.type === 'error' ? `error: ${e.message}` : e.type)) as string[]);
-    if (status !== 'connected') return { status, events: await events(), errors, offeredTypes: [], pair: null, local: null, remote: null, inbound: null, connectMs: Date.now() - t0, echoMs: 0 };
-    const connectMs = Date.now() - t0;
-    await page.waitForFunction(() => (window as any).switchboard.events.some((e: any) => e.type === 'reply.end'), null, { timeout: 20_000 });
-    const echoMs = Date.now() - t0;
-    const stats = await page.evaluate(async () => {
-      const pc = (window as any).switchboard.pc as RTCPeerConnection;
-      const report = (await pc.getStats()) as unknown as Map<string, any>;
-      const all: any[] = [...report.values()];
-      const transport = all.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
-      const pair: any = transport ? report.get(transport.selectedCandidatePairId) : all.find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
-      const cand = (id: string | undefined) => {
-        const c: any = id ? report.get(id) : undefined;
-        return c ? { candidateType: c.candidateType, address: c.address, port: c.port, protocol: c.protocol, relayProtocol: c.relayProtocol } : null;
-      };
-      const inbound: any = all.find((s) => s.type === 'inbound-rtp' && s.kind === 'audio');
-      return {
-        offeredTypes: (pc.localDescription?.sdp ?? '')
-          .split(/\r?\n/)
-          .filter((l) => l.startsWith('a=candidate:'))
-          .map((l) => l.split(' ')[7] ?? ''),
-        pair: pair ? { state: pair.state, nominated: Boolean(pair.nominated), bytesSent: pair.bytesSent, bytesReceived: pair.bytesReceived } : null,
-        local: cand(pair?.localCandidateId),
-        remote: cand(pair?.remoteCandidateId),
-        inbound: inbound ? { packetsReceived: inbound.packetsReceived, totalAudioEnergy: inbound.totalAudioEnergy ?? 0 } : null,
-      };
-    });
-    const result = { status, events: await events(), errors, ...stats, connectMs, echoMs };
-    await page.click('#hangup');
-    await page.waitForFunction(() => (window as any).switchboard.status === 'idle', null, { timeout: 5000 });
-    return result;
-  } finally {
-    await page.close();
-  }
-}
 
 const describeRoot = describe.skipIf(skipReason !== null);
 
@@ -134,6 +63,9 @@ describeRoot('NAT traversal: Chromium and a media worker in separate network nam
       quiet: true,
       vars: edgeVarsFromEnv({}, {
         PUBLIC_BASE_URL: edgeUrl,
+        AUTH_MODE: 'token',
+        API_KEYS: API_KEY,
+        TOKEN_SECRET: 'e2e-nat-token-secret',
         SQS_QUEUE_URL: sqs.queueUrl,
         SQS_ENDPOINT: sqs.endpoint,
         CLAIM_TIMEOUT_MS: '5000',
@@ -257,13 +189,13 @@ describeRoot('NAT traversal: Chromium and a media worker in separate network nam
   });
 });
 
-function describePair(r: CallResult): string {
-  const c = (x: Cand | null) => (x ? `${x.candidateType} ${x.address}:${x.port}${x.relayProtocol ? ` (relay over ${x.relayProtocol})` : ''}` : 'none');
-  return `${r.status} in ${r.connectMs} ms, echo done at ${r.echoMs} ms; selected pair ${c(r.local)} -> ${c(r.remote)}; inbound ${r.inbound?.packetsReceived ?? 0} packets, energy ${r.inbound?.totalAudioEnergy.toFixed(3) ?? 0}`;
+/** One call from the demo page (`query` appended to its URL), with a client token. */
+function call(query = ''): Promise<PageCallResult> {
+  return callFromDemoPage(browser!, `${edge!.url}/${query}`, { apiKey: API_KEY });
 }
 
 /** The worker heard the phrase and echoed it: the turn's events arrived, and audible audio came back. */
-function expectEcho(r: CallResult): void {
+function expectEcho(r: PageCallResult): void {
   expect(r.events.slice(0, 3)).toEqual(['vad.start', 'vad.end', 'reply.start']);
   expect(r.events).toContain('reply.end');
   // The microphone file leads with 3 s of silence so the call is up before the phrase: the whole

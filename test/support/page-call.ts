@@ -16,6 +16,8 @@ export interface PageCallResult {
   errors: string[];
   /** The ICE server URLs the page handed to RTCPeerConnection. */
   iceUrls: string[];
+  /** `a=candidate` types of the browser's offer. */
+  offeredTypes: string[];
   pair: { state: string; nominated: boolean; bytesSent: number; bytesReceived: number } | null;
   local: PairEnd | null;
   remote: PairEnd | null;
@@ -76,7 +78,7 @@ export async function callFromDemoPage(browser: Browser, pageUrl: string, o: { k
     const events = () => page.evaluate(() => (window as any).switchboard.events.map((e: any) => (e.type === 'error' ? `error: ${e.message}` : e.type)) as string[]);
     const iceUrls = await page.evaluate(() => (window as any).__iceUrls as string[]);
     if (status !== 'connected') {
-      return { status, events: await events(), errors, iceUrls, pair: null, local: null, remote: null, inbound: null, connectMs: Date.now() - t0, echoMs: 0 };
+      return { status, events: await events(), errors, iceUrls, offeredTypes: [], pair: null, local: null, remote: null, inbound: null, connectMs: Date.now() - t0, echoMs: 0 };
     }
     const connectMs = Date.now() - t0;
     await page.waitForFunction(() => (window as any).switchboard.events.some((e: any) => e.type === 'reply.end'), null, { timeout });
@@ -93,6 +95,10 @@ export async function callFromDemoPage(browser: Browser, pageUrl: string, o: { k
       };
       const inbound: any = all.find((s) => s.type === 'inbound-rtp' && s.kind === 'audio');
       return {
+        offeredTypes: (pc.localDescription?.sdp ?? '')
+          .split(/\r?\n/)
+          .filter((l) => l.startsWith('a=candidate:'))
+          .map((l) => l.split(' ')[7] ?? ''),
         pair: pair ? { state: pair.state, nominated: Boolean(pair.nominated), bytesSent: pair.bytesSent, bytesReceived: pair.bytesReceived } : null,
         local: cand(pair?.localCandidateId),
         remote: cand(pair?.remoteCandidateId),
