@@ -3,7 +3,7 @@
 # is owned by `wrangler deploy` from workers/wrangler.jsonc, and its secrets are set with
 # `wrangler secret bulk` from the `edge_secrets` output: one owner per resource, no drift fights.
 resource "cloudflare_calls_turn_app" "edge" {
-  count = var.turn_provider == "cloudflare" ? 1 : 0
+  count = contains(local.turn_providers, "cloudflare") ? 1 : 0
 
   account_id = var.cloudflare_account_id
   name       = "${var.name}-turn"

@@ -17,6 +17,9 @@ resource "random_password" "api_key" {
 }
 
 locals {
+  # The TURN providers in failover order (TURN_PROVIDER): each one listed needs its settings.
+  turn_providers = split(",", var.turn_provider)
+
   api_keys = length(var.api_keys) > 0 ? var.api_keys : ["sk_${random_password.api_key.result}"]
 
   # Every value `wrangler secret bulk --env production` sets on the edge. Names match the edge's
@@ -50,8 +53,8 @@ locals {
     "CONTROL_SECRET", "TOKEN_SECRET", "API_KEYS", "AUTH_MODE", "MAX_SESSIONS_PER_CLIENT", "TURN_PROVIDER"],
     var.twilio_account_sid != "" ? ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"] : [],
     var.twilio_from != "" ? ["TWILIO_FROM"] : [],
-    var.turn_provider == "cloudflare" ? ["CLOUDFLARE_TURN_KEY_ID", "CLOUDFLARE_TURN_KEY_API_TOKEN"] : [],
-    var.turn_provider == "coturn" ? ["TURN_URLS", "TURN_SECRET"] : [],
+    contains(local.turn_providers, "cloudflare") ? ["CLOUDFLARE_TURN_KEY_ID", "CLOUDFLARE_TURN_KEY_API_TOKEN"] : [],
+    contains(local.turn_providers, "coturn") ? ["TURN_URLS", "TURN_SECRET"] : [],
   )
 
   edge_secrets = { for k in local.edge_secret_names : k => local.edge_secret_values[k] }

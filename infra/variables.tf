@@ -221,12 +221,12 @@ variable "stop_timeout_s" {
 
 variable "turn_provider" {
   type        = string
-  description = "TURN_PROVIDER of the edge: 'cloudflare' (this module creates the TURN key), 'coturn', 'twilio' or 'none'."
+  description = "TURN_PROVIDER of the edge: an ordered, comma-separated failover list of 'cloudflare' (this module creates the TURN key), 'coturn' and 'twilio', or 'none'."
   default     = "cloudflare"
 
   validation {
-    condition     = contains(["cloudflare", "coturn", "twilio", "none"], var.turn_provider)
-    error_message = "turn_provider: cloudflare, coturn, twilio or none."
+    condition     = can(regex("^(none|(cloudflare|coturn|twilio)(,(cloudflare|coturn|twilio)){0,2})$", var.turn_provider))
+    error_message = "turn_provider: 'none', or up to three of cloudflare, coturn, twilio separated by commas (e.g. \"cloudflare,twilio\")."
   }
 }
 

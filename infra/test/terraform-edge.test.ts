@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../workers/src/config.ts';
-import { ROOT, ref, str, tf, validationErrors } from './terraform-fixture.ts';
+import { evaluateTemplate } from './terraform-expr.ts';
+import { context, ROOT, ref, str, tf, validationErrors } from './terraform-fixture.ts';
 import { mustGet } from './terraform-model.ts';
 
 describe('edge settings', () => {
@@ -42,10 +43,19 @@ describe('edge settings', () => {
     }
   });
 
-  it('creates the Cloudflare TURN key only when Cloudflare is the TURN provider', () => {
+  it('creates the Cloudflare TURN key only when Cloudflare is one of the TURN providers, and passes each listed provider its settings', () => {
     const key = mustGet(tf.resources, 'cloudflare_calls_turn_app.edge');
-    expect(key.count).toBe('${var.turn_provider == "cloudflare" ? 1 : 0}');
-    expect(str(tf.locals.get('edge_secret_names'))).toContain('var.turn_provider == "cloudflare" ? ["CLOUDFLARE_TURN_KEY_ID", "CLOUDFLARE_TURN_KEY_API_TOKEN"]');
+    const names = (turn_provider: string) => evaluateTemplate(str(tf.locals.get('edge_secret_names')), context({ turn_provider })) as string[];
+    for (const [list, count] of [['cloudflare', 1], ['twilio,cloudflare', 1], ['twilio', 0], ['none', 0]] as const)
+      expect(evaluateTemplate(str(key.count), context({ turn_provider: list })), list).toBe(count);
+    expect(names('cloudflare,coturn')).toEqual(expect.arrayContaining(['CLOUDFLARE_TURN_KEY_ID', 'TURN_URLS', 'TURN_SECRET']));
+    expect(names('twilio')).not.toContain('CLOUDFLARE_TURN_KEY_ID');
+    expect(names('twilio')).not.toContain('TURN_URLS');
     expect(tf.outputs.get('edge_secrets')?.sensitive).toBe(true);
+  });
+
+  it('accepts an ordered list of up to three TURN providers, or none alone', () => {
+    for (const ok of ['cloudflare', 'cloudflare,twilio', 'coturn,cloudflare,twilio', 'none']) expect(validationErrors('turn_provider', ok), ok).toEqual([]);
+    for (const bad of ['none,twilio', 'cloudflare,', 'Cloudflare', 'stun', '']) expect(validationErrors('turn_provider', bad), bad).not.toEqual([]);
   });
 });

@@ -83,6 +83,8 @@ const FUNCTIONS: Record<string, (...args: unknown[]) => unknown> = {
   contains: (list, v) => (list as unknown[]).includes(v),
   length: (v) => (typeof v === 'string' || Array.isArray(v) ? v.length : Object.keys(v as object).length),
   floor: (v) => Math.floor(Number(v)),
+  split: (sep, s) => String(s).split(String(sep)),
+  concat: (...lists) => (lists as unknown[][]).flat(1),
   regex: (pattern, s) => {
     // RE2 and JavaScript agree on the character classes, anchors and counts used here.
     const m = new RegExp(String(pattern)).exec(String(s));
@@ -211,10 +213,13 @@ class Parser {
   #call(name: string): unknown {
     if (name === 'can') return this.#can();
     const args: unknown[] = [];
-    if (!this.#eat(')')) {
-      do args.push(this.ternary());
-      while (this.#eat(','));
-      this.#expect(')');
+    // Arguments may end with a comma (HCL allows it), as concat(...)'s do across lines.
+    while (!this.#eat(')')) {
+      args.push(this.ternary());
+      if (!this.#eat(',')) {
+        this.#expect(')');
+        break;
+      }
     }
     const fn = FUNCTIONS[name];
     if (!fn) throw new Error(`unsupported function ${name}() in ${this.#s}`);
