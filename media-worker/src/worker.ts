@@ -9,6 +9,7 @@ import { dialControl } from './jobs/control-channel.ts';
 import { JobPoller, type JobVerdict } from './jobs/job-poller.ts';
 import type { VadFactory } from './pipeline/session-pipeline.ts';
 import { runSession, type RunningSession } from './sessions/run-session.ts';
+import { SessionSlots } from './sessions/session-slots.ts';
 
 /** What the worker tells its task's scale-in protection (ecs/task-protection.ts). */
 export type BusyListener = Pick<TaskProtection, 'setBusy' | 'drain' | 'close'>;
@@ -17,10 +18,12 @@ const NO_PROTECTION: BusyListener = { setBusy: () => {}, drain: () => {}, close:
 
 /**
  * One media worker: claims jobs while it has free slots, runs their sessions, and drains on
- * shutdown (stops claiming, lets sessions finish up to DRAIN_TIMEOUT_MS, then ends the rest).
+ * shutdown (stops claiming, lets sessions finish up to DRAIN_TIMEOUT_MS, then hands the phone
+ * calls left to other workers and ends the WebRTC sessions left).
  */
 export class MediaWorker {
-  private readonly sessions = new Map<string, RunningSession>();
+  /** One slot per session id; a session this worker takes over while its old run finishes keeps one (session-slots.ts). */
+  private readonly sessions = new SessionSlots<RunningSession>();
   private claiming = 0;
   /** Claims being decided (dialing the edge): each may still add a session. */
   private readonly claimsInFlight = new Set<Promise<JobVerdict>>();
@@ -131,15 +134,13 @@ export class MediaWorker {
         metrics: this.metrics,
         log: this.log,
       });
-      this.sessions.set(job.sessionId, running);
-      this.metrics.activeSessions.set(this.sessions.size);
-      this.busyChanged();
-      void running.done.finally(() => {
-        this.sessions.delete(job.sessionId);
+      this.sessions.add(running, () => {
         this.metrics.activeSessions.set(this.sessions.size);
         this.busyChanged();
         this.poller.slotFreed();
       });
+      this.metrics.activeSessions.set(this.sessions.size);
+      this.busyChanged();
       return 'decided';
     } finally {
       this.claiming--;
@@ -147,7 +148,9 @@ export class MediaWorker {
   }
 
   /**
-   * Stops claiming, waits for sessions up to `timeoutMs` from now, then ends what is left. The
+   * Stops claiming, waits for sessions up to `timeoutMs` from now, then ends what is left: phone
+   * calls are handed to another worker (the edge re-queues them as takeovers), WebRTC sessions
+   * end with 'drain_timeout' (run-session.ts drainTimeout). The
    * long poll in flight is let finish (it returns what it gets to the queue; see JobPoller.stop),
    * within the same limit. Scale-in protection is kept while sessions run and dropped after.
    */
@@ -159,16 +162,16 @@ export class MediaWorker {
     const limit = new Promise<true>((r) => (timer = setTimeout(() => r(true), timeoutMs)));
     // A claim already dialing may still win a session: it is waited for, and drained with the rest.
     await Promise.race([Promise.all([...this.claimsInFlight]), limit]);
-    const all = () => Promise.all([...this.sessions.values()].map((s) => s.done));
+    const all = () => Promise.all(this.sessions.runs().map((s) => s.done));
     const timedOut = await Promise.race([all().then(() => false), limit]);
     if (timedOut) {
-      for (const s of this.sessions.values()) s.end('drain_timeout');
+      for (const s of this.sessions.runs()) s.drainTimeout();
       await all();
     }
     await pollerStopped;
     clearTimeout(timer);
     // A claim that outlasted the limit may have won a session since.
-    for (const s of this.sessions.values()) s.end('drain_timeout');
+    for (const s of this.sessions.runs()) s.drainTimeout();
     await all();
     this.sqs.destroy();
     this.unobserveSends();

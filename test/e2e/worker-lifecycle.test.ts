@@ -117,7 +117,8 @@ describe('capacity and /metrics (in-process worker, MAX_SESSIONS=1)', () => {
     text = await scrape();
     expect(text.split('\n').filter((l) => l.startsWith('switchboard_claims_total{'))).toEqual(['switchboard_claims_total{outcome="claimed"} 1']);
     expect(sample(text, 'switchboard_claim_latency_seconds_count')).toBe(1);
-    expect(sample(text, 'switchboard_sessions_ended_total', 'reason="client_hangup"')).toBe(1);
+    // The edge's client_hangup, under the worker's own reason (its labels are WorkerEndReason values).
+    expect(sample(text, 'switchboard_sessions_ended_total', 'reason="peer_closed"')).toBe(1);
 
     // Call C is served by the freed slot.
     const c = await RtcTestClient.connect(edge);
@@ -132,7 +133,7 @@ describe('capacity and /metrics (in-process worker, MAX_SESSIONS=1)', () => {
     expect(sample(await scrape(), 'switchboard_errors_total', 'kind="session"')).toBeUndefined();
     const failed = await whipPost(pcmuOnlyOffer());
     expect(failed.status).toBe(502);
-    expect(await failed.text()).toContain('worker_ended error: the offer has no Opus audio');
+    expect(await failed.text()).toContain('answer_failed: the offer has no Opus audio');
     await expect.poll(async () => sample(await scrape(), 'switchboard_active_sessions'), { timeout: 5000 }).toBe(0);
     text = await scrape();
     expect(sample(text, 'switchboard_errors_total', 'kind="session"')).toBe(1);

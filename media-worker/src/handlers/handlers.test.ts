@@ -66,6 +66,7 @@ const ctx = (): HandlerContext => ({
   lastInterruption: undefined,
   send: () => {},
   inputs: new Map(),
+  state: {},
   clearPlayback: () => 0,
 });
 

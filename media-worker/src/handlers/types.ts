@@ -8,8 +8,9 @@ export interface SessionInfo {
   /** Phone calls: the caller and callee. */
   call?: { callSid: string; from: string; to: string; direction: 'inbound' | 'outbound' };
   /**
-   * True when this worker took the call over from a worker that was lost mid-call: the caller is
-   * already in the conversation, so no greeting is played.
+   * True when the conversation started earlier: this worker took the call over from a worker that
+   * was lost mid-call, or the client resumed on a new connection. The caller has been greeted
+   * already (no greeting is played) and `ctx.state` holds the last checkpoint.
    */
   takeover?: boolean;
 }
@@ -41,6 +42,16 @@ export interface HandlerContext {
   readonly lastInterruption: Interruption | undefined;
   /** Sends an event to the client (WebRTC data channel `events`). */
   send(event: ChannelMessage): void;
+  /**
+   * The handler's own memory of the session, a JSON object it may change freely (e.g.
+   * `ctx.state.turns = Number(ctx.state.turns ?? 0) + 1`). At each turn end (a reply finished or
+   * was interrupted; for stream handlers, when they yield `reply.end` or `interrupted`, or call
+   * clearPlayback) the pipeline checkpoints it to the edge when its JSON changed, so a call that
+   * is resumed or taken over by another worker starts with it. Only JSON survives (no functions,
+   * Maps, Dates as objects) and at most 64 KiB of it: a larger state is not checkpointed and the
+   * client gets an `error` event.
+   */
+  readonly state: Record<string, unknown>;
   /** The latest input the client sent, by `type` (e.g. `inputs.get('input')`). */
   readonly inputs: ReadonlyMap<string, ChannelMessage>;
   /**

@@ -31,13 +31,15 @@ export interface ReplyOutcome {
 
 /**
  * `turn`: the reply's turn number for `reply.start` / `reply.end`; undefined for a stream
- * handler's output, which has no turns and gets no such events.
+ * handler's output, which has no turns and gets no such events. `onYield` hears each event the
+ * handler yields, after it was sent.
  */
 export async function runReply(
   sc: SessionContext,
   turn: number | undefined,
   signal: AbortSignal,
   source: () => AsyncIterable<ReplyChunk> | Iterable<ReplyChunk>,
+  onYield?: (event: ChannelMessage) => void,
 ): Promise<ReplyOutcome> {
   const calledAt = sc.now();
   let firstFrameAt: number | undefined;
@@ -64,6 +66,7 @@ export async function runReply(
         const parsed = ChannelMessage.safeParse(chunk);
         if (!parsed.success) throw new TypeError(`handler yielded ${describe(chunk)}: expected an AudioFrame or an event object with a string "type"`);
         sc.send(parsed.data);
+        onYield?.(parsed.data);
       }
     }
   } catch (err) {

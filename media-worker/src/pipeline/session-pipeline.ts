@@ -7,13 +7,15 @@
  * closing, when a stream handler's output ends, or when the VAD cannot start; then every reply is
  * aborted, listeners are removed, the VAD and resamplers are freed, and `done` resolves once
  * nothing is left running. The pipeline never closes the transport: its owner does, after `done`
- * (`reason` says why the pipeline ended).
+ * (`reason` says why the pipeline ended). At each turn end it checkpoints the handler's
+ * `ctx.state` through `onCheckpoint` (checkpoint.ts).
  */
 import type { ChannelMessage } from '@switchboard/protocol';
 import type { AudioFrame } from '../audio/frame.ts';
 import type { Handler, SessionInfo } from '../handlers/types.ts';
 import type { MediaTransport } from '../transport/types.ts';
-import type { TurnMetricsEvent } from './events.ts';
+import { Checkpointer } from './checkpoint.ts';
+import { errorEvent, type TurnMetricsEvent } from './events.ts';
 import { SessionContext, consoleLogger, type PipelineLogger, type PipelineStats } from './session-context.ts';
 import { StreamRunner } from './stream-runner.ts';
 import { TurnRunner, type VadStream } from './turn-runner.ts';
@@ -35,6 +37,18 @@ export interface PipelineOptions {
   /** Called with each turn's metrics (also sent to the client), e.g. to feed /metrics histograms. */
   onMetrics?: (m: TurnMetricsEvent) => void;
   log?: PipelineLogger;
+  /**
+   * The handler's `ctx.state` (default `{}`): the same object across the session's pipelines, so
+   * a pipeline started on a resumed connection carries on with it.
+   */
+  state?: Record<string, unknown>;
+  /** The JSON the state was restored from (default `{}`): it is not checkpointed again until it changes. */
+  stateJson?: string;
+  /**
+   * Called at each turn end with the state's JSON text when it changed (checkpoint.ts); without
+   * it the state is not checkpointed.
+   */
+  onCheckpoint?: (json: string) => void;
 }
 
 export interface Pipeline {
@@ -46,12 +60,28 @@ export interface Pipeline {
   readonly reason: string | undefined;
   /** Live counters. */
   readonly stats: Readonly<PipelineStats>;
+  /** Checkpoints `ctx.state` now if it changed (e.g. before the call is handed to another worker). */
+  checkpoint(): void;
 }
 
 const wallClock = (): number => performance.timeOrigin + performance.now();
 
 export function runPipeline(o: PipelineOptions): Pipeline {
   const sc = new SessionContext(o.transport, o.session, o.now ?? wallClock, o.log ?? consoleLogger);
+  if (o.state) sc.state = o.state;
+  const onCheckpoint = o.onCheckpoint;
+  const checkpointer = onCheckpoint
+    ? new Checkpointer({
+        state: sc.state,
+        lastJson: o.stateJson,
+        onCheckpoint,
+        onRefused: (message) => {
+          sc.log.warn(`pipeline: ${message}`, { session: sc.session.id });
+          sc.send(errorEvent(message));
+        },
+      })
+    : undefined;
+  const checkpoint = (): void => void checkpointer?.check();
   let reason: string | undefined;
   const unsubscribe: Array<void | (() => void)> = [];
   let resolveDone!: () => void;
@@ -72,9 +102,9 @@ export function runPipeline(o: PipelineOptions): Pipeline {
   if (o.handler.kind === 'reply-on-pause') {
     const createVad = o.vad;
     if (!createVad) throw new TypeError('runPipeline: a replyOnPause handler needs the `vad` factory');
-    runner = new TurnRunner({ sc, handler: o.handler, createVad, onMetrics: o.onMetrics, onFatal: stop });
+    runner = new TurnRunner({ sc, handler: o.handler, createVad, onMetrics: o.onMetrics, onFatal: stop, checkpoint });
   } else if (o.handler.kind === 'stream') {
-    runner = new StreamRunner({ sc, handler: o.handler, onEnd: stop });
+    runner = new StreamRunner({ sc, handler: o.handler, onEnd: stop, checkpoint });
   } else {
     throw new TypeError(`runPipeline: unknown handler kind ${JSON.stringify((o.handler as { kind?: unknown }).kind)}`);
   }
@@ -99,5 +129,6 @@ export function runPipeline(o: PipelineOptions): Pipeline {
       return reason;
     },
     stats: sc.stats,
+    checkpoint,
   };
 }

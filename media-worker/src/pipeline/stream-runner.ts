@@ -28,6 +28,8 @@ export interface StreamRunnerOptions {
   handler: StreamHandler;
   /** The handler's output ended: 'handler-ended', 'handler-failed', or the abort. */
   onEnd: (reason: string) => void;
+  /** A reply of the handler ended: checkpoints `ctx.state` if it changed. */
+  checkpoint: () => void;
 }
 
 export class StreamRunner {
@@ -58,8 +60,19 @@ export class StreamRunner {
     const { sc, handler, onEnd } = this.o;
     const { controller, release } = sc.replyController();
     const ctx = sc.handlerContext(controller.signal);
+    // A stream has no turns of its own: its replies end where it says so (it yields `reply.end`
+    // or `interrupted`) or where it cuts its playback; `ctx.state` is checkpointed there.
+    const clearPlayback = ctx.clearPlayback;
+    ctx.clearPlayback = () => {
+      const played = clearPlayback();
+      this.o.checkpoint();
+      return played;
+    };
     this.ctx = ctx;
-    this.run = runReply(sc, undefined, controller.signal, () => handler.fn(this.input, ctx))
+    const onYield = (event: ChannelMessage): void => {
+      if (event.type === 'reply.end' || event.type === 'interrupted') this.o.checkpoint();
+    };
+    this.run = runReply(sc, undefined, controller.signal, () => handler.fn(this.input, ctx), onYield)
       .then((outcome) => {
         if (outcome.status !== 'aborted') onEnd(outcome.status === 'failed' ? 'handler-failed' : 'handler-ended');
       })

@@ -57,6 +57,8 @@ export interface TurnRunnerOptions {
   onMetrics: ((m: TurnMetricsEvent) => void) | undefined;
   /** The session cannot go on (the VAD failed to start): the pipeline stops with this reason. */
   onFatal: (reason: string) => void;
+  /** A turn ended (its reply finished or was interrupted): checkpoints `ctx.state` if it changed. */
+  checkpoint: () => void;
 }
 
 export class TurnRunner {
@@ -263,6 +265,7 @@ export class TurnRunner {
         release();
         if (this.active === reply) this.active = undefined;
         this.replies.delete(run);
+        this.o.checkpoint();
       });
     this.replies.add(run);
   }

@@ -1,13 +1,15 @@
-import type { ControlToWorker, IceServer, SessionJob } from '@switchboard/protocol';
+import type { ControlToWorker, IceServer, SessionJob, WorkerEndReason } from '@switchboard/protocol';
 import type { WorkerConfig } from '../config.ts';
 import type { Handler, SessionInfo } from '../handlers/types.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { ControlChannel } from '../jobs/control-channel.ts';
-import { runPipeline, type VadFactory } from '../pipeline/session-pipeline.ts';
+import { restoreState } from '../pipeline/checkpoint.ts';
+import { runPipeline, type Pipeline, type VadFactory } from '../pipeline/session-pipeline.ts';
 import type { MediaTransport } from '../transport/types.ts';
 import { TwilioTransport } from '../transport/twilio/twilio-transport.ts';
-import { WebRtcTransport } from '../transport/webrtc/webrtc-transport.ts';
+import { errorEnd, hangupEnd, transportEnd, detailOf } from './end-reason.ts';
 import { IceCredentialRefresher } from './ice-refresh.ts';
+import { WebRtcCall } from './webrtc-call.ts';
 
 /** How long a claimed session may wait for the edge's `session` message. */
 const HANDOVER_TIMEOUT_MS = 10_000;
@@ -16,6 +18,11 @@ const HANDOVER_TIMEOUT_MS = 10_000;
  * when it is placed and rings until the callee answers (Twilio's default ring timeout is 60 s).
  */
 export const STREAM_START_TIMEOUT_MS = 75_000;
+/**
+ * The control WebSocket's close code when a phone call is handed to another worker (drain limit):
+ * no `end` is sent, so the edge re-queues the call as a takeover, as for a lost worker.
+ */
+export const HANDOFF_CLOSE_CODE = 1012;
 
 export interface SessionDeps {
   config: WorkerConfig;
@@ -30,94 +37,152 @@ export interface RunningSession {
   readonly id: string;
   /** Resolves when the session has ended and released everything. */
   readonly done: Promise<void>;
-  /** Ends it now (drain limit, shutdown). */
-  end(reason: string): void;
+  /** Ends it now (shutdown). */
+  end(reason: WorkerEndReason): void;
+  /**
+   * The drain limit: a phone call is handed to another worker (its state checkpointed, the
+   * control channel closed without `end`: the edge re-queues it as a takeover); anything else
+   * ends with 'drain_timeout'.
+   */
+  drainTimeout(): void;
 }
 
 /**
  * Serves one claimed session: takes the edge's handover, answers the offer (WebRTC) or serves
  * Twilio's media stream piped through the control channel (phone), runs the handler's pipeline
- * over the transport, relays trickle candidates and hang-ups, and reports the end to the edge.
- * Every path ends in `finish`, which releases the transport, the pipeline and the channel.
+ * over the transport, relays trickle candidates, resumes (a fresh offer moves the call to a new
+ * peer connection) and hang-ups, checkpoints the handler's `ctx.state` to the edge, and reports
+ * the end to the edge. Every path ends in `finish`, which releases the transport, the pipeline
+ * and the channel.
  */
 export function runSession(job: SessionJob, channel: ControlChannel, deps: SessionDeps): RunningSession {
-  let finish: (reason: string, tellEdge: boolean) => void = () => {};
+  let finish: (reason: WorkerEndReason, detail?: string) => void = () => {};
+  let drainTimeout: () => void = () => {};
   const done = new Promise<void>((resolveDone) => {
-    let transport: WebRtcTransport | null = null;
+    let webrtc: WebRtcCall | null = null;
     let phone: TwilioTransport | null = null;
-    let pipeline: { done: Promise<void>; stop(reason: string): void } | null = null;
-    /** The answer being made: a transport it creates after the end is closed by it. */
+    let pipeline: Pipeline | null = null;
+    /** The handler's `ctx.state`, from the handover; shared by every pipeline of the session. */
+    let state: Record<string, unknown> = {};
+    /** Its JSON as last checkpointed (or restored). */
+    let stateJson = '{}';
+    let iceServers: IceServer[] = [];
+    /** The transport being made: one it creates after the end is closed by it. */
     let starting: Promise<void> = Promise.resolve();
     let finished = false;
+    let handedOver = false;
+    let limitSet = false;
     const timers: ReturnType<typeof setTimeout>[] = [];
     const refresher = new IceCredentialRefresher({ request: () => channel.send({ type: 'ice.refresh' }) });
+    const log = (m: string) => deps.log(`session ${job.sessionId}: ${m}`);
 
-    finish = (reason, tellEdge) => {
-      if (finished) return;
-      finished = true;
+    /**
+     * Stops everything and closes the control channel with `closeCode`: 1000 after `end`, or
+     * HANDOFF_CLOSE_CODE when the call is handed over without one (the edge re-queues it).
+     */
+    const release = (reason: string, closeCode: number): void => {
       for (const t of timers) clearTimeout(t);
       refresher.stop();
-      deps.metrics.sessionsEnded.inc({ reason });
       pipeline?.stop(reason);
-      let transportClosed: Promise<void> = Promise.resolve();
-      if (transport) {
-        const { lateTicks, ticksRun } = transport.stats();
-        deps.metrics.framesLate.inc(lateTicks);
-        deps.metrics.outputTicks.inc(ticksRun);
-        transportClosed = transport.close(reason);
-      }
+      const webrtcClosed = webrtc?.close(reason);
       if (phone) {
         const { lateTicks, ticksRun } = phone.stats();
         deps.metrics.framesLate.inc(lateTicks);
         deps.metrics.outputTicks.inc(ticksRun);
         phone.close(reason);
       }
-      if (tellEdge) channel.send({ type: 'end', detail: reason });
       // `done` waits until everything is released: the handler, the peer connection (its UDP
       // sockets; the SCTP ABORT that tells the client) and the control socket (so the `end`
       // message reaches the edge even when the process exits right after, as on SIGTERM).
-      const released = [pipeline?.done, transportClosed, channel.close(1000, reason), starting.catch(() => {})];
+      const released = [pipeline?.done, webrtcClosed, channel.close(closeCode, reason), starting.catch(() => {})];
       void Promise.all(released).finally(() => resolveDone());
     };
 
-    timers.push(setTimeout(() => finish('handover_timeout', true), HANDOVER_TIMEOUT_MS));
-    channel.onClose(() => finish('control_closed', false));
+    finish = (reason, detail) => {
+      if (finished) return;
+      finished = true;
+      deps.metrics.sessionsEnded.inc({ reason });
+      channel.send({ type: 'end', reason, ...(detail ? { detail: detailOf(detail) } : {}) });
+      release(reason, 1000);
+    };
+
+    drainTimeout = () => {
+      if (finished) return;
+      if (!phone) {
+        finish('drain_timeout');
+        return;
+      }
+      finished = true;
+      log('drain limit reached: handing the call to another worker');
+      pipeline?.checkpoint();
+      release('handoff', HANDOFF_CLOSE_CODE);
+    };
+
+    const fail = (err: unknown) => {
+      deps.metrics.errors.inc({ kind: 'session' });
+      log(err instanceof Error ? err.message : String(err));
+      const e = errorEnd(err);
+      finish(e.reason, e.detail);
+    };
+
+    timers.push(setTimeout(() => finish('handover_timeout'), HANDOVER_TIMEOUT_MS));
+    channel.onClose(() => finish('control_closed'));
     channel.onMessage((msg) => {
-      void onControl(msg).catch((err: Error) => {
-        deps.metrics.errors.inc({ kind: 'session' });
-        deps.log(`session ${job.sessionId}: ${err.message}`);
-        finish(`error: ${err.message}`.slice(0, 120), true);
-      });
+      void onControl(msg).catch(fail);
     });
 
     async function onControl(msg: ControlToWorker): Promise<void> {
       switch (msg.type) {
-        case 'session':
+        case 'session': {
+          if (handedOver) {
+            log('a second `session` message: ignored');
+            return;
+          }
+          handedOver = true;
           clearTimeout(timers.shift());
+          ({ state, json: stateJson } = restoreState(msg.state, log));
           if (msg.kind === 'phone') {
             starting = startPhone({ id: msg.sessionId, kind: 'phone', call: msg.call, takeover: msg.takeover }, msg.endsAt);
             await starting;
             return;
           }
           if (!msg.offer) {
-            finish('bad handover: a WebRTC session without an offer', true);
+            finish('bad_handover', 'a WebRTC session without an offer');
             return;
           }
           refresher.schedule(msg.iceServersExpiresAt);
-          starting = startWebRtc(msg.offer, msg.iceServers, { id: msg.sessionId, kind: msg.kind }, msg.endsAt);
+          iceServers = msg.iceServers;
+          starting = startWebRtc(msg.offer, { id: msg.sessionId, kind: msg.kind, takeover: msg.takeover }, msg.endsAt);
           await starting;
           return;
+        }
+        case 'offer':
+          // Only a WebRTC call can move (the edge routes resumes of WebRTC sessions only).
+          if (!webrtc) {
+            log('a resume offer for a session without a WebRTC call: ignored');
+            return;
+          }
+          try {
+            await webrtc.resume(msg.offer);
+          } catch (err) {
+            // The call goes on where it is (or its grace runs out): a bad resume offer ends nothing.
+            log(`resume failed: ${err instanceof Error ? err.message : String(err)}`);
+          }
+          return;
         case 'candidates':
-          for (const c of msg.candidates) await transport?.addRemoteCandidate(c.candidate, c.mid);
+          for (const c of msg.candidates) await webrtc?.addRemoteCandidate(c.candidate, c.mid);
           return;
-        case 'hangup':
-          finish(msg.reason, false);
+        case 'hangup': {
+          const e = hangupEnd(msg.reason);
+          finish(e.reason, e.detail);
           return;
+        }
         case 'error':
-          deps.log(`session ${job.sessionId}: edge says ${msg.message}`);
+          log(`edge says ${msg.message}`);
           return;
         case 'ice-servers':
-          transport?.updateIceServers(msg.iceServers);
+          iceServers = msg.iceServers;
+          webrtc?.current?.updateIceServers(msg.iceServers);
           refresher.schedule(msg.expiresAt);
           return;
         case 'twilio':
@@ -126,77 +191,118 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
           phone?.receive(msg.message);
           return;
         case 'twilio.closed':
-          finish('phone_hangup', false);
+          finish('phone_hangup');
+          return;
+        case 'twilio.lost':
+          // The stream closed without stop: the call goes on in the next stream Twilio opens.
+          await starting;
+          phone?.streamLost();
           return;
       }
     }
 
-    /** Runs the pipeline over the session's transport; the session ends when it does, or at its time limit. */
-    function runHandler(t: MediaTransport, session: SessionInfo, endsAt: number | null): void {
-      const c = deps.config;
-      const limit = Math.min(c.TIME_LIMIT_MS || Infinity, endsAt ? endsAt - Date.now() : Infinity);
-      if (Number.isFinite(limit)) timers.push(setTimeout(() => finish('time_limit', true), Math.max(0, limit)));
-      pipeline = runPipeline({
+    /** Runs the handler's pipeline over a transport, with the session's state and its checkpoints. */
+    function startPipeline(t: MediaTransport, session: SessionInfo): Pipeline {
+      return runPipeline({
         handler: deps.handler,
         transport: t,
         session,
         vad: deps.vad,
         onMetrics: () => deps.metrics.turns.inc(),
+        state,
+        stateJson,
+        onCheckpoint: (json) => {
+          stateJson = json;
+          channel.send({ type: 'checkpoint', state: json });
+        },
       });
-      void pipeline.done.then(() => finish('handler_closed', true));
+    }
+
+    /** The session's time limit (TIME_LIMIT_MS or the edge's endsAt, whichever comes first). */
+    function setTimeLimit(endsAt: number | null): void {
+      if (limitSet) return;
+      limitSet = true;
+      const c = deps.config;
+      const limit = Math.min(c.TIME_LIMIT_MS || Infinity, endsAt ? endsAt - Date.now() : Infinity);
+      if (Number.isFinite(limit)) timers.push(setTimeout(() => finish('time_limit'), Math.max(0, limit)));
     }
 
     /**
      * A phone call: Twilio's frames arrive as `twilio` control messages; ours go back the same way.
      * The handler starts at once (an outbound call's greeting is ready when the callee answers);
-     * the call is live when Twilio's `start` arrives.
+     * the call is live when Twilio's `start` arrives. The session ends when the pipeline does.
      */
     async function startPhone(session: SessionInfo, endsAt: number | null) {
       const t = await TwilioTransport.create({
         send: (messages) => channel.send({ type: 'twilio', messages }),
-        log: (m) => deps.log(`session ${job.sessionId}: ${m}`),
+        log,
       });
       phone = t;
       if (finished) {
         t.close('ended_during_start');
         return;
       }
-      t.onClose((reason) => finish(reason, true));
-      const noStream = setTimeout(() => finish('no_media_stream', true), STREAM_START_TIMEOUT_MS);
+      t.onClose((reason) => {
+        const e = transportEnd(reason);
+        finish(e.reason, e.detail);
+      });
+      const noStream = setTimeout(() => finish('no_media_stream'), STREAM_START_TIMEOUT_MS);
       timers.push(noStream);
       t.onStart(() => {
         clearTimeout(noStream);
         channel.send({ type: 'state', state: 'live' });
       });
-      runHandler(t, session, endsAt);
+      setTimeLimit(endsAt);
+      const p = startPipeline(t, session);
+      pipeline = p;
+      void p.done.then(() => finish('handler_closed', p.reason));
     }
 
-    async function startWebRtc(offer: string, iceServers: IceServer[], session: SessionInfo, endsAt: number | null) {
+    /**
+     * A browser call: the offer is answered on a new peer connection; a resume offer later moves
+     * the call to another (webrtc-call.ts). `session.takeover`: the conversation started on a
+     * worker that was lost, so no greeting.
+     */
+    async function startWebRtc(offer: string, session: SessionInfo, endsAt: number | null) {
       const c = deps.config;
-      const offerAt = performance.now();
-      const answered = await WebRtcTransport.answer(offer, {
-        iceServers,
-        icePolicy: c.ICE_POLICY,
-        portRange: c.RTC_PORT_MIN ? [c.RTC_PORT_MIN, c.RTC_PORT_MAX] : undefined,
-        publicIp: c.PUBLIC_IP,
-        interfaceAddress: c.RTC_INTERFACE,
-        opus: { application: c.OPUS_APPLICATION, complexity: c.OPUS_COMPLEXITY, bitrate: c.OPUS_BITRATE },
-        inputSampleRate: deps.handler.options.inputSampleRate,
-        fastPath: c.RTP_FAST_PATH === 'on',
+      const call = new WebRtcCall({
+        options: () => ({
+          iceServers,
+          icePolicy: c.ICE_POLICY,
+          portRange: c.RTC_PORT_MIN ? [c.RTC_PORT_MIN, c.RTC_PORT_MAX] : undefined,
+          publicIp: c.PUBLIC_IP,
+          interfaceAddress: c.RTC_INTERFACE,
+          opus: { application: c.OPUS_APPLICATION, complexity: c.OPUS_COMPLEXITY, bitrate: c.OPUS_BITRATE },
+          inputSampleRate: deps.handler.options.inputSampleRate,
+          fastPath: c.RTP_FAST_PATH === 'on',
+          allowPeerAddresses: c.RTC_ALLOW_PEER_ADDRESSES,
+          log,
+        }),
+        runPipeline: (t, resumed) => startPipeline(t, resumed ? { ...session, takeover: true } : session),
+        sendAnswer: (sdp, answerMs) => {
+          channel.send({ type: 'answer', sdp });
+          deps.metrics.answerLatency.observe(answerMs / 1000);
+        },
+        onConnected: () => channel.send({ type: 'state', state: 'live' }),
+        onEnd: (e) => finish(e.reason, e.detail),
+        onRetired: (t) => {
+          const { lateTicks, ticksRun } = t.stats();
+          deps.metrics.framesLate.inc(lateTicks);
+          deps.metrics.outputTicks.inc(ticksRun);
+        },
+        log,
       });
-      transport = answered.transport;
-      if (finished) {
-        await transport.close('ended_during_answer');
-        return;
+      webrtc = call;
+      setTimeLimit(endsAt);
+      try {
+        await call.start(offer, session.takeover === true);
+      } catch (err) {
+        // An offer the worker cannot answer counts as a session error.
+        deps.metrics.errors.inc({ kind: 'session' });
+        log(`answer failed: ${err instanceof Error ? err.message : String(err)}`);
+        finish('answer_failed', err instanceof Error ? err.message : String(err));
       }
-      transport.onClose((reason) => finish(reason, true));
-      // Already closed (the peer failed or left while the answer was made): finish ran just now.
-      if (finished) return;
-      transport.onConnected(() => channel.send({ type: 'state', state: 'live' }));
-      channel.send({ type: 'answer', sdp: answered.answer });
-      deps.metrics.answerLatency.observe((performance.now() - offerAt) / 1000);
-      runHandler(transport, session, endsAt);
     }
   });
-  return { id: job.sessionId, done, end: (reason) => finish(reason, true) };
+  return { id: job.sessionId, done, end: (reason) => finish(reason), drainTimeout: () => drainTimeout() };
 }
