@@ -28,7 +28,8 @@ export const TurnMetrics = z.strictObject({
   /** The configured silence that decided the end of the turn. */
   silenceMs: z.number(),
 });
-export const ErrorEvent = z.strictObject({ type: z.literal('error'), message: z.string() });
+/** `code` names a class of error the client may act on (`abuse`: the data channel's limits). */
+export const ErrorEvent = z.strictObject({ type: z.literal('error'), message: z.string(), code: z.string().max(64).optional() });
 
 export const PipelineEvent = z.discriminatedUnion('type', [
   VadStart,

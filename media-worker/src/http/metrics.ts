@@ -1,3 +1,4 @@
+import { WorkerEndReason } from '@switchboard/protocol';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -8,10 +9,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  */
 export const EVENT_LOOP_SAMPLE_MS = 100;
 
-/** The worker's Prometheus metrics (GET /metrics). Durations in seconds, per Prometheus convention. */
+/**
+ * The worker's Prometheus metrics (GET /metrics). Durations in seconds, per Prometheus convention.
+ * prom-client's process and Node.js metrics keep their standard names (process_resident_memory_bytes,
+ * process_cpu_seconds_total, nodejs_heap_size_used_bytes, nodejs_eventloop_lag_seconds, ...), so
+ * stock dashboards and alerts read them as they are.
+ */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'switchboard_worker_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const m = {
     registry,
     activeSessions: new Gauge({ name: 'switchboard_active_sessions', help: 'Sessions running now', registers: [registry] }),
@@ -39,8 +45,25 @@ export function createMetrics() {
     outputTicks: new Counter({ name: 'switchboard_output_ticks_total', help: 'Output clock ticks run (frames_late_total counts the late ones among them)', registers: [registry] }),
     turns: new Counter({ name: 'switchboard_turns_total', help: 'User turns answered', registers: [registry] }),
     errors: new Counter({ name: 'switchboard_errors_total', help: 'Errors by kind', labelNames: ['kind'] as const, registers: [registry] }),
-    sessionsEnded: new Counter({ name: 'switchboard_sessions_ended_total', help: 'Sessions ended by reason', labelNames: ['reason'] as const, registers: [registry] }),
+    sessionsEnded: endReasonCounter(
+      new Counter({ name: 'switchboard_sessions_ended_total', help: 'Sessions ended by reason (WorkerEndReason)', labelNames: ['reason'] as const, registers: [registry] }),
+    ),
   };
   return m;
+}
+
+/**
+ * A counter labelled by WorkerEndReason only: a closed set, so the number of series stays bounded
+ * whatever a session's free-text detail says. A value outside the set (a caller bypassing the
+ * types) counts as 'error'.
+ */
+function endReasonCounter(counter: Counter<'reason'>) {
+  return {
+    inc(labels: { reason: WorkerEndReason }, value = 1): void {
+      const known = WorkerEndReason.safeParse(labels.reason);
+      counter.inc({ reason: known.success ? known.data : 'error' }, value);
+    },
+    get: () => counter.get(),
+  };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -30,14 +30,30 @@ export interface PipelineStats {
   droppedInputFrames: number;
 }
 
+/**
+ * The most `type`s `ctx.inputs` keeps: the data channel's own limit (channel-guard.ts), applied
+ * here too so no event source can grow the map without bound.
+ */
+export const MAX_INPUT_TYPES = 64;
+
+/** The latest event per `type`; a new type beyond MAX_INPUT_TYPES is not kept (known ones still update). */
+export class LatestInputs extends Map<string, ChannelMessage> {
+  override set(type: string, event: ChannelMessage): this {
+    if (this.size >= MAX_INPUT_TYPES && !this.has(type)) return this;
+    return super.set(type, event);
+  }
+}
+
 export class SessionContext {
-  /** The latest client event per `type` (the handler's `ctx.inputs`). */
-  readonly inputs = new Map<string, ChannelMessage>();
+  /** The latest client event per `type` (the handler's `ctx.inputs`), at most MAX_INPUT_TYPES of them. */
+  readonly inputs: Map<string, ChannelMessage> = new LatestInputs();
   readonly stats: PipelineStats = { turns: 0, interruptions: 0, handlerErrors: 0, droppedInputFrames: 0 };
   /** Aborted by stop(): every reply's signal follows it. */
   readonly lifetime = new AbortController();
   /** The latest barge-in (the handler's `ctx.lastInterruption`). */
   lastInterruption: Interruption | undefined;
+  /** The handler's `ctx.state`: set by the pipeline's owner, shared with the session's next pipeline on a resume. */
+  state: Record<string, unknown> = {};
 
   readonly transport: MediaTransport;
   readonly session: SessionInfo;
@@ -93,6 +109,7 @@ export class SessionContext {
       signal,
       send: (event) => this.send(event),
       inputs: this.inputs,
+      state: this.state,
       clearPlayback: () => (this.stopped ? 0 : this.transport.clearPlayback()),
     };
   }
