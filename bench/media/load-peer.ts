@@ -1,6 +1,6 @@
 import { RtpHeader, RtpPacket, type RTCPeerConnection, type RTCRtpSender } from 'werift';
 import { RtpFastPath } from '../../media-worker/src/transport/webrtc/rtp-fast-path.ts';
-import { installSrtpKeyObjects } from '../../media-worker/src/transport/webrtc/srtp-key-objects.ts';
+import { installSrtpKeyObjects } from '../../media-worker/src/werift-patches/srtp-key-objects.ts';
 import { loopbackPeer, OPUS_PAYLOAD_TYPE } from '../../test/support/loopback-peer.ts';
 import { SAMPLES_PER_PACKET } from './opus-packets.ts';
 import type { Signaling } from './signaling.ts';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseAllowedClasses } from './transport/webrtc/remote-candidates.ts';
 
 const optionalInt = (def: number) => z.coerce.number().int().nonnegative().default(def);
 
@@ -22,6 +23,23 @@ const WorkerConfig = z
     ICE_POLICY: z.enum(['all', 'relay']).default('all'),
     /** Local address WebRTC binds and gathers on ('' = every interface; 127.0.0.1 locally). */
     RTC_INTERFACE: z.string().default(''),
+    /**
+     * Non-public addresses a client's ICE candidates may name, as a comma list of `loopback`
+     * (127/8, ::1), `private` (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) and `linklocal`
+     * (169.254/16, fe80::/10). Default '': public addresses only, so a stranger cannot point the
+     * worker's packets into its own host or network. Local stacks allow loopback.
+     */
+    RTC_ALLOW_PEER_ADDRESSES: z
+      .string()
+      .default('')
+      .transform((v, ctx) => {
+        try {
+          return parseAllowedClasses(v);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      }),
     /** Where /healthz, /readyz and /metrics listen. */
     WORKER_HTTP_HOST: z.string().default('127.0.0.1'),
     WORKER_HTTP_PORT: optionalInt(9090),

@@ -5,23 +5,36 @@ import { TaskProtection } from './ecs/task-protection.ts';
 import { loadHandler } from './handlers/load.ts';
 import { createMetrics } from './http/metrics.ts';
 import { startHttp } from './http/server.ts';
+import { installProcessErrorHandlers } from './process-errors.ts';
 import { createVadFactory } from './vad/factory.ts';
 import { MediaWorker } from './worker.ts';
+import { installWeriftPatches } from './werift-patches/index.ts';
 
 /**
  * `node <WORKER_NODE_FLAGS> media-worker/src/main.ts` (node-flags.ts): loads config,
  * the handler (HANDLER) and the VAD model once, serves /healthz /readyz /metrics, claims jobs;
- * SIGTERM drains (DRAIN_TIMEOUT_MS) and exits 0.
+ * SIGTERM drains (DRAIN_TIMEOUT_MS) and exits 0; an uncaught exception drains and exits non-zero.
  * On ECS: PUBLIC_IP is looked up when unset (ecs/task-metadata.ts), and the task is protected
  * from scale-in while it has sessions (ecs/task-protection.ts). With METRICS_NAMESPACE set, the
  * utilisation metric for autoscaling is written to stdout as CloudWatch EMF (ecs/emf-utilization.ts).
  */
 async function main(): Promise<void> {
+  // Made first, so a failure nobody caught is counted from the start (process-errors.ts): an
+  // uncaught exception drains and exits non-zero, an unhandled rejection is logged and counted.
+  const metrics = createMetrics();
+  let shutdown: ((why: string, code: number) => Promise<void>) | undefined;
+  installProcessErrorHandlers({
+    metrics,
+    fatal: (code) => {
+      if (shutdown) void shutdown('uncaught exception', code);
+      else process.exit(code); // still starting: nothing to drain
+    },
+  });
+  installWeriftPatches();
   const loaded = loadWorkerConfig(process.env);
   const config = { ...loaded, PUBLIC_IP: (await resolvePublicIp(loaded)) ?? '' };
   const handler = await loadHandler(config.HANDLER);
   const vad = await createVadFactory();
-  const metrics = createMetrics();
   const protection = new TaskProtection({
     agentUri: config.ECS_AGENT_URI,
     expiresInMinutes: config.TASK_PROTECTION_MINUTES,
@@ -44,18 +57,23 @@ async function main(): Promise<void> {
   console.log(`media worker ${worker.id} up: handler ${config.HANDLER}, ${config.MAX_SESSIONS} slots, http://${config.WORKER_HTTP_HOST}:${port}/healthz`);
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  let exitCode = 0;
+  shutdown = async (why: string, code: number) => {
+    // A failure during a drain already under way makes its exit non-zero.
+    exitCode = Math.max(exitCode, code);
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: draining ${worker.activeSessions} session(s), up to ${config.DRAIN_TIMEOUT_MS} ms`);
+    console.log(`${why}: draining ${worker.activeSessions} session(s), up to ${config.DRAIN_TIMEOUT_MS} ms`);
+    // After an uncaught exception the drain itself may hang on broken state: bounded all the same.
+    if (code !== 0) setTimeout(() => process.exit(exitCode), config.DRAIN_TIMEOUT_MS + 5000).unref();
     await worker.drain(config.DRAIN_TIMEOUT_MS);
     // Sampled through the drain; the last partial window is written before exit.
     utilization.stop();
     http.close();
-    process.exit(0);
+    process.exit(exitCode);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown?.('SIGTERM', 0));
+  process.on('SIGINT', () => void shutdown?.('SIGINT', 0));
 }
 
 main().catch((err: unknown) => {

@@ -26,13 +26,20 @@ export interface MediaWorkerOptions {
   wrap?: string[];
 }
 
-/** One media worker process (`node media-worker/src/main.ts`), health on 127.0.0.1 (or `host`). */
+/**
+ * One media worker process (`node media-worker/src/main.ts`), health on 127.0.0.1 (or `host`).
+ * WebRTC on 127.0.0.1 and peers on loopback and private addresses unless `env` (or this
+ * process's environment, for RTC_ALLOW_PEER_ADDRESSES) says otherwise.
+ */
 export async function startMediaWorker(opts: MediaWorkerOptions): Promise<LocalWorker> {
   const host = opts.host ?? '127.0.0.1';
   const port = opts.env['WORKER_HTTP_PORT'] ? Number(opts.env['WORKER_HTTP_PORT']) : await freePort();
   const [cmd, argv] = wrapped(opts.wrap, process.execPath, [...WORKER_NODE_FLAGS, MAIN]);
   const child = spawn(cmd, argv, {
     env: {
+      // Local stacks call from this machine (loopback) or a lab network (the NAT tests' namespaces
+      // are 10.77/16): both are refused by the worker's default, public peers only.
+      RTC_ALLOW_PEER_ADDRESSES: 'loopback,private',
       ...process.env,
       RTC_INTERFACE: '127.0.0.1',
       AWS_ACCESS_KEY_ID: 'local',

@@ -84,6 +84,8 @@ function startWorker(icePolicy: 'all' | 'relay'): MediaWorker {
     SQS_WAIT_S: '1',
     MAX_SESSIONS: '2',
     RTC_INTERFACE: '127.0.0.1',
+    // Every peer here (client, coturn's relay on 127.0.0.2) is on loopback.
+    RTC_ALLOW_PEER_ADDRESSES: 'loopback',
     ICE_POLICY: icePolicy,
     WORKER_ID: `w-turn-${icePolicy}`,
   });

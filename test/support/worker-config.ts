@@ -3,7 +3,8 @@ import { loadWorkerConfig, type WorkerConfig } from '../../media-worker/src/conf
 
 /**
  * The configuration of an in-process media worker on the e2e stack (edge and fauxqs from the
- * global setup), loopback-only WebRTC and a short long poll; `env` overrides or adds settings.
+ * global setup), loopback-only WebRTC (loopback peers allowed) and a short long poll; `env`
+ * overrides or adds settings.
  */
 export function e2eWorkerConfig(env: Record<string, string> = {}): WorkerConfig {
   return loadWorkerConfig({
@@ -14,6 +15,8 @@ export function e2eWorkerConfig(env: Record<string, string> = {}): WorkerConfig 
     AWS_SECRET_ACCESS_KEY: 'local',
     SQS_WAIT_S: '1',
     RTC_INTERFACE: '127.0.0.1',
+    // Every test peer is on loopback, which the worker's default (public peers only) refuses.
+    RTC_ALLOW_PEER_ADDRESSES: 'loopback',
     ...env,
   });
 }

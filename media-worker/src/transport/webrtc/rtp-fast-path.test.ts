@@ -4,7 +4,7 @@ import { RtpHeader, RtpPacket, type RTCPeerConnection, type RTCRtpTransceiver } 
 import { connected, loopbackPeer, OPUS_PAYLOAD_TYPE } from '../../../../test/support/loopback-peer.ts';
 import { until } from '../../../../test/support/until.ts';
 import { ntpTimestamp, RtpFastPath } from './rtp-fast-path.ts';
-import { installSrtpKeyObjects } from './srtp-key-objects.ts';
+import { installSrtpKeyObjects } from '../../werift-patches/srtp-key-objects.ts';
 
 installSrtpKeyObjects();
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, SrtpSession } from 'werift';
 import { rtpHeaderBytes, SrtpGcmReceiver, type SrtpRemoteContextLike } from './srtp-gcm-receive.ts';
-import { installSrtpKeyObjects } from './srtp-key-objects.ts';
+import { installSrtpKeyObjects } from '../../werift-patches/srtp-key-objects.ts';
 
 installSrtpKeyObjects();
 

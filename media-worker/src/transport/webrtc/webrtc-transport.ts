@@ -12,13 +12,14 @@ import type { AudioFrame } from '../../audio/frame.ts';
 import { isOpusRate, OPUS_RATES, OPUS_SAMPLE_RATE, OpusDecoderStream, OpusEncoderStream, type OpusEncoderOptions } from '../../audio/opus.ts';
 import { PacedOutput } from '../../audio/paced-output.ts';
 import type { MediaTransport } from '../types.ts';
+import { ChannelGuard, type Rejection } from './channel-guard.ts';
+import { installWeriftPatches } from '../../werift-patches/index.ts';
 import { keepHostCandidatesOn, onlyFromInterface } from './host-candidates.ts';
-import { installFingerprintCache } from './dtls-fingerprint-cache.ts';
 import { advertisePublicIp } from './nat1to1.ts';
 import { findOfferedOpus } from './opus-offer.ts';
+import { RemoteCandidateGate, type PeerAddressClass } from './remote-candidates.ts';
 import { RtcpReports } from './rtcp-reports.ts';
 import { RtpFastPath } from './rtp-fast-path.ts';
-import { installSrtpKeyObjects } from './srtp-key-objects.ts';
 import { withStunFromTurn } from './stun-from-turn.ts';
 
 export interface WebRtcOptions {
@@ -40,10 +41,17 @@ export interface WebRtcOptions {
   inputSampleRate?: number;
   /** Carry the call's RTP on our own path once connected (rtp-fast-path.ts); false: werift's only. Default true. */
   fastPath?: boolean;
+  /**
+   * Non-public classes of remote candidate address the call may send to (RTC_ALLOW_PEER_ADDRESSES,
+   * remote-candidates.ts). Default none: public addresses only.
+   */
+  allowPeerAddresses?: readonly PeerAddressClass[];
+  /** Where the call reports remote candidates it ignored (once per reason). Default console.warn. */
+  log?: (msg: string) => void;
 }
 
-installSrtpKeyObjects();
-installFingerprintCache();
+// Idempotent; here too so transports made without main.ts (tests, benchmarks) run patched werift.
+installWeriftPatches();
 
 /**
  * The reply encoder's bit rate unless told (bits/s): what browsers send for mono Opus (libwebrtc's
@@ -93,6 +101,8 @@ export class WebRtcTransport implements MediaTransport {
   private replyActive = false;
   private watchingSctp = false;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Every remote candidate, offered or trickled, passes it before werift sees it (remote-candidates.ts). */
+  private readonly remoteCandidates: RemoteCandidateGate;
 
   private readonly pc: RTCPeerConnection;
   private readonly payloadType: number;
@@ -110,6 +120,12 @@ export class WebRtcTransport implements MediaTransport {
     this.pc = pc;
     this.decoder = new OpusDecoderStream(1, isOpusRate(inputSampleRate) ? inputSampleRate : OPUS_SAMPLE_RATE);
     this.useFastPath = o.fastPath ?? true;
+    const log = o.log ?? ((m: string) => console.warn(m));
+    this.remoteCandidates = new RemoteCandidateGate({
+      allowed: o.allowPeerAddresses ?? [],
+      onFirstDrop: (reason, candidate) =>
+        log(reason === 'limit' ? `remote candidates beyond ${this.remoteCandidates.admitted} ignored, from ${JSON.stringify(candidate)}` : `remote candidate ignored (${reason}): ${JSON.stringify(candidate)}`),
+    });
     // Every rate gets the same bit budget: libopus' own default shrinks with the input rate (19
     // kbit/s at 16 kHz against 51 at 48), which would cost quality, not just bandwidth. At the
     // same budget, 16 kHz speech coded at 16 kHz keeps more of its waveform than coded from a
@@ -142,12 +158,26 @@ export class WebRtcTransport implements MediaTransport {
       }
       if (ch.label !== 'events') return;
       this.channel = ch;
+      // The channel's abuse limits (channel-guard.ts): size and rate are checked before parsing,
+      // the type count after; a violating message is dropped, the client hears of it once, and
+      // abuse that goes on ends the session with reason 'abuse'.
+      const guard = new ChannelGuard(performance.now());
+      const onAbuse = (v: Rejection): void => {
+        if (v.notify) this.sendEvent({ type: 'error', code: 'abuse', message: v.message });
+        if (v.end) void this.close('abuse');
+      };
       ch.onMessage.subscribe((data) => {
+        if (this.closed) return;
+        const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+        const admitted = guard.admitMessage(bytes, performance.now());
+        if (!admitted.ok) return onAbuse(admitted);
         const parsed = parseChannelMessage(typeof data === 'string' ? data : data.toString());
         if (!parsed.ok) {
           this.sendEvent({ type: 'error', message: parsed.error });
           return;
         }
+        const typed = guard.admitType(parsed.value.type);
+        if (!typed.ok) return onAbuse(typed);
         for (const l of this.eventListeners) l(parsed.value);
       });
     });
@@ -199,7 +229,8 @@ export class WebRtcTransport implements MediaTransport {
     });
     const transport = new WebRtcTransport(pc, opus.payloadType, o);
     try {
-      await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+      // Candidates werift must not pair (names it would resolve, addresses it must not send to) go first.
+      await pc.setRemoteDescription({ type: 'offer', sdp: transport.remoteCandidates.pruneSdp(offer) });
       const transceiver = pc.getTransceivers().find((t) => t.kind === 'audio');
       if (!transceiver) throw new Error('the offer has no audio m-line');
       // werift answers a sendrecv offer as recvonly unless told to send.
@@ -234,8 +265,9 @@ export class WebRtcTransport implements MediaTransport {
     if (!this.closed) this.pc.setConfiguration({ iceServers: toWeriftIceServers(servers) });
   }
 
-  /** A trickled candidate from the client (`candidate:...`), for the media section `mid`. */
+  /** A trickled candidate from the client (`candidate:...`), for the media section `mid`; ignored unless the gate admits it. */
   async addRemoteCandidate(candidate: string, mid: string | null): Promise<void> {
+    if (!this.remoteCandidates.admit(candidate)) return;
     await this.pc.addIceCandidate({ candidate, sdpMid: mid ?? undefined });
   }
 

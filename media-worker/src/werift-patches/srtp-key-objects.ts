@@ -40,12 +40,12 @@ function toKeyObjects(cipher: Cipher | undefined): void {
 export function installSrtpKeyObjects(): void {
   const base: unknown = Object.getPrototypeOf(SrtpSession.prototype);
   if (base !== Object.getPrototypeOf(SrtcpSession.prototype) || typeof base !== 'object' || base === null) {
-    throw new Error('werift: SrtpSession and SrtcpSession no longer share a base class (srtp-key-objects.ts)');
+    throw new Error('werift: SrtpSession and SrtcpSession no longer share a base class (werift-patches/srtp-key-objects.ts)');
   }
   const proto = base as { start?: StartFn; [PATCHED]?: true };
   if (proto[PATCHED]) return;
   const start = proto.start;
-  if (typeof start !== 'function') throw new Error('werift: the SRTP session base class has no start() (srtp-key-objects.ts)');
+  if (typeof start !== 'function') throw new Error('werift: the SRTP session base class has no start() (werift-patches/srtp-key-objects.ts)');
   proto.start = function startWithKeyObjects(this: SessionLike, ...args: unknown[]): void {
     start.apply(this, args);
     toKeyObjects(this.localContext?.cipher);
