@@ -6,6 +6,7 @@
  * without main (webrtc-transport.ts module scope); calling it again is a no-op.
  */
 import { installFingerprintCache } from './dtls-fingerprint-cache.ts';
+import { installNoDefaultStun } from './no-default-stun.ts';
 import { installSctpReceiveWindow } from './sctp-receive-window.ts';
 import { installSrtpKeyObjects } from './srtp-key-objects.ts';
 import { installUdpPortRange } from './udp-port-range.ts';
@@ -19,4 +20,6 @@ export function installWeriftPatches(): void {
   installUdpPortRange();
   // A data channel's SCTP receiver that holds and works at most a bounded amount per association.
   installSctpReceiveWindow();
+  // No public STUN server unless one is configured (werift would ask Google's on every answer).
+  installNoDefaultStun();
 }
