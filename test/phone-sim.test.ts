@@ -41,6 +41,13 @@ describe('parseTwiml', () => {
     });
   });
 
+  it("reads <Connect action> (Twilio's next request when the stream ends)", () => {
+    const xml = connectStream({ streamUrl: 'wss://e.test/twilio/media', parameters: { token: 't' }, action: '/twilio/voice' });
+    expect(parseTwiml(xml, 'https://e.test/twilio/voice?x=1')).toEqual({
+      connect: { url: 'wss://e.test/twilio/media', parameters: { token: 't' }, action: { url: 'https://e.test/twilio/voice', method: 'POST' } },
+    });
+  });
+
   it('reads the hold TwiML as a redirect after the pause', () => {
     const xml = holdAndRedirect({ message: 'Please hold & wait.', redirectUrl: 'http://127.0.0.1:8787/twilio/voice' });
     expect(parseTwiml(xml)).toEqual({
@@ -423,5 +430,72 @@ describe('simulateCall', () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
+  });
+});
+
+describe('simulateCall follows <Connect action> when the stream closes without stop', () => {
+  /** An edge whose first stream it drops (no stop) after `dropAfterMs`; `withAction` puts the voice URL in <Connect action>. */
+  async function droppingEdge(o: { withAction: boolean; dropAfterMs: number }) {
+    const streamUrl = streamUrlFromBase(PUBLIC);
+    const wss = new WebSocketServer({ noServer: true });
+    const webhooks: string[] = [];
+    const streams: Inbound[][] = [];
+    const server = createServer(async (req, res) => {
+      const params = Object.fromEntries(new URLSearchParams(await readBody(req)));
+      const path = req.url ?? '';
+      if (!twilio.validateRequest(AUTH, String(req.headers['x-twilio-signature'] ?? ''), `${PUBLIC}${path}`, params)) return res.writeHead(403).end();
+      webhooks.push(`${path} ${params['CallStatus']}`);
+      if (path === '/twilio/status') return res.writeHead(204).end();
+      const n = webhooks.filter((w) => w.startsWith('/twilio/voice')).length;
+      const xml = connectStream({ streamUrl, parameters: { sessionId: 'ph_test', token: `tok${n}` }, ...(o.withAction ? { action: `${PUBLIC}/twilio/voice` } : {}) });
+      res.writeHead(200, { 'Content-Type': 'text/xml' }).end(xml);
+    });
+    server.on('upgrade', (req, socket, head) => {
+      if (!twilio.validateRequest(AUTH, String(req.headers['x-twilio-signature'] ?? ''), streamUrl, {})) return socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const got: Inbound[] = [];
+        streams.push(got);
+        const first = streams.length === 1;
+        ws.on('message', (d) => {
+          const msg = JSON.parse(d.toString()) as Inbound;
+          got.push(msg);
+          if (msg.event === 'start' && first) setTimeout(() => ws.terminate(), o.dropAfterMs);
+        });
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    edges.push({ server } as FakeEdge);
+    return { url, webhooks, streams };
+  }
+
+  it('requests the action URL, opens a new stream (new streamSid, same call, timestamps from 0) and carries on', async () => {
+    const edge = await droppingEdge({ withAction: true, dropAfterMs: 400 });
+    const r = await simulateCall({ baseUrl: edge.url, publicBaseUrl: PUBLIC, authToken: AUTH, audio: { samples: tone(1500, 8000), sampleRate: 8000 }, tailMs: 200 });
+    expect(r.closedBy).toBe('caller');
+    expect(r.streams).toBe(2);
+    expect(edge.webhooks).toEqual(['/twilio/voice ringing', '/twilio/voice in-progress', '/twilio/status completed']);
+    expect(r.reconnects).toHaveLength(1);
+    const [gap] = r.reconnects;
+    expect(gap!.lostAtMs).toBeGreaterThan(350);
+    expect(gap!.resumedAtMs).toBeGreaterThan(gap!.lostAtMs);
+    expect(gap!.resumedAtMs - gap!.lostAtMs).toBeLessThan(500);
+    const [one, two] = edge.streams;
+    const start = (s: Inbound[]) => s.find((m) => m.event === 'start') as unknown as { streamSid: string; start: { callSid: string; customParameters: Record<string, string> } };
+    expect(start(two!).streamSid).not.toBe(start(one!).streamSid);
+    expect(start(two!).start.callSid).toBe(start(one!).start.callSid);
+    expect(start(two!).start.customParameters['token']).toBe('tok2');
+    const firstMedia = two!.find((m) => m.event === 'media') as unknown as { sequenceNumber: string; media: { timestamp: string } };
+    expect(Number(firstMedia.media.timestamp)).toBeLessThan(60);
+    expect(firstMedia.sequenceNumber).toBe('2'); // numbering restarts with the stream: start is 1
+    expect(two!.at(-1)!.event).toBe('stop');
+    expect(one!.some((m) => m.event === 'stop')).toBe(false);
+  });
+
+  it('ends the call as Twilio would when the <Connect> has no action', async () => {
+    const edge = await droppingEdge({ withAction: false, dropAfterMs: 300 });
+    const r = await simulateCall({ baseUrl: edge.url, publicBaseUrl: PUBLIC, authToken: AUTH, audio: { samples: tone(1500, 8000), sampleRate: 8000 }, tailMs: 200 });
+    expect(r).toMatchObject({ closedBy: 'server', streams: 1, reconnects: [] });
+    expect(edge.webhooks).toEqual(['/twilio/voice ringing', '/twilio/status completed']);
   });
 });

@@ -1,6 +1,9 @@
 import twilio from 'twilio';
 import { describe, expect, it } from 'vitest';
-import { computeTwilioSignature, validateTwilioSignature } from '../workers/src/twilio/signature.ts';
+import { createHash, createHmac } from 'node:crypto';
+import { bodySha256Hex, computeTwilioSignature, validateTwilioBody, validateTwilioSignature } from '../workers/src/twilio/signature.ts';
+import { loadConfig } from '../workers/src/config.ts';
+import { signingKeys, verifyTwilioRequest } from '../workers/src/twilio/verify-request.ts';
 
 /**
  * Differential test: the edge's WebCrypto signature code against the twilio package's own
@@ -175,5 +178,88 @@ describe(`Twilio signature vs the twilio package (seed ${SEED}, ${CASES} random 
       expect(await validateTwilioSignature(token, '', url, {})).toBe(false);
       expect(twilio.validateRequest(token, '', url, {})).toBe(false);
     }
+  });
+});
+
+/**
+ * The string Twilio signs, built with Node's crypto as twilio-node builds it (sorted names, a
+ * repeated name's distinct values sorted). Its SHA-1 HMAC is checked against the package's own
+ * function below, so its SHA-256 HMAC is what Twilio sends under a webhook rule with HMAC_SHA256
+ * (the installed twilio-node, 6.2.0, has no SHA-256 function to compare with directly).
+ */
+function nodeSignature(hash: 'sha1' | 'sha256', key: string, url: string, params: Params): string {
+  let data = url;
+  for (const name of Object.keys(params).sort()) data += contribution(name, Array.isArray(params[name]) ? [...new Set(params[name] as string[])].sort() : params[name]);
+  return createHmac(hash, key).update(Buffer.from(data, 'utf-8')).digest('base64');
+}
+
+describe(`HMAC-SHA256 (shared key) signatures and bodySHA256 bodies (seed ${SEED + 1})`, () => {
+  it('signs with SHA-256 exactly as the SHA-1 string Twilio signs, hashed with SHA-256', async () => {
+    const r = rng(SEED + 1);
+    for (let i = 0; i < 200; i++) {
+      const key = randomToken(r);
+      const url = randomUrl(r);
+      const params = randomParams(r);
+      const ctx = `case ${i}: ${JSON.stringify({ key, url, params })}`;
+      expect(nodeSignature('sha1', key, url, params), ctx).toBe(twilio.getExpectedTwilioSignature(key, url, params));
+      const sha256 = nodeSignature('sha256', key, url, params);
+      expect(await computeTwilioSignature(key, url, params, 'HMAC-SHA256'), ctx).toBe(sha256);
+      expect(await validateTwilioSignature(key, sha256, url, params, 'HMAC-SHA256'), ctx).toBe(true);
+      expect(await validateTwilioSignature(key, nodeSignature('sha256', key, portVariant(url), params), url, params, 'HMAC-SHA256'), ctx).toBe(true);
+      // A SHA-256 signature is never taken as SHA-1 and vice versa, nor under another key or params.
+      expect(await validateTwilioSignature(key, sha256, url, params, 'HMAC-SHA1'), ctx).toBe(false);
+      expect(await validateTwilioSignature(key, nodeSignature('sha1', key, url, params), url, params, 'HMAC-SHA256'), ctx).toBe(false);
+      expect(await validateTwilioSignature(`${key}!`, sha256, url, params, 'HMAC-SHA256'), ctx).toBe(false);
+      expect(await validateTwilioSignature(key, sha256, url, tamper(r, params), 'HMAC-SHA256'), ctx).toBe(false);
+    }
+  });
+
+  it('validates JSON bodies as validateRequestWithBody does: URL with bodySHA256 signed, body hash equal', async () => {
+    const r = rng(SEED + 2);
+    for (let i = 0; i < 150; i++) {
+      const token = randomToken(r);
+      const body = JSON.stringify(randomParams(r));
+      const hash = createHash('sha256').update(Buffer.from(body, 'utf-8')).digest('hex');
+      expect(await bodySha256Hex(body)).toBe(hash);
+      const base = randomUrl(r).split('?')[0]!.replace(/\s/g, '_');
+      const url = `${base}?bodySHA256=${hash}`;
+      const sig = twilio.getExpectedTwilioSignature(token, url, {});
+      const ctx = `case ${i}: ${JSON.stringify({ token, url, body })}`;
+      const both = async (label: string, s: string, u: string, b: string, expected: boolean) => {
+        expect({ label, ours: await validateTwilioBody(token, s, u, b), theirs: twilio.validateRequestWithBody(token, s, u, b) }).toEqual({ label, ours: expected, theirs: expected });
+      };
+      await both(`${ctx} genuine`, sig, url, body, true);
+      await both(`${ctx} body changed`, sig, url, `${body} `, false);
+      const other = createHash('sha256').update(`${body}x`).digest('hex');
+      await both(`${ctx} hash swapped`, sig, `${base}?bodySHA256=${other}`, `${body}x`, false);
+      await both(`${ctx} wrong token`, twilio.getExpectedTwilioSignature(`${token}!`, url, {}), url, body, false);
+      // SHA-256 signed body (shared key): same rule, the other hash.
+      const sig256 = nodeSignature('sha256', token, url, {});
+      expect(await validateTwilioBody(token, sig256, url, body, 'HMAC-SHA256'), ctx).toBe(true);
+      expect(await validateTwilioBody(token, sig256, url, `${body} `, 'HMAC-SHA256'), ctx).toBe(false);
+    }
+  });
+
+  it('chooses the key from X-Twilio-Webhooks-Signature-Settings: auth token without it, only shared keys with it', async () => {
+    const url = 'https://edge.example.com/twilio/voice';
+    const params = { CallSid: 'CA' + '0'.repeat(32), From: '+15550100001' };
+    const keys = signingKeys('auth-token', loadConfig({ TWILIO_SHARED_KEY_SECRETS: 'old-shared, new-shared' }).TWILIO_SHARED_KEY_SECRETS);
+    const headers = (h: Record<string, string>) => new Headers(h);
+    const settings = 'key=webhooks_sharedkey_abc,algorithm=HMAC_SHA256';
+    const sha1 = twilio.getExpectedTwilioSignature('auth-token', url, params);
+    expect(await verifyTwilioRequest(keys, headers({ 'X-Twilio-Signature': sha1 }), url, { params })).toEqual({ ok: true });
+    for (const secret of ['old-shared', 'new-shared']) {
+      const sig = nodeSignature('sha256', secret, url, params);
+      expect(await verifyTwilioRequest(keys, headers({ 'X-Twilio-Signature': sig, 'X-Twilio-Webhooks-Signature-Settings': settings }), url, { params })).toEqual({ ok: true });
+      // The same signature without the settings header is checked as SHA-1 with the auth token: refused.
+      expect((await verifyTwilioRequest(keys, headers({ 'X-Twilio-Signature': sig }), url, { params })).ok).toBe(false);
+    }
+    // A request announcing a shared key is never checked against the auth token.
+    const authSigned256 = nodeSignature('sha256', 'auth-token', url, params);
+    expect((await verifyTwilioRequest(keys, headers({ 'X-Twilio-Signature': authSigned256, 'X-Twilio-Webhooks-Signature-Settings': settings }), url, { params })).ok).toBe(false);
+    expect((await verifyTwilioRequest(keys, headers({ 'X-Twilio-Signature': sha1, 'X-Twilio-Webhooks-Signature-Settings': 'key=k,algorithm=HMAC_MD5' }), url, { params })).ok).toBe(false);
+    const noShared = signingKeys('auth-token', []);
+    const sig = nodeSignature('sha256', 'new-shared', url, params);
+    expect(await verifyTwilioRequest(noShared, headers({ 'X-Twilio-Signature': sig, 'X-Twilio-Webhooks-Signature-Settings': settings }), url, { params })).toMatchObject({ ok: false, why: expect.stringMatching(/TWILIO_SHARED_KEY_SECRETS/) });
   });
 });

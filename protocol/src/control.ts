@@ -82,6 +82,12 @@ export const ControlToWorker = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('twilio'), message: TwilioInbound }),
   /** Twilio's Media Stream WebSocket closed. */
   z.strictObject({ type: z.literal('twilio.closed'), code: z.number().int() }),
+  /**
+   * Twilio's Media Stream WebSocket closed without `stop` (the edge restarted, the session's object
+   * was reset): the call goes on. Twilio asks `<Connect action>` what next and the edge answers
+   * with a new stream, whose `start` (same call, new streamSid) follows as a `twilio` message.
+   */
+  z.strictObject({ type: z.literal('twilio.lost'), code: z.number().int() }),
   /** The edge could not use the worker's last message (or could not serve its request). */
   z.strictObject({ type: z.literal('error'), message: z.string() }),
 ]);

@@ -64,6 +64,17 @@ export const TwilioStop = z.looseObject({
   stop: z.looseObject({ accountSid: z.string(), callSid: z.string() }),
 });
 
+/** The only stream format Switchboard carries: Twilio's 8 kHz mono mu-law. */
+export const TWILIO_MEDIA_FORMAT = { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } as const;
+
+/** Why a `start.mediaFormat` cannot be carried, or null when it is TWILIO_MEDIA_FORMAT. */
+export function mediaFormatProblem(f: { encoding: string; sampleRate: number; channels: number }): string | null {
+  const want = TWILIO_MEDIA_FORMAT;
+  if (f.encoding === want.encoding && f.sampleRate === want.sampleRate && f.channels === want.channels) return null;
+  const got = `${f.encoding.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')} ${f.sampleRate} Hz ${f.channels} ch`;
+  return `unsupported Twilio mediaFormat ${got} (expected ${want.encoding} ${want.sampleRate} Hz ${want.channels} ch)`;
+}
+
 /** A message Twilio sends to us. */
 export const TwilioInbound = z.discriminatedUnion('event', [
   TwilioConnected,

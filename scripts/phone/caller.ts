@@ -10,7 +10,7 @@ import { PlaybackBuffer, SAMPLE_RATE, TICK_MS, TICK_SAMPLES } from './playback-b
 import { transportUrl } from './public-url.ts';
 import { bodyStart, sendWebhook, twilioSignature, type FormParams, type WebhookAnswer } from './signed-webhook.ts';
 import { DTMF_DIGIT, TwilioStreamMessages, parseServerMessage } from './stream-messages.ts';
-import { TwimlError, parseTwiml } from './twiml.ts';
+import { TwimlError, parseTwiml, type TwimlAction } from './twiml.ts';
 
 /**
  * A simulated Twilio phone call against the Switchboard edge, in real time, from Twilio's
@@ -24,6 +24,13 @@ import { TwimlError, parseTwiml } from './twiml.ts';
  *    into a Twilio-like playback buffer that plays in real time and echoes marks;
  * 3. the status callback (`POST /twilio/status`, CallStatus=completed, signed) once the call ends,
  *    whoever ended it.
+ *
+ * When the server closes the stream without the call ending (no `stop` from either side) and the
+ * TwiML's `<Connect>` has an `action`, the call goes on as Twilio's does: the action URL is
+ * requested (signed, like the voice webhook), and the TwiML it answers runs: a new `<Stream>`
+ * (new streamSid, `connected` + `start` again, media timestamps from 0) on the same call clock,
+ * holds, or a hang-up. The caller's audio in the gap is not sent and nothing plays in it; what was
+ * in the playback buffer is dropped with the old stream.
  *
  * Stream time 0 is when `start` is sent. Caller audio is laid out on that timeline (lead silence,
  * then the audio, then silence); media chunk k (1-based) carries [(k-1)*20, k*20) ms of it and is
@@ -46,6 +53,7 @@ export interface SimulateCallOptions {
   tailMs?: number;                 // keep the call up this long after the audio ends (default 3000)
   dtmf?: Array<{ atMs: number; digit: string }>; // digits sent at these stream times
   hangupAtMs?: number;             // send `stop` and close at this stream time (default: audio end + tailMs)
+  dropStreamAtMs?: number[];       // drop the stream's connection (no stop, no close frame) at these stream times, as a network failure would; Twilio then follows <Connect action>
   maxHoldMs?: number;              // give up if still on hold after this long (default 30000)
   onLog?: (line: string) => void;
   signal?: AbortSignal;
@@ -82,6 +90,10 @@ export interface CallResult {
   sentFrames: number;              // media frames sent
   sendLatenessMs: { p50: number; p99: number; max: number }; // our own pacing, to show it ran in real time
   closedBy: 'caller' | 'server'; closeCode?: number; closeReason?: string;
+  /** Streams the call used (1 unless a stream closed without stop and `<Connect action>` gave a new one). */
+  streams: number;
+  /** Each stream lost without stop: its close and the next stream's `start`, in stream time (resumedAtMs NaN if none followed). */
+  reconnects: Array<{ lostAtMs: number; resumedAtMs: number; closeCode: number }>;
   turns: Turn[];                   // end of each caller speech segment -> first audible heard audio after it
   /** Server frames that break Twilio's documented format (Twilio would reject or ignore them). */
   protocolErrors: string[];
@@ -202,10 +214,15 @@ export async function simulateCall(o: SimulateCallOptions): Promise<CallResult> 
   // --- 1. voice webhook, following holds ----------------------------------------------------
   const webhookMs: number[] = [];
   let holds = 0;
-  let nextUrl = `${publicBase}/twilio/voice`;
-  let method: 'GET' | 'POST' = 'POST';
-  let stream: { url: string; parameters: Record<string, string> };
-  try {
+  type Connect = Extract<TwimlAction, { connect: unknown }>['connect'];
+  /**
+   * Requests `url` (the voice webhook, or `<Connect action>`) and follows hold redirects until the
+   * TwiML connects a stream or hangs up; maxHoldMs counts from this call.
+   */
+  const runTwiml = async (url: string, firstMethod: 'GET' | 'POST'): Promise<{ connect: Connect } | { hangup: { say: string } }> => {
+    const since = performance.now();
+    let nextUrl = url;
+    let method = firstMethod;
     for (;;) {
       // Twilio's first request for an inbound call is made while it rings; later ones (redirects,
       // or an outbound call the callee answered) while the call is in progress.
@@ -224,22 +241,10 @@ export async function simulateCall(o: SimulateCallOptions): Promise<CallResult> 
         throw err;
       }
       log(`webhook ${what} -> ${a.status} in ${a.ms.toFixed(0)} ms: ${'connect' in action ? 'connect' : 'redirect' in action ? 'hold' : 'hangup'}`);
-      if ('connect' in action) {
-        stream = action.connect;
-        break;
-      }
-      if ('hangup' in action) {
-        // <Hangup/>: no stream. The edge ended the call, so closedBy is 'server'; stream fields are empty.
-        const statusCallback = await postStatus();
-        return {
-          callSid, streamSid: '', sessionId: '', webhookMs, holds, connected: false, goodbye: action.hangup.say,
-          startedAt: performance.now(), heard: new Int16Array(0), received: [], clears: [], marksEchoed: 0, marksReceived: 0,
-          sentFrames: 0, sendLatenessMs: { p50: 0, p99: 0, max: 0 }, closedBy: 'server', turns: [], protocolErrors: [], statusCallback,
-        };
-      }
+      if ('connect' in action || 'hangup' in action) return action;
       // Hold: Twilio says the text, pauses, then requests the redirect URL.
       const waitMs = action.redirect.pauseS * 1000;
-      const heldMs = performance.now() - callStartedAt;
+      const heldMs = performance.now() - since;
       if (heldMs + waitMs > maxHoldMs) {
         throw new Error(`still on hold after ${Math.round(heldMs)} ms (${holds} redirects; maxHoldMs ${maxHoldMs}): "${action.redirect.say}"`);
       }
@@ -248,6 +253,22 @@ export async function simulateCall(o: SimulateCallOptions): Promise<CallResult> 
       nextUrl = action.redirect.url;
       method = action.redirect.method;
     }
+  };
+
+  let stream: Connect;
+  try {
+    const first = await runTwiml(`${publicBase}/twilio/voice`, 'POST');
+    if ('hangup' in first) {
+      // <Hangup/>: no stream. The edge ended the call, so closedBy is 'server'; stream fields are empty.
+      const statusCallback = await postStatus();
+      return {
+        callSid, streamSid: '', sessionId: '', webhookMs, holds, connected: false, goodbye: first.hangup.say,
+        startedAt: performance.now(), heard: new Int16Array(0), received: [], clears: [], marksEchoed: 0, marksReceived: 0,
+        sentFrames: 0, sendLatenessMs: { p50: 0, p99: 0, max: 0 }, closedBy: 'server', turns: [], protocolErrors: [], statusCallback,
+        streams: 0, reconnects: [],
+      };
+    }
+    stream = first.connect;
   } catch (err) {
     // A call that got past the first answer has a session on the edge: end it as Twilio would.
     if (answeredOnce) await postStatus();
@@ -255,9 +276,10 @@ export async function simulateCall(o: SimulateCallOptions): Promise<CallResult> 
   }
 
   // --- 2. media stream -------------------------------------------------------------------------
-  const streamSid = `MZ${hex(16)}`;
+  let streamSid = `MZ${hex(16)}`;
+  const firstStreamSid = streamSid;
   const sessionId = stream.parameters.sessionId ?? '';
-  const msgs = new TwilioStreamMessages({ accountSid, callSid, streamSid });
+  let msgs = new TwilioStreamMessages({ accountSid, callSid, streamSid });
   let ws: WebSocket;
   try {
     ws = await openStream(stream.url, transportUrl(stream.url, publicBase, base), o.authToken, o.signal);
@@ -273,6 +295,7 @@ export async function simulateCall(o: SimulateCallOptions): Promise<CallResult> 
   const clears: number[] = [];
   const protocolErrors: string[] = [];
   const dtmf = [...(o.dtmf ?? [])].sort((a, b) => a.atMs - b.atMs);
+  const drops = [...(o.dropStreamAtMs ?? [])].sort((a, b) => a - b);
   let lastMediaAt = -Infinity;
   let marksEchoed = 0;
   let marksReceived = 0;
@@ -285,10 +308,16 @@ export async function simulateCall(o: SimulateCallOptions): Promise<CallResult> 
   let failure = undefined as Error | undefined; // set inside callbacks
   let closeTimer: NodeJS.Timeout | undefined;
   let startedAt = 0;
+  /** Stream time at which the current stream's `start` was sent (its media timestamps count from it). */
+  let streamT0 = 0;
+  /** Between a stream lost without stop and the next one's `start`: nothing is sent. */
+  let reconnecting = false;
+  let streams = 1;
+  const reconnects: CallResult['reconnects'] = [];
 
   const streamTime = () => performance.now() - startedAt;
   const echo = (names: readonly string[]) => {
-    if (ws.readyState !== WebSocket.OPEN) return;
+    if (reconnecting || ws.readyState !== WebSocket.OPEN) return;
     for (const name of names) {
       ws.send(msgs.mark(name));
       marksEchoed++;
@@ -299,6 +328,11 @@ export async function simulateCall(o: SimulateCallOptions): Promise<CallResult> 
     if (stopped) return;
     stopped = true;
     clock.stop();
+    if (reconnecting) {
+      log(`hanging up at ${streamTime().toFixed(0)} ms (${why}) while no stream is open`);
+      endCall();
+      return;
+    }
     if (ws.readyState === WebSocket.OPEN) {
       log(`hanging up at ${streamTime().toFixed(0)} ms (${why}): stop, close 1000`);
       ws.send(msgs.stop());
@@ -310,6 +344,19 @@ export async function simulateCall(o: SimulateCallOptions): Promise<CallResult> 
 
   const clock = new FrameClock(TICK_MS, (k, tMs) => {
     if (stopped) return;
+    if (reconnecting || ws.readyState !== WebSocket.OPEN) {
+      // No stream (lost, or its close under way): the caller's audio of this slot goes nowhere and nothing plays.
+      if (tMs >= hangupAtMs) return hangUp('hang-up time');
+      heard.push(new Int16Array(TICK_SAMPLES));
+      return;
+    }
+    if (drops.length > 0 && drops[0]! <= tMs) {
+      drops.shift();
+      log(`dropping the stream's connection at ${tMs} ms`);
+      ws.terminate(); // 'close' (1006) follows: the call goes on as after any close without stop
+      heard.push(new Int16Array(TICK_SAMPLES));
+      return;
+    }
     try {
       echo(reachedMarks); // the slot that reached them has now finished playing
       reachedMarks = [];
@@ -323,7 +370,7 @@ export async function simulateCall(o: SimulateCallOptions): Promise<CallResult> 
         const from = (k - 1) * TICK_SAMPLES;
         const chunk = new Int16Array(TICK_SAMPLES); // silence past the end of the caller's audio
         if (from < input.length) chunk.set(input.subarray(from, Math.min(input.length, from + TICK_SAMPLES)));
-        ws.send(msgs.media(encodeMulaw(chunk), tMs - TICK_MS));
+        ws.send(msgs.media(encodeMulaw(chunk), Math.max(0, tMs - TICK_MS - streamT0)));
         sentFrames++;
       }
       if (tMs >= hangupAtMs) return hangUp('hang-up time');
@@ -338,7 +385,7 @@ export async function simulateCall(o: SimulateCallOptions): Promise<CallResult> 
   });
 
   const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
-    if (stopped) return;
+    if (stopped || reconnecting) return;
     const atMs = streamTime();
     let msg;
     try {
@@ -381,22 +428,82 @@ export async function simulateCall(o: SimulateCallOptions): Promise<CallResult> 
   let closedBy: CallResult['closedBy'] = 'caller';
   let closeCode: number | undefined;
   let closeReason: string | undefined;
-  const closed = new Promise<void>((resolve) => {
-    ws.on('close', (code, reason) => {
+  let endCall: () => void = () => {};
+  const closed = new Promise<void>((resolve) => (endCall = resolve));
+
+  /**
+   * The stream closed without `stop` and its `<Connect>` has an action: request it as Twilio
+   * does and run the TwiML it answers (a new stream on the same call, holds, or a hang-up).
+   */
+  const followAction = async (action: { url: string; method: 'GET' | 'POST' }) => {
+    try {
+      const next = await runTwiml(action.url, action.method);
+      if (stopped) return;
+      if ('hangup' in next) {
+        log(`action ${action.url} hung up${next.hangup.say ? `: "${next.hangup.say}"` : ''}`);
+        closedBy = 'server';
+        stopped = true;
+        clock.stop();
+        endCall();
+        return;
+      }
+      const nextWs = await openStream(next.connect.url, transportUrl(next.connect.url, publicBase, base), o.authToken, o.signal);
+      if (stopped) {
+        nextWs.close(1000);
+        return;
+      }
+      stream = next.connect;
+      streamSid = `MZ${hex(16)}`;
+      msgs = new TwilioStreamMessages({ accountSid, callSid, streamSid });
+      attach(nextWs);
+      ws.send(msgs.connected());
+      ws.send(msgs.start(stream.parameters));
+      streamT0 = streamTime();
+      streams++;
+      reconnecting = false;
+      const last = reconnects[reconnects.length - 1];
+      if (last) last.resumedAtMs = streamT0;
+      log(`stream ${streamSid} started at ${streamT0.toFixed(0)} ms (the call goes on)`);
+    } catch (err) {
+      failure = err instanceof Error ? err : new Error(String(err));
+      log(`following <Connect action> failed: ${failure.message}`);
+      closedBy = 'server';
+      stopped = true;
+      clock.stop();
+      endCall();
+    }
+  };
+
+  const attach = (socket: WebSocket) => {
+    ws = socket;
+    socket.on('close', (code, reason) => {
+      if (socket !== ws) return;
       clearTimeout(closeTimer);
       closeCode = code;
       closeReason = reason.toString();
+      if (!stopped && stream.action) {
+        // No stop either way: Twilio's <Connect> ends and Twilio requests its action URL.
+        log(`stream closed without stop at ${streamTime().toFixed(0)} ms (${code} ${closeReason}): following <Connect action>`);
+        reconnecting = true;
+        buffer.clear(); // Twilio's buffered audio goes with the stream; its marks are never echoed
+        reachedMarks = [];
+        slotPlaying = false;
+        reconnects.push({ lostAtMs: streamTime(), resumedAtMs: NaN, closeCode: code });
+        void followAction(stream.action);
+        return;
+      }
       if (!stopped) {
         closedBy = 'server';
         stopped = true;
         clock.stop();
         log(`server closed the stream at ${streamTime().toFixed(0)} ms: ${code} ${closeReason}`);
       }
-      resolve();
+      endCall();
     });
-  });
-  ws.on('message', onMessage);
-  ws.on('error', (err) => log(`media stream error: ${err.message}`));
+    socket.on('message', onMessage);
+    socket.on('error', (err) => log(`media stream error: ${err.message}`));
+  };
+  attach(ws);
   const onAbort = () => hangUp('aborted');
   o.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -419,9 +526,10 @@ export async function simulateCall(o: SimulateCallOptions): Promise<CallResult> 
   const sent = input.subarray(0, Math.min(input.length, sentFrames * TICK_SAMPLES));
   const turns = pairTurns(energySegments(sent, SAMPLE_RATE), energySegments(heardPcm, SAMPLE_RATE));
   return {
-    callSid, streamSid, sessionId, webhookMs, holds, connected: true, startedAt,
+    callSid, streamSid: firstStreamSid, sessionId, webhookMs, holds, connected: true, startedAt,
     heard: heardPcm, received, clears, marksEchoed, marksReceived, sentFrames,
     sendLatenessMs: clock.lateness(), closedBy, closeCode, closeReason, turns, protocolErrors, statusCallback,
+    streams, reconnects,
   };
 }
 

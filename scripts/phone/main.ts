@@ -128,6 +128,7 @@ function summary(r: CallResult, outPath: string): string[] {
     lines.push(`marks: ${r.marksEchoed} echoed of ${r.marksReceived} received`);
     lines.push(`sent ${r.sentFrames} media frames; pacing lateness p50 ${r.sendLatenessMs.p50} ms, p99 ${r.sendLatenessMs.p99} ms, max ${r.sendLatenessMs.max} ms`);
     lines.push(`closed by ${r.closedBy}: ${r.closeCode ?? '-'}${r.closeReason ? ` ${r.closeReason}` : ''}`);
+    for (const g of r.reconnects) lines.push(`stream lost at ${Math.round(g.lostAtMs)} ms (${g.closeCode}); next stream at ${Number.isNaN(g.resumedAtMs) ? 'none' : `${Math.round(g.resumedAtMs)} ms`}`);
     if (r.protocolErrors.length > 0) lines.push(`protocol errors (${r.protocolErrors.length}): ${r.protocolErrors.slice(0, 3).join('; ')}`);
     lines.push(`heard audio (${s((r.heard.length / SAMPLE_RATE) * 1000)}) written to ${outPath}`);
   }

@@ -5,12 +5,13 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
  * order, until one that hands the call elsewhere. Only the verbs the Switchboard edge can send
  * are understood; anything else is an error, so a change on the edge shows up here.
  *
- *   <Connect><Stream url><Parameter name value/>...</Stream></Connect>  -> connect
+ *   <Connect [action method]><Stream url><Parameter name value/>...</Stream></Connect>  -> connect
+ *     (with `action`, Twilio requests that URL when the stream ends and runs the TwiML it gets)
  *   <Say/>* <Pause length/>* <Redirect method>url</Redirect>           -> redirect (hold)
  *   <Say/>* <Hangup/> | <Reject/> | end of document                     -> hangup
  */
 export type TwimlAction =
-  | { connect: { url: string; parameters: Record<string, string> } }
+  | { connect: { url: string; parameters: Record<string, string>; action?: { url: string; method: 'GET' | 'POST' } } }
   | { redirect: { url: string; method: 'GET' | 'POST'; pauseS: number; say: string } }
   | { hangup: { say: string } };
 
@@ -100,7 +101,12 @@ export function parseTwiml(xml: string, documentUrl?: string): TwimlAction {
           if (name === undefined) throw new TwimlError('<Parameter> without a name');
           parameters[name] = value ?? '';
         }
-        return { connect: { url, parameters } };
+        const { action, method } = attrs(verb);
+        if (action === undefined) return { connect: { url, parameters } };
+        const m = (method ?? 'POST').toUpperCase(); // Twilio's default is POST
+        if (m !== 'POST' && m !== 'GET') throw new TwimlError(`<Connect method="${method}"> is not GET or POST`);
+        const actionUrl = documentUrl ? new URL(action, documentUrl).toString() : action;
+        return { connect: { url, parameters, action: { url: actionUrl, method: m } } };
       }
       case 'Hangup':
       case 'Reject':

@@ -2,13 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { simulateCall, type CallResult } from '../../scripts/phone/caller.ts';
+import { edgeVarsFromEnv } from '../../scripts/stack/config.ts';
+import { startLocalSqs, type LocalSqs } from '../../scripts/stack/local-sqs.ts';
 import { startMediaWorker, type LocalWorker } from '../../scripts/stack/media-worker.ts';
+import { startRestartableEdge, type RestartableEdge } from '../support/restartable-edge.ts';
 import { audibleFrames, bursts, longestSilenceMs, onsets, rmsBetween, tone } from '../support/phone-audio.ts';
 
 /**
  * Phone calls on worker processes (`node media-worker/src/main.ts`, the stream echo handler: every
  * caller frame straight back), driven by the caller simulator: a call survives its worker being
- * killed, and 20 concurrent calls keep their echo delay (no drift).
+ * killed, 20 concurrent calls keep their echo delay (no drift), and a call survives the edge
+ * restarting under it (a deploy) and its media stream dropping (Twilio follows <Connect action>).
  */
 
 const edge = inject('edgeUrl');
@@ -136,5 +140,91 @@ describe('phone calls on worker processes', { timeout: 90_000 }, () => {
         `(${Math.min(...summary.map((s) => s.steadyBursts))}+ bursts), ` +
         `worst drift ${Math.max(...summary.map((s) => Math.abs(s.drift)))} ms; caller send lateness p99 ${Math.max(...calls.map((c) => c.sendLatenessMs.p99)).toFixed(1)} ms`,
     );
+  });
+});
+
+/**
+ * A call across an edge deploy: the edge (the deployed bundle under workerd) is stopped and started
+ * again on the same port with the same Durable Object storage, while a call runs. Its own queue
+ * and edge, so the workers above (which dial the shared edge) never see these jobs.
+ */
+describe('phone calls across an edge restart', { timeout: 120_000 }, () => {
+  let sqs: LocalSqs;
+  let restartable: RestartableEdge;
+  const mine: LocalWorker[] = [];
+  const SECRET = 'e2e-restart-control-secret';
+
+  afterAll(async () => {
+    for (const w of mine) await w.stop('SIGKILL');
+    await restartable?.stop();
+    await sqs?.stop();
+  });
+
+  async function setup() {
+    sqs ??= await startLocalSqs({ queueName: `restart-${randomBytes(4).toString('hex')}` });
+    restartable ??= await startRestartableEdge((url) =>
+      edgeVarsFromEnv({}, {
+        PUBLIC_BASE_URL: url,
+        SQS_QUEUE_URL: sqs.queueUrl,
+        SQS_ENDPOINT: sqs.endpoint,
+        CONTROL_SECRET: SECRET,
+        TWILIO_AUTH_TOKEN: authToken,
+        CLAIM_TIMEOUT_MS: '3000',
+      }),
+    );
+    if (mine.length === 0) {
+      mine.push(await startMediaWorker({ env: { ...workerEnv('w-restart'), PUBLIC_BASE_URL: restartable.url, SQS_QUEUE_URL: sqs.queueUrl, SQS_ENDPOINT: sqs.endpoint }, quiet: true }));
+    }
+    return restartable;
+  }
+  const statusAt = async (base: string, id: string): Promise<Record<string, unknown>> => (await fetch(`${base}/v1/sessions/${id}/status`)).json();
+
+  it('a call survives the edge restarting: Twilio follows <Connect action> into a new stream, the echo goes on', async () => {
+    const e = await setup();
+    const audio = tone(14_000, 440, 8000);
+    const callSid = `CA${randomBytes(16).toString('hex')}`;
+    const lines: string[] = [];
+    const callDone = simulateCall({ baseUrl: e.url, authToken, callSid, audio: { samples: audio, sampleRate: 8000 }, tailMs: 500, onLog: (l) => lines.push(l) });
+    let restart = { downMs: 0, stoppedAt: 0 };
+    const restarter = (async () => {
+      await expect.poll(async () => (await statusAt(e.url, `c_${callSid}`))['state'], { timeout: 15_000, interval: 100 }).toBe('live');
+      await new Promise((r) => setTimeout(r, 3000));
+      restart = await e.restart();
+    })();
+    const r = await callDone;
+    await restarter;
+    const lostAt = r.reconnects[0]?.lostAtMs ?? NaN;
+    const resumedAt = r.reconnects[0]?.resumedAtMs ?? NaN;
+    const gap = longestSilenceMs(r.heard, 8000, 1000, r.heard.length / 8 - 600);
+    const restartAtStreamMs = restart.stoppedAt - r.startedAt;
+    console.log(
+      `edge restart at stream time ${Math.round(restartAtStreamMs)} ms, down ${Math.round(restart.downMs)} ms; ` +
+        `stream lost at ${Math.round(lostAt)} ms, new stream started at ${Math.round(resumedAt)} ms; the caller heard a gap of ${gap} ms`,
+    );
+    expect(r.connected, lines.join('\n')).toBe(true);
+    expect(r.closedBy, lines.join('\n')).toBe('caller');
+    expect(r.streams, lines.join('\n')).toBe(2);
+    expect(r.protocolErrors).toEqual([]);
+    // The echo is back well before the caller's audio ends, and goes on to its end.
+    expect(rmsBetween(r.heard, 8000, resumedAt + 1500, 13_800)).toBeGreaterThan(0.1);
+    expect(gap).toBeLessThanOrEqual(restart.downMs + 3000);
+    const st = await statusAt(e.url, r.sessionId);
+    expect(st).toMatchObject({ state: 'ended', reason: 'phone_hangup' });
+  });
+
+  it("a call survives its media stream's connection dropping without stop (the caller hears a short gap)", async () => {
+    const e = await setup();
+    const audio = tone(8000, 440, 8000);
+    const lines: string[] = [];
+    const r = await simulateCall({ baseUrl: e.url, authToken, audio: { samples: audio, sampleRate: 8000 }, tailMs: 500, dropStreamAtMs: [3000], onLog: (l) => lines.push(l) });
+    const gap = longestSilenceMs(r.heard, 8000, 1000, r.heard.length / 8 - 600);
+    const { lostAtMs, resumedAtMs } = r.reconnects[0] ?? { lostAtMs: NaN, resumedAtMs: NaN };
+    console.log(`stream dropped at ${Math.round(lostAtMs)} ms, new stream at ${Math.round(resumedAtMs)} ms; the caller heard a gap of ${gap} ms`);
+    expect(r.closedBy, lines.join('\n')).toBe('caller');
+    expect(r.streams).toBe(2);
+    expect(r.protocolErrors).toEqual([]);
+    expect(rmsBetween(r.heard, 8000, resumedAtMs + 1000, 7800)).toBeGreaterThan(0.1);
+    expect(gap).toBeLessThanOrEqual(2000);
+    expect(await statusAt(e.url, r.sessionId)).toMatchObject({ state: 'ended', reason: 'phone_hangup' });
   });
 });

@@ -22,6 +22,7 @@ const VAR_NAMES = [
   'TWILIO_AUTH_TOKEN',
   'TWILIO_API_BASE',
   'TWILIO_FROM',
+  'TWILIO_SHARED_KEY_SECRETS',
   'SQS_QUEUE_URL',
   'SQS_ENDPOINT',
   'AWS_REGION',
@@ -58,6 +59,8 @@ const ConfigSchema = z.object({
   TWILIO_AUTH_TOKEN: z.string().default(''),
   TWILIO_API_BASE: z.url().default('https://api.twilio.com'),
   TWILIO_FROM: z.string().default(''),
+  /** Secrets of Twilio webhook rules' shared keys (HMAC-SHA256 signatures); several while one is rotated. */
+  TWILIO_SHARED_KEY_SECRETS: csv.refine((l) => l.length <= 4, 'at most 4 shared key secrets'),
   SQS_QUEUE_URL: z.string().default(''),
   SQS_ENDPOINT: z.string().default(''),
   AWS_REGION: z.string().default('us-east-1'),

@@ -42,9 +42,9 @@ describe('POST /twilio/voice', () => {
     const session = await c.inbox.next();
     expect(session).toMatchObject({ type: 'session', kind: 'phone', call: { callSid: sid, from: '+15557654321', to: '+15550001111', direction: 'inbound' } });
     const connect = await (await postSigned('/twilio/voice', voiceForm(sid))).text();
-    expect(connect).toMatch(/<Connect><Stream url="ws:\/\/127\.0\.0\.1:8787\/twilio\/media">/);
+    expect(connect).toMatch(/<Connect action="http:\/\/127\.0\.0\.1:8787\/twilio\/voice" method="POST"><Stream url="ws:\/\/127\.0\.0\.1:8787\/twilio\/media">/);
     expect(param(connect, 'sessionId')).toBe(`c_${sid}`);
-    expect(param(connect, 'token')).toMatch(/^\d+\.[\w-]+$/);
+    expect(param(connect, 'token')).toMatch(/^[\w-]{22}\.\d+\.[\w-]+$/);
   });
 
   it('says goodbye once the wait limit passes with no worker', async () => {
@@ -58,7 +58,7 @@ describe('POST /twilio/voice', () => {
   });
 
   it('answers bad bodies with TwiML errors: 415 wrong type, 400 missing CallSid', async () => {
-    const wrongType = await SELF.fetch('http://edge.test/twilio/voice', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    const wrongType = await SELF.fetch('http://edge.test/twilio/voice', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: '{}' });
     expect(wrongType.status).toBe(415);
     expect(await wrongType.text()).toContain('<Response>');
     const noSid = await postSigned('/twilio/voice', { From: '+1555', AccountSid: 'AC1' });

@@ -12,6 +12,7 @@ import {
   type SessionKind,
   type SessionStatus,
 } from '@switchboard/protocol';
+import { seesInternals, type Caller } from '../auth/guards.ts';
 import { loadConfig, requireSetting, type Config } from '../config.ts';
 import type { Env } from '../env.ts';
 import { HttpError } from '../errors.ts';
@@ -20,10 +21,13 @@ import type { TrickleFragment } from '../sdp/trickle.ts';
 import { mintIceServers } from '../turn/mint.ts';
 import { jsonError } from './json-error.ts';
 import { decideControlDial } from './control-dial.ts';
+import { releaseSessionSlot } from './client-stub.ts';
 import { buildHandover } from './handover.ts';
-import { mediaTokenSubject } from './media-token.ts';
-import { CONTROL_GRACE_MS, MAX_TAKEOVERS, moveTo, nextDeadline, toStatus, type SessionRecord } from './record.ts';
-import { fail, type Failure, type Result, type VoiceAction } from './results.ts';
+import { mintMediaToken } from './media-token.ts';
+import type { PhoneVoiceAction } from '../telephony/voice-action.ts';
+import { CONTROL_GRACE_MS, lostDeadline, MAX_TAKEOVERS, moveTo, nextDeadline, RESUME_WINDOW_MS, toStatus, type SessionRecord } from './record.ts';
+import { checkpointProblem, decideResume } from './resume-decision.ts';
+import { fail, type Failure, type Result } from './results.ts';
 import { Waiters } from './waiters.ts';
 
 const CONTROL = 'control';
@@ -32,6 +36,8 @@ const TWILIO = 'twilio';
 const VOICE_WEBHOOK_WAIT_MS = 3000;
 /** Lifetime of the `<Parameter name="token">` handed to Twilio's stream. */
 const MEDIA_TOKEN_TTL_MS = 300_000;
+/** How long a voice request waits for an attached stream to close before answering without a token. */
+const STREAM_CLOSE_WAIT_MS = 2000;
 
 /**
  * One per session: the state machine (created -> queued -> claimed -> live -> ended), the
@@ -42,8 +48,12 @@ export class CallSession extends DurableObject<Env> {
   private rec: SessionRecord | null = null;
   private readonly answered = new Waiters<{ answer: string; etag: string }>();
   private readonly claimed = new Waiters<void>();
+  /** Voice requests waiting for Twilio's attached stream to close (see voice()). */
+  private readonly streamClosed = new Waiters<void>();
   /** The alarm this object has set since it woke (null: unknown, or none). */
   private alarmAt: number | null = null;
+  /** The offer of the client's resume in progress (one at a time), for a takeover if the worker drops meanwhile. */
+  private resuming: { offer: string; offerUfrag: string } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -163,7 +173,7 @@ export class CallSession extends DurableObject<Env> {
 
   /** Sends a re-queued call's job once more (see REQUEUE_RESEND_MS); the next alarm follows. */
   private async resendJob(rec: SessionRecord, now: number): Promise<void> {
-    const next: SessionRecord = { ...rec, requeuedAt: now, jobExpiresAt: Math.min(rec.controlLostAt! + CONTROL_GRACE_MS, rec.endsAt) };
+    const next: SessionRecord = { ...rec, requeuedAt: now };
     await this.save(next);
     try {
       await this.queueJob(next);
@@ -179,12 +189,15 @@ export class CallSession extends DurableObject<Env> {
     id: string;
     offer: string;
     offerUfrag: string;
-    clientTokenDigest: string | null;
+    caller: Caller;
+    /** The ClientSessions slot the route took for it (released when the session ends) and its expiry. */
+    clientKey: string;
+    endsAt: number;
   }): Promise<Result<{ answer: string; etag: string }>> {
     if (this.rec) return fail(409, 'conflict', 'session already exists');
     const timeout = this.config.CLAIM_TIMEOUT_MS;
-    const extra: Partial<SessionRecord> = { offer: args.offer, offerUfrag: args.offerUfrag };
-    if (args.clientTokenDigest) extra.clientTokenDigest = args.clientTokenDigest;
+    const extra: Partial<SessionRecord> = { offer: args.offer, offerUfrag: args.offerUfrag, clientKey: args.clientKey, endsAt: args.endsAt };
+    if (args.caller.kind === 'client') extra.clientSubject = args.caller.subject;
     try {
       await this.createAndQueue(args.id, 'webrtc', Date.now(), extra, timeout);
     } catch (err) {
@@ -201,15 +214,15 @@ export class CallSession extends DurableObject<Env> {
     return fail(502, 'session_failed', `session ended before an answer: ${final?.reason ?? 'unknown'} ${final?.detail ?? ''}`.trim());
   }
 
-  async status(clientTokenDigest: string | null): Promise<Result<{ status: SessionStatus }>> {
-    const denied = this.checkClient(clientTokenDigest);
+  async status(caller: Caller): Promise<Result<{ status: SessionStatus }>> {
+    const denied = this.checkClient(caller);
     if (denied) return denied;
-    return { ok: true, status: toStatus(this.rec!) };
+    return { ok: true, status: toStatus(this.rec!, seesInternals(caller)) };
   }
 
   /** WHIP PATCH: relays trickled candidates to the worker. */
-  async trickle(frag: TrickleFragment, clientTokenDigest: string | null, ifMatch: string | null): Promise<Result<object>> {
-    const denied = this.checkClient(clientTokenDigest);
+  async trickle(frag: TrickleFragment, caller: Caller, ifMatch: string | null): Promise<Result<object>> {
+    const denied = this.checkClient(caller);
     if (denied) return denied;
     const rec = this.rec!;
     if (rec.state === 'ended') return fail(404, 'not_found', 'session has ended');
@@ -221,11 +234,82 @@ export class CallSession extends DurableObject<Env> {
   }
 
   /** WHIP DELETE: ends the session and returns its status. Ending an ended session is a no-op. */
-  async hangup(clientTokenDigest: string | null): Promise<Result<{ status: SessionStatus }>> {
-    const denied = this.checkClient(clientTokenDigest);
+  async hangup(caller: Caller): Promise<Result<{ status: SessionStatus }>> {
+    const denied = this.checkClient(caller);
     if (denied) return denied;
     await this.end('client_hangup');
-    return { ok: true, status: toStatus(this.rec!) };
+    return { ok: true, status: toStatus(this.rec!, seesInternals(caller)) };
+  }
+
+  /**
+   * `POST /v1/sessions/{id}/resume`: a fresh offer for a WebRTC session whose connection failed.
+   * A live worker gets it as `offer`; a lost one (within RESUME_WINDOW_MS) is replaced by re-queuing
+   * the session as a takeover carrying it. Either way the next `answer` (within CLAIM_TIMEOUT_MS)
+   * is the reply, with a new ETag; the session keeps its id.
+   */
+  async resume(args: { offer: string; offerUfrag: string; caller: Caller }): Promise<Result<{ answer: string; etag: string }>> {
+    const denied = this.checkClient(args.caller);
+    if (denied) return denied;
+    const rec = this.rec!;
+    const now = Date.now();
+    const decision = decideResume(rec, { controlOpen: this.controlSocket() !== undefined, resuming: this.resuming !== null, now });
+    if ('status' in decision) {
+      if (decision.endLost) await this.end('worker_lost', `control WebSocket closed; no resume within ${RESUME_WINDOW_MS} ms`);
+      return fail(decision.status, decision.code, decision.message);
+    }
+    const timeout = this.config.CLAIM_TIMEOUT_MS;
+    this.resuming = { offer: args.offer, offerUfrag: args.offerUfrag };
+    try {
+      // Waiting from before the offer leaves: the answer may come back before the send returns.
+      const answer = this.answered.wait(timeout);
+      if (decision.kind === 'forward') {
+        await this.save({ ...rec, offer: args.offer, offerUfrag: args.offerUfrag });
+        this.send({ type: 'offer', offer: args.offer });
+      } else {
+        const failed = await this.requeueForResume(rec, args.offer, args.offerUfrag, now);
+        if (failed) return failed;
+      }
+      const got = await answer;
+      if (got) return { ok: true, ...got };
+      const after = this.current();
+      if (!after || after.state === 'ended') return fail(410, 'gone', `session has ended (${after?.reason ?? 'unknown'})`);
+      return fail(503, 'no_worker', `no media worker answered the new offer within ${timeout} ms`);
+    } finally {
+      this.resuming = null;
+    }
+  }
+
+  /**
+   * Re-queues a WebRTC session whose worker was lost with the client's new offer: the first worker
+   * to claim it takes it over (handover with `takeover` and the last checkpoint). A retry while the
+   * job is still out replaces the offer and sends the job again without counting another takeover.
+   * Returns the failure to answer the resume with, or null once the job is on the queue.
+   */
+  private async requeueForResume(rec: SessionRecord, offer: string, offerUfrag: string, now: number): Promise<Failure | null> {
+    const takeovers = rec.takeovers ?? 0;
+    const counted = rec.requeuedAt === undefined;
+    if (counted && takeovers >= MAX_TAKEOVERS) {
+      await this.end('worker_lost', `control WebSocket closed; already taken over ${takeovers} times`);
+      return fail(410, 'gone', `session has ended (worker_lost: already taken over ${takeovers} times)`);
+    }
+    const next: SessionRecord = {
+      ...rec,
+      offer,
+      offerUfrag,
+      controlLostAt: rec.controlLostAt ?? now,
+      requeuedAt: now,
+      takeovers: counted ? takeovers + 1 : takeovers,
+      jobExpiresAt: Math.min(now + this.config.CLAIM_TIMEOUT_MS, rec.endsAt),
+    };
+    await this.save(next);
+    try {
+      await this.queueJob(next);
+    } catch (err) {
+      const { requeuedAt: _requeued, ...waiting } = next;
+      await this.save(waiting);
+      return fail(502, 'upstream_failed', `re-queuing the session failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return null;
   }
 
   /** Creates (idempotently) and queues a phone session. */
@@ -239,8 +323,15 @@ export class CallSession extends DurableObject<Env> {
     return { ok: true };
   }
 
-  /** The voice webhook (and its redirects): connect once claimed, else hold, else goodbye. */
-  async voice(id: string, call: PhoneCall): Promise<Result<VoiceAction>> {
+  /**
+   * The voice webhook, its hold redirects and `<Connect action>` (Twilio's request when a stream
+   * ends without the call ending): connect once claimed, else hold, else goodbye. Each connect
+   * mints a fresh single-use media token and records its nonce, replacing any earlier unused one
+   * (Twilio uses the answer it got last). While a stream is attached no token is handed out: a
+   * replayed webhook gets a silent redirect, after waiting briefly for the stream to close, as
+   * Twilio's own action request can arrive before the old stream's close does.
+   */
+  async voice(id: string, call: PhoneCall): Promise<Result<PhoneVoiceAction>> {
     const started = await this.startPhone(id, call);
     if (!started.ok) return started;
     let rec = this.rec!;
@@ -249,16 +340,26 @@ export class CallSession extends DurableObject<Env> {
       if (left > 0) await this.claimed.wait(Math.min(left, VOICE_WEBHOOK_WAIT_MS));
       rec = this.rec!;
     }
+    if ((rec.state === 'claimed' || rec.state === 'live') && this.twilioSocket()) {
+      await this.streamClosed.wait(STREAM_CLOSE_WAIT_MS);
+      rec = this.rec!;
+      if (rec.state !== 'ended' && this.twilioSocket()) return { ok: true, action: 'wait' };
+    }
     if (rec.state === 'claimed' || rec.state === 'live') {
-      const config = this.config;
-      const token = await mintControlToken(
-        requireSetting(config.CONTROL_SECRET, 'CONTROL_SECRET'),
-        mediaTokenSubject(id),
+      const minted = await mintMediaToken(
+        requireSetting(this.config.CONTROL_SECRET, 'CONTROL_SECRET'),
+        id,
         Date.now() + MEDIA_TOKEN_TTL_MS,
       );
-      return { ok: true, action: 'connect', sessionId: id, token };
+      const now = this.current();
+      if (now && now.state !== 'ended') {
+        await this.save({ ...now, mediaNonce: minted.nonce, mediaNonceUsed: false });
+        return { ok: true, action: 'connect', sessionId: id, token: minted.token };
+      }
+      rec = this.rec!;
     }
-    if (rec.state === 'ended') return { ok: true, action: 'goodbye' };
+    // A session that ran ends its call without a word; one nobody took says it was busy.
+    if (rec.state === 'ended') return { ok: true, action: rec.claimedAt !== undefined ? 'hangup' : 'goodbye' };
     if (Date.now() >= rec.jobExpiresAt) {
       await this.end('claim_timeout');
       return { ok: true, action: 'goodbye' };
@@ -273,10 +374,18 @@ export class CallSession extends DurableObject<Env> {
     else if (['busy', 'failed', 'no-answer', 'canceled'].includes(callStatus)) await this.end('call_failed', callStatus);
   }
 
-  private checkClient(digest: string | null): Failure | null {
-    if (!this.rec) return fail(404, 'not_found', 'no such session');
-    if (this.rec.clientTokenDigest && this.rec.clientTokenDigest !== digest)
-      return fail(401, 'unauthorized', 'this session belongs to another client token');
+  /**
+   * The one place this object authorizes a caller (the Caller a route got from requireClient).
+   * API keys and AUTH_MODE=none act on any session; a client token only on a WebRTC session
+   * created by a token of the same subject. Anything else is the 404 of an unknown session, so a
+   * client learns nothing of sessions that are not its own, phone sessions included.
+   */
+  private checkClient(caller: Caller): Failure | null {
+    const rec = this.rec;
+    if (!rec) return fail(404, 'not_found', 'no such session');
+    if (caller.kind === 'apiKey' || caller.kind === 'open') return null;
+    if (rec.kind !== 'webrtc' || rec.clientSubject === undefined || rec.clientSubject !== caller.subject)
+      return fail(404, 'not_found', 'no such session');
     return null;
   }
 
@@ -287,7 +396,7 @@ export class CallSession extends DurableObject<Env> {
       return jsonError(426, 'upgrade_required', 'expected a WebSocket upgrade');
     const path = new URL(request.url).pathname;
     if (path === '/control') return this.acceptControl(request);
-    if (path === '/twilio-media') return this.acceptTwilio();
+    if (path === '/twilio-media') return this.acceptTwilio(request);
     return jsonError(404, 'not_found', 'unknown session endpoint');
   }
 
@@ -314,6 +423,9 @@ export class CallSession extends DurableObject<Env> {
     if (decision.kind === 'resume') {
       const { controlLostAt: _lost, requeuedAt: _requeued, detail: _detail, ...back } = rec;
       await this.save(back);
+      // Twilio's stream may have been replaced while the worker was away (an edge restart): its
+      // current `start` again (the worker ignores a start it already has).
+      if (rec.kind === 'phone' && rec.twilioStart) pair[1].send(`{"type":"twilio","message":${rec.twilioStart}}`);
     } else if (decision.kind === 'takeover') {
       const { controlLostAt: _lost, requeuedAt: _requeued, detail: _detail, ...taken } = rec;
       await this.save({ ...taken, workerId });
@@ -340,13 +452,35 @@ export class CallSession extends DurableObject<Env> {
     }
   }
 
-  private acceptTwilio(): Response {
+  /**
+   * The stream bridge attaches Twilio's stream once `start` arrived and its token's HMAC checked
+   * out (X-Media-Nonce, X-Call-Sid, X-Media-Format-Problem from that `start`). This checks what
+   * only the session knows: the nonce is the one it last minted and unused (then consumed: a
+   * replayed TwiML answer cannot attach a second stream), and the call is this session's. Only
+   * then may a refused audio format end the session. A stream arriving while no worker holds the
+   * call, with no drop seen (the edge restarted under both sockets), re-queues it for a worker.
+   */
+  private async acceptTwilio(request: Request): Promise<Response> {
     const rec = this.rec;
     if (!rec || rec.kind !== 'phone') return jsonError(404, 'not_found', 'no such phone session');
     if (rec.state === 'ended') return jsonError(410, 'gone', 'session has ended');
     if (this.twilioSocket()) return jsonError(409, 'conflict', 'a media stream is already attached');
+    const nonce = request.headers.get('X-Media-Nonce');
+    if (!rec.mediaNonce || nonce !== rec.mediaNonce || rec.mediaNonceUsed)
+      return jsonError(403, 'forbidden', 'stream token already used or superseded');
+    if (request.headers.get('X-Call-Sid') !== rec.call?.callSid) return jsonError(403, 'forbidden', 'start.callSid is not this session\'s call');
+    const formatProblem = request.headers.get('X-Media-Format-Problem');
+    if (formatProblem) {
+      await this.end('error', formatProblem);
+      return jsonError(415, 'unsupported_media_format', formatProblem);
+    }
+    const { twilioLostAt: _lost, ...attached } = rec;
+    await this.save({ ...attached, mediaNonceUsed: true });
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1], [TWILIO]);
+    const now = this.current()!;
+    if ((now.state === 'claimed' || now.state === 'live') && !this.controlSocket() && now.controlLostAt === undefined)
+      await this.requeue(now, 'control WebSocket gone without a close (the edge restarted)');
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
@@ -381,8 +515,17 @@ export class CallSession extends DurableObject<Env> {
         if (rec.state === 'claimed') await this.save(moveTo(rec, 'live', Date.now()));
         return;
       case 'end':
-        await this.end('worker_ended', msg.detail);
+        // A client that broke the data channel's limits ends as 'abuse'; any other worker end is
+        // 'worker_ended', its reason and detail kept as the status detail.
+        if (msg.reason === 'abuse') await this.end('abuse', msg.detail);
+        else await this.end('worker_ended', [msg.reason, msg.detail].filter(Boolean).join(': ') || undefined);
         return;
+      case 'checkpoint': {
+        const problem = checkpointProblem(msg.state);
+        if (problem) this.send({ type: 'error', message: problem });
+        else await this.save({ ...rec, checkpoint: msg.state });
+        return;
+      }
       case 'ice.refresh': {
         try {
           const ice = await mintIceServers(this.config, `worker:${rec.id}`);
@@ -408,7 +551,8 @@ export class CallSession extends DurableObject<Env> {
     }
     this.controlSocket()?.send(`{"type":"twilio","message":${text}}`);
     const rec = this.rec;
-    if (parsed.value.event === 'start' && rec && rec.state !== 'ended' && !rec.twilioStart) await this.save({ ...rec, twilioStart: text });
+    // The latest stream's `start`: replayed to a worker that takes the call over or dials back in.
+    if (parsed.value.event === 'start' && rec && rec.state !== 'ended' && rec.twilioStart !== text) await this.save({ ...rec, twilioStart: text });
     if (parsed.value.event === 'stop') await this.end('phone_hangup');
   }
 
@@ -417,16 +561,27 @@ export class CallSession extends DurableObject<Env> {
     if (tag === CONTROL) {
       const rec = this.rec;
       if (!rec || rec.state === 'ended' || this.controlSocket()) return;
-      // The worker may dial back in with its resume token (a transient drop); a phone call is also
-      // re-queued for another worker. The alarm ends the session as worker_lost if nobody has
-      // dialled within CONTROL_GRACE_MS.
+      // The worker may dial back in with its resume token within CONTROL_GRACE_MS (a transient
+      // drop). A phone call is also re-queued for another worker at once; a WebRTC session waits
+      // up to RESUME_WINDOW_MS for its client to resume. Otherwise the alarm ends it as worker_lost.
       const detail = `control WebSocket closed (${code})`;
       if (rec.state !== 'claimed' && rec.state !== 'live') await this.end('worker_lost', detail);
       else if (rec.kind === 'phone') await this.requeue(rec, detail);
-      else await this.save({ ...rec, controlLostAt: Date.now(), detail });
+      else if (this.resuming) {
+        // The worker dropped while the client's resume waited for its answer: another worker gets the offer.
+        const failed = await this.requeueForResume({ ...rec, controlLostAt: Date.now(), detail }, this.resuming.offer, this.resuming.offerUfrag, Date.now());
+        if (failed) console.warn(`session ${rec.id}: ${failed.message}`);
+      } else await this.save({ ...rec, controlLostAt: Date.now(), detail });
     } else if (tag === TWILIO) {
-      this.send({ type: 'twilio.closed', code });
-      await this.end('phone_hangup');
+      this.streamClosed.resolveAll(undefined);
+      const rec = this.rec;
+      if (!rec || rec.state === 'ended' || this.twilioSocket()) return;
+      // Closed without `stop` (a `stop` ends the session before the close): the edge restarted or
+      // this object was reset under the stream. The call goes on: Twilio requests <Connect action>
+      // and gets a new stream. A completed status callback, or the worker hearing no media for a
+      // while, ends it.
+      await this.save({ ...rec, twilioLostAt: Date.now() });
+      this.send({ type: 'twilio.lost', code });
     }
   }
 
@@ -434,7 +589,10 @@ export class CallSession extends DurableObject<Env> {
     await this.webSocketClose(ws, 1006);
   }
 
-  /** Deadlines: claim timeout, time limit, and the purge of an ended session's record. */
+  /**
+   * Deadlines: claim timeout, time limit, a lost worker's (re-sending a re-queued job until it
+   * expires, then giving the session up: see lostDeadline), and the purge of an ended session.
+   */
   override async alarm(): Promise<void> {
     // A running alarm is no longer set.
     this.alarmAt = null;
@@ -446,19 +604,21 @@ export class CallSession extends DurableObject<Env> {
       return;
     }
     if (rec.state === 'created' || rec.state === 'queued') await this.end('claim_timeout');
-    else if (
-      (rec.state === 'claimed' || rec.state === 'live') &&
-      rec.controlLostAt !== undefined &&
-      rec.requeuedAt !== undefined &&
-      now < Math.min(rec.endsAt, rec.controlLostAt + CONTROL_GRACE_MS)
-    )
-      await this.resendJob(rec, now);
-    else if ((rec.state === 'claimed' || rec.state === 'live') && rec.controlLostAt !== undefined && now < rec.endsAt)
+    else if ((rec.state === 'claimed' || rec.state === 'live') && rec.controlLostAt !== undefined && now < lostDeadline(rec, rec.controlLostAt)) {
+      if (rec.requeuedAt !== undefined && now < rec.jobExpiresAt) await this.resendJob(rec, now);
+      else {
+        // A resumed session's job expired unclaimed: it stays resumable until its window ends.
+        const { requeuedAt: _requeued, ...waiting } = rec;
+        await this.save(waiting);
+      }
+    } else if ((rec.state === 'claimed' || rec.state === 'live') && rec.controlLostAt !== undefined && now < rec.endsAt)
       await this.end(
         'worker_lost',
-        rec.requeuedAt !== undefined
-          ? `control WebSocket closed ${CONTROL_GRACE_MS} ms ago; no worker dialled back in or took the call over`
-          : `control WebSocket closed ${CONTROL_GRACE_MS} ms ago and the worker did not dial back in`,
+        rec.kind === 'webrtc'
+          ? `control WebSocket closed ${now - rec.controlLostAt} ms ago; the worker did not dial back in and no resume was taken over`
+          : rec.requeuedAt !== undefined
+            ? `control WebSocket closed ${CONTROL_GRACE_MS} ms ago; no worker dialled back in or took the call over`
+            : `control WebSocket closed ${CONTROL_GRACE_MS} ms ago and the worker did not dial back in`,
       );
     else if (rec.state === 'claimed' || rec.state === 'live') await this.end('time_limit');
     else {
@@ -483,6 +643,7 @@ export class CallSession extends DurableObject<Env> {
     if (twilio) safeClose(twilio, 1000, reason);
     this.answered.resolveAll(null);
     this.claimed.resolveAll(null);
+    if (rec.clientKey) await releaseSessionSlot(this.env, rec.clientKey, rec.id);
   }
 }
 

@@ -3,9 +3,3 @@ export type Failure = { ok: false; status: 400 | 401 | 404 | 409 | 410 | 412 | 5
 export type Result<T> = ({ ok: true } & T) | Failure;
 
 export const fail = (status: Failure['status'], code: string, message: string): Failure => ({ ok: false, status, code, message });
-
-/** What the voice webhook should answer. */
-export type VoiceAction =
-  | { action: 'connect'; sessionId: string; token: string }
-  | { action: 'hold' }
-  | { action: 'goodbye' };

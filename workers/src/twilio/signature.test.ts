@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeTwilioSignature, twilioUrlCandidates, validateTwilioSignature } from './signature.ts';
+import { computeTwilioSignature, parseSignatureSettings, twilioUrlCandidates, validateTwilioSignature } from './signature.ts';
 
 // Twilio's published example (https://www.twilio.com/docs/usage/security#validating-requests).
 const TOKEN = '12345';
@@ -45,5 +45,24 @@ describe('Twilio signature (WebCrypto)', () => {
     const sig = await computeTwilioSignature(TOKEN, 'wss://edge.example/twilio/media', {});
     expect(await validateTwilioSignature(TOKEN, sig, 'wss://edge.example/twilio/media', {})).toBe(true);
     expect(await validateTwilioSignature(TOKEN, sig, 'wss://edge.example/twilio/media?x=1', {})).toBe(false);
+  });
+});
+
+describe('X-Twilio-Webhooks-Signature-Settings', () => {
+  it('reads the key id and algorithm; refuses other algorithms and malformed headers', () => {
+    expect(parseSignatureSettings('key=webhooks_sharedkey_01,algorithm=HMAC_SHA256')).toEqual({ keyId: 'webhooks_sharedkey_01', algorithm: 'HMAC-SHA256' });
+    expect(parseSignatureSettings('algorithm=hmac_sha1, key=k')).toEqual({ keyId: 'k', algorithm: 'HMAC-SHA1' });
+    expect(parseSignatureSettings('key=k,algorithm=HMAC_MD5')).toBeNull();
+    expect(parseSignatureSettings('key=k')).toBeNull();
+    expect(parseSignatureSettings('garbage')).toBeNull();
+    expect(parseSignatureSettings(`key=${'k'.repeat(600)},algorithm=HMAC_SHA256`)).toBeNull();
+  });
+
+  it('takes a 44-character SHA-256 signature only as SHA-256', async () => {
+    const sig = await computeTwilioSignature(TOKEN, URL_, PARAMS, 'HMAC-SHA256');
+    expect(sig).toHaveLength(44);
+    expect(await validateTwilioSignature(TOKEN, sig, URL_, PARAMS, 'HMAC-SHA256')).toBe(true);
+    expect(await validateTwilioSignature(TOKEN, sig, URL_, PARAMS)).toBe(false);
+    expect(await validateTwilioSignature(TOKEN, EXPECTED, URL_, PARAMS, 'HMAC-SHA256')).toBe(false);
   });
 });

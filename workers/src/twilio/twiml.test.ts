@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../errors.ts';
-import { connectStream, escapeXmlAttr, escapeXmlText, goodbye, holdAndRedirect, streamUrlFromBase } from './twiml.ts';
+import { connectStream, escapeXmlAttr, escapeXmlText, goodbye, hangup, holdAndRedirect, streamUrlFromBase } from './twiml.ts';
 
 const DECL = '<?xml version="1.0" encoding="UTF-8"?>';
 
@@ -126,5 +126,20 @@ describe('streamUrlFromBase', () => {
         expect((err as HttpError).status).toBe(500);
       }
     }
+  });
+});
+
+describe('resilience TwiML', () => {
+  it('names <Connect action> (POST) when given, escaped; none without it', () => {
+    const xml = connectStream({ streamUrl: 'wss://e/twilio/media', parameters: {}, action: 'https://e/twilio/voice?a=1&b="2"' });
+    expect(xml).toContain('<Connect action="https://e/twilio/voice?a=1&amp;b=&quot;2&quot;" method="POST"><Stream url="wss://e/twilio/media">');
+    expect(connectStream({ streamUrl: 'wss://e/twilio/media', parameters: {} })).toContain('<Connect><Stream');
+  });
+
+  it('holds silently with an empty message, and hangs up without a word', () => {
+    expect(holdAndRedirect({ message: '', redirectUrl: 'https://e/twilio/voice' })).toBe(
+      '<?xml version="1.0" encoding="UTF-8"?><Response><Pause length="1"/><Redirect method="POST">https://e/twilio/voice</Redirect></Response>',
+    );
+    expect(hangup()).toBe('<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>');
   });
 });

@@ -42,18 +42,28 @@ const response = (inner: string) => `${XML_DECLARATION}<Response>${inner}</Respo
  * stream's `start` message as `customParameters`; the URL itself must stay query-free because
  * Twilio signs it exactly on the WebSocket upgrade.
  */
-export function connectStream(opts: { streamUrl: string; parameters: Record<string, string> }): string {
+export function connectStream(opts: { streamUrl: string; parameters: Record<string, string>; action?: string }): string {
   const params = Object.entries(opts.parameters)
     .map(([name, value]) => `<Parameter name="${escapeXmlAttr(name)}" value="${escapeXmlAttr(value)}"/>`)
     .join('');
-  return response(`<Connect><Stream url="${escapeXmlAttr(opts.streamUrl)}">${params}</Stream></Connect>`);
+  // With `action`, Twilio POSTs that URL when the stream ends and runs the TwiML it answers;
+  // without it, the call ends with the stream.
+  const connect = opts.action ? `<Connect action="${escapeXmlAttr(opts.action)}" method="POST">` : '<Connect>';
+  return response(`${connect}<Stream url="${escapeXmlAttr(opts.streamUrl)}">${params}</Stream></Connect>`);
 }
 
-/** Keeps the caller waiting: says the message, pauses a second, then POSTs the webhook again. */
+/**
+ * Keeps the caller waiting: says the message (none when empty), pauses a second, then POSTs the
+ * webhook again.
+ */
 export function holdAndRedirect(opts: { message: string; redirectUrl: string }): string {
-  return response(
-    `<Say>${escapeXmlText(opts.message)}</Say><Pause length="1"/><Redirect method="POST">${escapeXmlText(opts.redirectUrl)}</Redirect>`,
-  );
+  const say = opts.message ? `<Say>${escapeXmlText(opts.message)}</Say>` : '';
+  return response(`${say}<Pause length="1"/><Redirect method="POST">${escapeXmlText(opts.redirectUrl)}</Redirect>`);
+}
+
+/** Ends the call without a word (the session has ended after it ran). */
+export function hangup(): string {
+  return response('<Hangup/>');
 }
 
 /** Ends the call politely: says the message, then hangs up. */

@@ -27,22 +27,23 @@ function make(extra: Partial<TwilioTransportOptions> = {}) {
     },
     now: () => Date.now(),
     log: (m) => logs.push(m),
+    noMediaMs: 0, // the watchdog's own tests turn it on
     ...extra,
   });
   transports.push(t);
   return { t, sent, logs };
 }
 
-const start = (t: TwilioTransport) =>
+const start = (t: TwilioTransport, streamSid = SID, callSid = 'CA1') =>
   t.receive(
     TwilioInbound.parse({
       event: 'start',
       sequenceNumber: '1',
-      streamSid: SID,
+      streamSid,
       start: {
         accountSid: 'AC1',
-        streamSid: SID,
-        callSid: 'CA1',
+        streamSid,
+        callSid,
         tracks: ['inbound'],
         customParameters: { session: 's-1' },
         mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
@@ -320,5 +321,71 @@ describe('TwilioTransport on the real clock', () => {
     expect(sent.filter((m) => m.event === 'media')).toHaveLength(10);
     expect(elapsed).toBeGreaterThan(120);
     expect(t.stats().latenessMs.count).toBeGreaterThan(5);
+  });
+});
+
+describe('TwilioTransport across a replaced stream', () => {
+  const SID2 = 'MZ00000000000000000000000000000002';
+  const media = (t: TwilioTransport, streamSid = SID) =>
+    t.receive({ event: 'media', sequenceNumber: '5', streamSid, media: { track: 'inbound', chunk: '1', timestamp: '0', payload: '/////w==' } });
+
+  it('pauses on streamLost and goes on in the new stream of the same call: no second onStart, old marks forgotten', () => {
+    const { t, sent } = make();
+    const starts: string[] = [];
+    t.onStart((info) => starts.push(info.streamSid));
+    start(t);
+    t.play(tone(2000));
+    vi.advanceTimersByTime(500);
+    const before = medias(sent).length;
+    expect(before).toBeGreaterThan(20);
+    expect(t.queuedMs()).toBeGreaterThan(1000);
+    t.streamLost();
+    vi.advanceTimersByTime(1000);
+    expect(medias(sent).length).toBe(before); // nothing sent while no stream is there
+    const queued = t.queuedMs();
+    start(t, SID2);
+    expect(starts).toEqual([SID]);
+    expect(t.streamSid).toBe(SID2);
+    expect(t.streams).toBe(2);
+    vi.advanceTimersByTime(3000);
+    const after = sent.slice(before * 2);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((s) => s.msg.streamSid === SID2)).toBe(true);
+    // The rest of the reply went out on the new stream, none of it lost or repeated.
+    expect((medias(sent).length - before) * 20).toBe(Math.ceil(queued / 20) * 20);
+    // An old stream's mark arriving late counts for nothing; the new one's do.
+    const heard = t.stats().heardMs;
+    echo(t, markNames(sent)[0]!);
+    expect(t.stats().heardMs).toBe(heard);
+    echo(t, markNames(sent).at(-1)!);
+    expect(t.stats().heardMs).toBe(heard + (medias(sent).length - before) * 20);
+  });
+
+  it('ignores a start for another call and the current start replayed', () => {
+    const { t, logs } = make();
+    start(t);
+    start(t);
+    start(t, SID2, 'CA2');
+    expect(t.streamSid).toBe(SID);
+    expect(t.streams).toBe(1);
+    expect(logs.some((l) => l.includes('another call'))).toBe(true);
+  });
+
+  it('closes as no_media when no media arrives for noMediaMs after start; media keeps the call', () => {
+    const { t } = make({ noMediaMs: 10_000 });
+    const closed: string[] = [];
+    t.onClose((r) => closed.push(r));
+    vi.advanceTimersByTime(30_000); // no start yet: not its business (the session's start timeout is)
+    expect(closed).toEqual([]);
+    start(t);
+    for (let i = 0; i < 60; i++) {
+      vi.advanceTimersByTime(200);
+      media(t);
+    }
+    t.streamLost();
+    vi.advanceTimersByTime(9_900);
+    expect(closed).toEqual([]);
+    vi.advanceTimersByTime(200);
+    expect(closed).toEqual(['no_media']);
   });
 });

@@ -17,6 +17,12 @@
  * - A peer that never echoes marks cannot hang the pipeline: queuedMs() falls back to the play
  *   clock when the unconfirmed audio exceeds it by more than MARK_SLACK_MS.
  * - Bounded latency: at most `maxQueueMs` is queued locally; older audio is dropped.
+ * - A stream can be replaced mid-call (the edge restarted; Twilio asked `<Connect action>` and
+ *   opened a new one): `streamLost()` pauses sending, and a later `start` for the same call
+ *   switches to the new streamSid with an empty Twilio buffer (the old stream's marks never come
+ *   back). A `start` for another call is ignored; one for the current stream is a replay.
+ * - A call that brings no media for `noMediaMs` (10 s) after its `start` is closed as `no_media`:
+ *   Twilio sends a frame every 20 ms while a stream lives, so silence that long means it is gone.
  *
  * Resampling reply audio needs the resampler's wasm loaded (`initResampler()` or `create()`).
  */
@@ -53,6 +59,8 @@ export interface TwilioTransportOptions {
   leadMs?: number;
   /** Most audio queued locally; older audio is dropped beyond it. Default 10000. */
   maxQueueMs?: number;
+  /** Closes the call as `no_media` when no media arrives for this long after `start` (0: never). Default 10000. */
+  noMediaMs?: number;
   log?: (m: string) => void;
 }
 
@@ -77,6 +85,8 @@ export interface TwilioTransportStats {
 
 /** Unconfirmed audio may exceed the play clock's figure by this much before the clock is trusted instead. */
 export const MARK_SLACK_MS = 1000;
+/** Default of TwilioTransportOptions.noMediaMs. */
+export const NO_MEDIA_MS = 10_000;
 /** Chunks sent per tick at most: catching up to the lead runs at 2x real time, no faster. */
 const MAX_CHUNKS_PER_TICK = 2;
 const STATS_WINDOW = 500;
@@ -95,6 +105,7 @@ export class TwilioTransport implements MediaTransport {
   readonly #chunkMs: number;
   readonly #leadMs: number;
   readonly #maxChunks: number;
+  readonly #noMediaMs: number;
 
   readonly #audioListeners = new Set<(f: AudioFrame) => void>();
   readonly #eventListeners = new Set<(e: ChannelMessage) => void>();
@@ -103,6 +114,11 @@ export class TwilioTransport implements MediaTransport {
   #start: TwilioStartInfo | undefined;
   #closed = false;
   #closeReason = '';
+  /** The stream closed without `stop`; nothing is sent until the next `start` for this call. */
+  #lost = false;
+  #streams = 0;
+  #lastFrameAt = 0;
+  #watchdog: ReturnType<typeof setTimeout> | null = null;
 
   // Output: mono 8 kHz chunks of chunkMs, oldest first.
   readonly #reframer: Reframer;
@@ -154,6 +170,7 @@ export class TwilioTransport implements MediaTransport {
     this.#leadMs = opts.leadMs ?? 200;
     this.#reframer = new Reframer(TWILIO_SAMPLE_RATE, 1, this.#chunkMs); // validates chunkMs
     this.#maxChunks = Math.max(1, Math.floor((opts.maxQueueMs ?? 10_000) / this.#chunkMs));
+    this.#noMediaMs = opts.noMediaMs ?? NO_MEDIA_MS;
   }
 
   /** The stream's id, once `start` has arrived. */
@@ -177,19 +194,23 @@ export class TwilioTransport implements MediaTransport {
       case 'connected':
         return;
       case 'start': {
+        const { kind: _, ...info } = d;
+        this.#lastFrameAt = this.#now();
         if (this.#start) {
-          this.#log(`twilio: ignored a second start (stream ${d.streamSid})`);
+          this.#replaceStream(info);
           return;
         }
-        const { kind: _, ...info } = d;
         this.#start = info;
+        this.#streams = 1;
         this.#playClock = this.#now();
+        this.#armWatchdog();
         for (const l of this.#startListeners) l(info);
         this.#startListeners.clear();
         this.#wake(); // a greeting queued before start goes out now
         return;
       }
       case 'audio':
+        this.#lastFrameAt = this.#now();
         for (const l of this.#audioListeners) l(d.frame);
         return;
       case 'dtmf':
@@ -202,6 +223,23 @@ export class TwilioTransport implements MediaTransport {
         this.close('phone_hangup');
         return;
     }
+  }
+
+  /**
+   * Twilio's stream closed without `stop` (the edge says `twilio.lost`): sending pauses, the audio
+   * Twilio held is gone (unconfirmed marks dropped), and the local queue waits for the next
+   * stream's `start`.
+   */
+  streamLost(): void {
+    if (this.#closed || !this.#start || this.#lost) return;
+    this.#lost = true;
+    this.#dropTwilioBuffer();
+    this.#log(`twilio: stream ${this.#start.streamSid} lost; waiting for a new one`);
+  }
+
+  /** How many streams have carried this call (1 until one was replaced). */
+  get streams(): number {
+    return this.#streams;
   }
 
   /** Called once with the stream's details when `start` arrives (at once if it already has). */
@@ -309,6 +347,8 @@ export class TwilioTransport implements MediaTransport {
     this.#closeReason = reason;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
+    if (this.#watchdog !== null) clearTimeout(this.#watchdog);
+    this.#watchdog = null;
     this.#queue = [];
     this.#reframer.clear();
     this.#resampler?.destroy();
@@ -342,6 +382,44 @@ export class TwilioTransport implements MediaTransport {
 
   // --- internals -----------------------------------------------------------------------------
 
+  /** A `start` after the first: a new stream for the same call replaces the old one. */
+  #replaceStream(info: TwilioStartInfo): void {
+    const current = this.#start!;
+    if (info.streamSid === current.streamSid) return; // the same start replayed (the worker dialled back in)
+    if (info.callSid !== current.callSid) {
+      this.#log(`twilio: ignored a start for another call (${info.callSid})`);
+      return;
+    }
+    this.#dropTwilioBuffer();
+    this.#start = info;
+    this.#streams++;
+    this.#lost = false;
+    this.#playClock = this.#now();
+    this.#log(`twilio: call ${info.callSid} goes on in stream ${info.streamSid}`);
+    this.#wake();
+  }
+
+  /** The stream's buffer at Twilio is gone: its marks will never be echoed and nothing of it plays. */
+  #dropTwilioBuffer(): void {
+    this.#clearedThrough = this.#markSeq;
+    this.#pendingMarks.clear();
+    this.#sentSinceClear = false;
+    this.#playClock = this.#now();
+  }
+
+  /** Closes the call as `no_media` once no frame has arrived for noMediaMs. */
+  #armWatchdog(): void {
+    if (this.#noMediaMs <= 0) return; // 0: no watchdog
+    const due = this.#lastFrameAt + this.#noMediaMs - this.#now();
+    this.#watchdog = setTimeout(() => {
+      this.#watchdog = null;
+      if (this.#closed) return;
+      if (this.#now() - this.#lastFrameAt >= this.#noMediaMs) this.close('no_media');
+      else this.#armWatchdog();
+    }, Math.max(0, due));
+    (this.#watchdog as { unref?: () => void }).unref?.();
+  }
+
   /** Mark echo: counts the audio up to it as heard, unless it is a flush echo or not ours. */
   #onMark(name: string): void {
     if (!name.startsWith(this.#markPrefix)) return; // another worker's mark (after a takeover)
@@ -374,7 +452,7 @@ export class TwilioTransport implements MediaTransport {
 
   /** Starts a sleeping clock: the first tick is due now, the grid continues from there. */
   #wake(): void {
-    if (this.#closed || !this.#start || this.#timer !== null || this.#queue.length === 0) return;
+    if (this.#closed || !this.#start || this.#lost || this.#timer !== null || this.#queue.length === 0) return;
     this.#due = this.#now();
     this.#arm();
   }
@@ -387,7 +465,7 @@ export class TwilioTransport implements MediaTransport {
   // Bound once: re-arming the timer creates no closure.
   readonly #onTick = (): void => {
     this.#timer = null;
-    if (this.#closed || !this.#start) return;
+    if (this.#closed || !this.#start || this.#lost) return; // a lost stream: play() or the next start wakes the clock
     const now = this.#now();
     const late = now - this.#due;
     if (late < -1) {
