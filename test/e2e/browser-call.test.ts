@@ -6,7 +6,8 @@ import { launchChromium } from '../support/chromium.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { concatFrames, readWav, silence, writeWav } from '../../media-worker/src/audio/pcm.ts';
 import { resampleOnce } from '../../media-worker/src/audio/resampler.ts';
-import { startMediaWorker, type LocalWorker } from '../../scripts/stack/media-worker.ts';
+import type { LocalWorker } from '../../scripts/stack/media-worker.ts';
+import { startE2eWorker } from '../support/worker-config.ts';
 import { bestCorrelation, envelope, sliceMs } from '../support/correlate.ts';
 
 const edge = inject('edgeUrl');
@@ -19,16 +20,9 @@ let browser: Browser;
 let dir: string;
 
 beforeAll(async () => {
-  worker = await startMediaWorker({
-    quiet: true,
-    env: {
-      PUBLIC_BASE_URL: edge,
-      SQS_QUEUE_URL: inject('sqsQueueUrl'),
-      SQS_ENDPOINT: inject('sqsEndpoint'),
-      SQS_WAIT_S: '1',
-      HANDLER: 'echo',
-      MAX_SESSIONS: '4',
-    },
+  worker = await startE2eWorker({
+    HANDLER: 'echo',
+    MAX_SESSIONS: '4',
   });
   // Chromium plays the fake microphone file from getUserMedia on, in a loop: 3 s of silence (the
   // call connects meanwhile), the phrase, then 10 s of silence, so the echo of the phrase plays

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { startMediaWorker, type LocalWorker } from '../../scripts/stack/media-worker.ts';
+import type { LocalWorker } from '../../scripts/stack/media-worker.ts';
+import { startE2eWorker } from '../support/worker-config.ts';
 import { RtcTestClient } from '../support/rtc-client.ts';
 
 /**
@@ -59,16 +60,9 @@ function echoGaps(client: RtcTestClient, from: number, to: number): { maxGapMs: 
 
 describe('a data channel flood against a real worker process', () => {
   it("ends the flooder's session with reason 'abuse' while the neighbour's echo goes on", async () => {
-    const worker = await startMediaWorker({
-      quiet: true,
-      env: {
-        PUBLIC_BASE_URL: edge,
-        SQS_QUEUE_URL: inject('sqsQueueUrl'),
-        SQS_ENDPOINT: inject('sqsEndpoint'),
-        SQS_WAIT_S: '1',
-        HANDLER: STREAM_ECHO,
-        MAX_SESSIONS: '4',
-      },
+    const worker = await startE2eWorker({
+      HANDLER: STREAM_ECHO,
+      MAX_SESSIONS: '4',
     });
     cleanups.push(() => worker.stop('SIGKILL'));
 

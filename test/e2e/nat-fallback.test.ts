@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { callFromDemoPage, describePair, type PageCallResult } from '../support/page-call.ts';
 import { launchChromium } from '../support/chromium.ts';
+import { stopWorkerStep, tearDown } from '../support/teardown.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concatFrames, readWav, silence, writeWav } from '../../media-worker/src/audio/pcm.ts';
 import { edgeVarsFromEnv } from '../../scripts/stack/config.ts';
@@ -107,28 +108,14 @@ describeRoot('NAT traversal: Chromium and a media worker in separate network nam
   });
 
   afterAll(async () => {
-    const steps: [string, () => Promise<unknown>][] = [
+    const failures = await tearDown([
       ['browser', async () => browser?.close()],
-      [
-        'worker',
-        async () => {
-          const code = await worker?.stop();
-          if (worker && code !== 0) throw new Error(`exited with ${code}\n${worker.output().slice(-2000)}`);
-        },
-      ],
+      stopWorkerStep(worker),
       ['edge', async () => edge?.stop()],
       ['fauxqs', async () => sqs?.stop()],
       ['coturn', async () => coturn?.stop()],
       ['namespaces', async () => lab?.remove()],
-    ];
-    const failures: string[] = [];
-    for (const [name, step] of steps) {
-      try {
-        await step();
-      } catch (err) {
-        failures.push(`${name}: ${(err as Error).message}`);
-      }
-    }
+    ]);
     if (dir) rmSync(dir, { recursive: true, force: true });
     expect(failures).toEqual([]);
   });

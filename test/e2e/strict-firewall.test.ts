@@ -10,6 +10,7 @@ import { startEdge, type LocalEdge } from '../../scripts/stack/edge.ts';
 import { startLocalSqsProcess, type LocalSqs } from '../../scripts/stack/local-sqs.ts';
 import { startMediaWorker, type LocalWorker } from '../../scripts/stack/media-worker.ts';
 import { launchChromium } from '../support/chromium.ts';
+import { stopWorkerStep, tearDown } from '../support/teardown.ts';
 import { createFirewallLab, FW_IP, FW_NS, type FirewallLab } from '../support/firewall-lab.ts';
 import { netnsSkipReason } from '../support/netns.ts';
 import { callFromDemoPage, describePair, type PageCallResult } from '../support/page-call.ts';
@@ -106,28 +107,14 @@ describe.skipIf(skipReason !== null)('strict firewall: browser UDP dropped, TCP 
   });
 
   afterAll(async () => {
-    const steps: [string, () => Promise<unknown>][] = [
+    const failures = await tearDown([
       ['browser', async () => browser?.close()],
-      [
-        'worker',
-        async () => {
-          const code = await worker?.stop();
-          if (worker && code !== 0) throw new Error(`exited with ${code}\n${worker.output().slice(-2000)}`);
-        },
-      ],
+      stopWorkerStep(worker),
       ['edge', async () => edge?.stop()],
       ['fauxqs', async () => sqs?.stop()],
       ['coturn', async () => coturn?.stop()],
       ['namespaces', async () => lab?.remove()],
-    ];
-    const failures: string[] = [];
-    for (const [name, step] of steps) {
-      try {
-        await step();
-      } catch (err) {
-        failures.push(`${name}: ${(err as Error).message}`);
-      }
-    }
+    ]);
     if (dir) rmSync(dir, { recursive: true, force: true });
     expect(failures).toEqual([]);
   });

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { startMediaWorker, type LocalWorker } from '../../scripts/stack/media-worker.ts';
+import type { LocalWorker } from '../../scripts/stack/media-worker.ts';
+import { startE2eWorker } from '../support/worker-config.ts';
 import { RtcTestClient } from '../support/rtc-client.ts';
 
 /**
@@ -24,17 +25,10 @@ afterAll(async () => {
 });
 
 async function startWorker(id: string): Promise<LocalWorker> {
-  const w = await startMediaWorker({
-    quiet: true,
-    env: {
-      PUBLIC_BASE_URL: edge,
-      SQS_QUEUE_URL: inject('sqsQueueUrl'),
-      SQS_ENDPOINT: inject('sqsEndpoint'),
-      SQS_WAIT_S: '1',
-      HANDLER: TURN_COUNTER,
-      MAX_SESSIONS: '4',
-      WORKER_ID: id,
-    },
+  const w = await startE2eWorker({
+    HANDLER: TURN_COUNTER,
+    MAX_SESSIONS: '4',
+    WORKER_ID: id,
   });
   cleanups.push(() => w.stop('SIGKILL'));
   return w;

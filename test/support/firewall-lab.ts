@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { createRoutedNamespaces } from './routed-namespaces.ts';
 
 /**
  * Network namespaces for the strict-firewall test (needs root, iproute2 and nftables), in the
@@ -10,8 +10,8 @@ import { execFile, spawnSync } from 'node:child_process';
  *
  * The browser namespace's nftables table `inet sbfw` is an enterprise firewall: every UDP packet
  * out is dropped (DNS, STUN, TURN over UDP, ICE checks), and TCP out only to port 443 passes.
- * Both are counted. The worker's side is open. Namespaces left by a crashed run are removed
- * first; `remove()` (also run on process exit) removes everything.
+ * Both are counted. The worker's side is open. The namespaces themselves are
+ * routed-namespaces.ts's (created idempotently, removed on exit).
  */
 
 const PREFIX = 'sbfw-';
@@ -26,34 +26,6 @@ export interface FirewallLab {
   /** TCP packets the browser sent to port 443 (TURN/TLS, TURN/TCP and the edge) so far. */
   allowed443(): Promise<number>;
   remove(): Promise<void>;
-}
-
-function run(cmd: string, args: string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { timeout: 10_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`, { cause: err }));
-      else resolve(stdout);
-    });
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
-
-function removeAllSync(): void {
-  const list = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
-  for (const ns of list.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(PREFIX))) {
-    const pids = (spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '')
-      .split(/\s+/)
-      .map(Number)
-      .filter((p) => Number.isInteger(p) && p > 1 && p !== process.pid);
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    spawnSync('ip', ['netns', 'del', ns]);
-  }
 }
 
 /** The browser's firewall: loopback free; UDP out dropped; TCP out only to 443. */
@@ -76,44 +48,15 @@ function counter(listing: string, comment: string): number {
 }
 
 export async function createFirewallLab(): Promise<FirewallLab> {
-  removeAllSync();
-  let removed = false;
-  const onExit = () => {
-    if (!removed) removeAllSync();
-  };
-  process.once('exit', onExit);
-  const ip = (...args: string[]) => run('ip', args);
-  const nftB = (args: string[], input?: string) => run('ip', ['netns', 'exec', FW_NS.browser, 'nft', ...args], input);
-  try {
-    for (const ns of Object.values(FW_NS)) {
-      await ip('netns', 'add', ns);
-      await ip('-n', ns, 'link', 'set', 'lo', 'up');
-    }
-    await ip('-n', FW_NS.core, 'addr', 'add', `${FW_IP.turn}/32`, 'dev', 'lo');
-    await ip('-n', FW_NS.core, 'addr', 'add', `${FW_IP.edge}/32`, 'dev', 'lo');
-    const legs = [
-      { ns: FW_NS.browser, dev: 'vb', gw: '10.78.1.1', addr: `${FW_IP.browser}/24` },
-      { ns: FW_NS.worker, dev: 'vw', gw: '10.78.2.1', addr: `${FW_IP.worker}/24` },
-    ];
-    for (const l of legs) {
-      await ip('-n', FW_NS.core, 'link', 'add', l.dev, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', l.ns);
-      await ip('-n', FW_NS.core, 'addr', 'add', `${l.gw}/24`, 'dev', l.dev);
-      await ip('-n', FW_NS.core, 'link', 'set', l.dev, 'up');
-      await ip('-n', l.ns, 'addr', 'add', l.addr, 'dev', 'eth0');
-      await ip('-n', l.ns, 'link', 'set', 'eth0', 'up');
-      await ip('-n', l.ns, 'route', 'add', 'default', 'via', l.gw);
-    }
-    await run('ip', ['netns', 'exec', FW_NS.core, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
-    await nftB(['-f', '-'], FIREWALL);
-  } catch (err) {
-    removeAllSync();
-    process.off('exit', onExit);
-    removed = true;
-    throw err;
-  }
-  const listing = () => nftB(['list', 'chain', 'inet', 'sbfw', 'out']);
+  const lab = await createRoutedNamespaces({
+    prefix: PREFIX,
+    net: '10.78',
+    coreAddresses: [FW_IP.turn, FW_IP.edge],
+    setup: async (l) => void (await l.exec(FW_NS.browser, 'nft', ['-f', '-'], FIREWALL)),
+  });
+  const listing = () => lab.exec(FW_NS.browser, 'nft', ['list', 'chain', 'inet', 'sbfw', 'out']);
   return {
-    wrap: (ns) => ['ip', 'netns', 'exec', ns],
+    wrap: lab.wrap,
     async dropped() {
       const l = await listing();
       return { udp: counter(l, 'udp'), tcp: counter(l, 'tcp') };
@@ -121,11 +64,6 @@ export async function createFirewallLab(): Promise<FirewallLab> {
     async allowed443() {
       return counter(await listing(), 'tcp443');
     },
-    async remove() {
-      if (removed) return;
-      removed = true;
-      process.off('exit', onExit);
-      removeAllSync();
-    },
+    remove: lab.remove,
   };
 }

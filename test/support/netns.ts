@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { createRoutedNamespaces, run } from './routed-namespaces.ts';
 
 /**
  * A small routed network of Linux network namespaces for NAT traversal tests (needs root:
@@ -14,9 +14,7 @@ import { execFile, spawnSync } from 'node:child_process';
  * relayed packets included) is the router's own input/output, never forwarded, so it always
  * passes: with the block on, browser and worker reach each other only through the TURN relay.
  *
- * Creation is idempotent: namespaces left by a crashed run (and any process still inside them)
- * are removed first. `remove()` (also run on process exit if the caller never got to it) removes
- * everything; the veth pairs and nftables table go with their namespaces.
+ * The namespaces themselves are routed-namespaces.ts's (created idempotently, removed on exit).
  */
 
 const PREFIX = 'sbnat-';
@@ -36,16 +34,6 @@ export interface NatLab {
   remove(): Promise<void>;
 }
 
-function run(cmd: string, args: string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { timeout: 10_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`, { cause: err }));
-      else resolve(stdout);
-    });
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
-
 /**
  * Why network namespaces cannot be used here, or null when they can. Only a lack of privilege is
  * a reason to skip: as root, a missing `ip` binary is left for `createNatLab` to fail on.
@@ -63,33 +51,6 @@ export async function netnsSkipReason(): Promise<string | null> {
   }
   await run('ip', ['netns', 'del', probe]).catch(() => {});
   return null;
-}
-
-/** Our namespaces present now (from this or an earlier, crashed run). */
-function ourNamespaces(): string[] {
-  const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  return (r.stdout ?? '')
-    .split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith(PREFIX));
-}
-
-/** Kills (by pid) whatever still runs inside our namespaces, then deletes them. Synchronous: also used on exit. */
-function removeAllSync(): void {
-  for (const ns of ourNamespaces()) {
-    const pids = (spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '')
-      .split(/\s+/)
-      .map(Number)
-      .filter((p) => Number.isInteger(p) && p > 1 && p !== process.pid);
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    spawnSync('ip', ['netns', 'del', ns]);
-  }
 }
 
 function nftRuleset(): string {
@@ -117,44 +78,15 @@ function sumCounters(listing: string): number {
 }
 
 export async function createNatLab(): Promise<NatLab> {
-  removeAllSync();
-  let removed = false;
-  const onExit = () => {
-    if (!removed) removeAllSync();
-  };
-  process.once('exit', onExit);
-  const ip = (...args: string[]) => run('ip', args);
-  const inNs = (ns: string, cmd: string, args: string[], input?: string) => run('ip', ['netns', 'exec', ns, cmd, ...args], input);
-  const nft = (args: string[], input?: string) => inNs(NS.core, 'nft', args, input);
-  try {
-    for (const ns of Object.values(NS)) {
-      await ip('netns', 'add', ns);
-      await ip('-n', ns, 'link', 'set', 'lo', 'up');
-    }
-    await ip('-n', NS.core, 'addr', 'add', `${IP.core}/32`, 'dev', 'lo');
-    const legs = [
-      { ns: NS.browser, dev: 'vb', gw: '10.77.1.1/24', addr: `${IP.browser}/24` },
-      { ns: NS.worker, dev: 'vw', gw: '10.77.2.1/24', addr: `${IP.worker}/24` },
-    ];
-    for (const l of legs) {
-      await ip('-n', NS.core, 'link', 'add', l.dev, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', l.ns);
-      await ip('-n', NS.core, 'addr', 'add', l.gw, 'dev', l.dev);
-      await ip('-n', NS.core, 'link', 'set', l.dev, 'up');
-      await ip('-n', l.ns, 'addr', 'add', l.addr, 'dev', 'eth0');
-      await ip('-n', l.ns, 'link', 'set', 'eth0', 'up');
-      await ip('-n', l.ns, 'route', 'add', 'default', 'via', l.gw.split('/')[0]!);
-    }
-    await inNs(NS.core, 'sh', ['-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
-    await nft(['-f', '-'], nftRuleset());
-  } catch (err) {
-    removeAllSync();
-    process.off('exit', onExit);
-    removed = true;
-    throw err;
-  }
-
+  const lab = await createRoutedNamespaces({
+    prefix: PREFIX,
+    net: '10.77',
+    coreAddresses: [IP.core],
+    setup: async (l) => void (await l.exec(NS.core, 'nft', ['-f', '-'], nftRuleset())),
+  });
+  const nft = (args: string[], input?: string) => lab.exec(NS.core, 'nft', args, input);
   return {
-    wrap: (ns) => ['ip', 'netns', 'exec', ns],
+    wrap: lab.wrap,
     async blockUdp(on) {
       await nft(['flush', 'chain', 'inet', 'sbnat', 'block']);
       if (!on) return;
@@ -170,11 +102,6 @@ export async function createNatLab(): Promise<NatLab> {
     async droppedUdp() {
       return sumCounters(await nft(['list', 'chain', 'inet', 'sbnat', 'block']));
     },
-    async remove() {
-      if (removed) return;
-      removed = true;
-      process.off('exit', onExit);
-      removeAllSync();
-    },
+    remove: lab.remove,
   };
 }

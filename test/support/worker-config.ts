@@ -1,5 +1,6 @@
 import { inject } from 'vitest';
 import { loadWorkerConfig, type WorkerConfig } from '../../media-worker/src/config.ts';
+import { startMediaWorker, type LocalWorker } from '../../scripts/stack/media-worker.ts';
 
 /**
  * The configuration of an in-process media worker on the e2e stack (edge and fauxqs from the
@@ -18,5 +19,16 @@ export function e2eWorkerConfig(env: Record<string, string> = {}): WorkerConfig 
     // Every test peer is on loopback, which the worker's default (public peers only) refuses.
     RTC_ALLOW_PEER_ADDRESSES: 'loopback',
     ...env,
+  });
+}
+
+/**
+ * A media worker process (`node media-worker/src/main.ts`, killable for real) on the e2e stack:
+ * the global setup's edge and fauxqs and a short long poll; `env` adds or overrides settings.
+ */
+export function startE2eWorker(env: Record<string, string>): Promise<LocalWorker> {
+  return startMediaWorker({
+    quiet: true,
+    env: { PUBLIC_BASE_URL: inject('edgeUrl'), SQS_QUEUE_URL: inject('sqsQueueUrl'), SQS_ENDPOINT: inject('sqsEndpoint'), SQS_WAIT_S: '1', ...env },
   });
 }

@@ -1,0 +1,91 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { SessionStatus } from '@switchboard/protocol';
+import { concatFrames, readWav, silence, writeWav } from '../../media-worker/src/audio/pcm.ts';
+import type { LocalWorker } from '../../scripts/stack/media-worker.ts';
+import { startE2eWorker } from '../support/worker-config.ts';
+import { launchChromium } from '../support/chromium.ts';
+
+/**
+ * The demo page resumes by itself: headless Chromium calls through the real stack with two worker
+ * processes, the worker holding the call is SIGKILLed, and the page (no test code in it) notices
+ * the lost connection, posts a fresh offer to the session's resume URL, and the other worker takes
+ * the call over: the page shows `reconnected`, the session keeps its id, and the echo is heard again.
+ */
+
+const edge = inject('edgeUrl');
+const speech = readWav(readFileSync(new URL('../fixtures/audio/speech-48k.wav', import.meta.url)));
+
+const workers = new Map<string, LocalWorker>();
+let browser: Browser;
+let dir: string;
+
+beforeAll(async () => {
+  for (const id of ['w-resume-a', 'w-resume-b']) {
+    workers.set(
+      id,
+      await startE2eWorker({
+        HANDLER: 'echo',
+        MAX_SESSIONS: '2',
+        WORKER_ID: id,
+      }),
+    );
+  }
+  // The microphone loops: 3 s of silence, the phrase, 6 s of silence; every loop is one echoed turn.
+  dir = mkdtempSync(join(tmpdir(), 'sb-browser-resume-'));
+  writeFileSync(join(dir, 'mic.wav'), writeWav(concatFrames([silence(48000, 1, 3000), speech, silence(48000, 1, 6000)])));
+  browser = await launchChromium({ micWav: join(dir, 'mic.wav'), extraArgs: ['--allow-loopback-in-peer-connection'] });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  for (const w of workers.values()) await w.stop('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function status(location: string): Promise<SessionStatus> {
+  return SessionStatus.parse(await (await fetch(`${edge}${location}/status`)).json());
+}
+
+describe('the demo page resumes a call whose worker died', () => {
+  it('reconnects to the same session on the other worker and the echo is heard again', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${edge}/`);
+    await page.click('#call');
+    await page.waitForFunction(() => (window as any).switchboard.status === 'connected', null, { timeout: 15_000 });
+    const location = await page.evaluate(() => (window as any).switchboard.sessionUrl as string);
+    const before = await status(location);
+    expect(before.state).toBe('live');
+    const victim = workers.get(before.workerId ?? '');
+    expect(victim, `held by ${before.workerId}`).toBeDefined();
+
+    const killedAt = Date.now();
+    await victim!.stop('SIGKILL');
+    await page.waitForFunction(() => (window as any).switchboard.events.some((e: any) => e.type === 'reconnected'), null, { timeout: 40_000 });
+    const reconnectedMs = Date.now() - killedAt;
+    const events = await page.evaluate(() => (window as any).switchboard.events as { type: string; afterMs?: number }[]);
+    const reconnected = events.find((e) => e.type === 'reconnected')!;
+    const index = events.indexOf(reconnected);
+    // The echo works on the new connection: a turn answered after the reconnection.
+    await page.waitForFunction((i) => (window as any).switchboard.events.slice(i).some((e: any) => e.type === 'reply.end'), index, { timeout: 25_000 });
+    const heardMs = Date.now() - killedAt;
+    console.log(
+      `[browser-resume] worker SIGKILLed: the page reconnected ${reconnectedMs} ms later (${reconnected.afterMs} ms after it saw the connection fail), the next echo ended ${heardMs} ms after the kill`,
+    );
+
+    const after = await status(location);
+    expect(after.id).toBe(before.id);
+    expect(after.state).toBe('live');
+    expect(after.workerId).not.toBe(before.workerId);
+    expect(await page.evaluate(() => (window as any).switchboard.status)).toBe('connected');
+    expect(errors).toEqual([]);
+    await page.click('#hangup');
+    await page.waitForFunction(() => (window as any).switchboard.status === 'idle');
+    await page.close();
+  }, 90_000);
+});
