@@ -17,6 +17,11 @@ const WorkerConfig = z
     MAX_SESSIONS: z.coerce.number().int().positive().default(20),
     TIME_LIMIT_MS: optionalInt(3_600_000),
     DRAIN_TIMEOUT_MS: optionalInt(60_000),
+    /**
+     * How long a WebRTC session whose peer connection closed or failed (a page reloaded, a network
+     * changed) waits for its client to resume before it ends: the edge's resume window.
+     */
+    RESUME_GRACE_MS: optionalInt(30_000),
     RTC_PORT_MIN: optionalInt(0),
     RTC_PORT_MAX: optionalInt(0),
     PUBLIC_IP: z.string().default(''),

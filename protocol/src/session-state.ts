@@ -24,6 +24,7 @@ export type EndReason = z.infer<typeof EndReason>;
  */
 export const WorkerEndReason = z.enum([
   'handler_closed', // the handler's pipeline finished
+  'client_hangup', // the client hung up at the edge (WHIP DELETE)
   'time_limit', // TIME_LIMIT_MS or the edge's endsAt
   'handover_timeout', // the edge never sent the session
   'bad_handover', // the handover could not be served (e.g. a WebRTC session without an offer)

@@ -16,8 +16,10 @@ const ANSWER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP
 
 describe('the edge under wrangler dev, with fauxqs and workers on the real SQS SDK and ws', () => {
   it('answers a WHIP offer through queue, claim and control WebSocket', async () => {
+    const t0 = Date.now();
     const pending = fetch(`${edge}/v1/sessions`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: chromeOffer() });
-    const job = await worker.nextJob();
+    // Made by this POST (earlier files' sessions may have left jobs on the shared queue).
+    const job = await worker.nextJob((j) => j.createdAt >= t0);
     const c = await worker.claim(job);
     expect(c.status).toBe(101);
     const session = await c.messages.next();
@@ -33,8 +35,9 @@ describe('the edge under wrangler dev, with fauxqs and workers on the real SQS S
   });
 
   it('lets exactly one of two workers claim a job delivered twice', async () => {
+    const t0 = Date.now();
     const pending = fetch(`${edge}/v1/sessions`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: chromeOffer() });
-    const job = await worker.nextJob();
+    const job = await worker.nextJob((j) => j.createdAt >= t0);
     const [a, b] = await Promise.all([worker.claim(job), rival.claim(job)]);
     expect([a.status, b.status].sort()).toEqual([101, 409]);
     const winner = a.status === 101 ? a : b;
@@ -65,7 +68,7 @@ describe('the edge under wrangler dev, with fauxqs and workers on the real SQS S
     expect(c.status).toBe(101);
     expect(await c.messages.next()).toMatchObject({ type: 'session', kind: 'phone' });
     const first = await (await hold).text();
-    const xml = first.includes('<Connect>') ? first : await (await voice()).text();
+    const xml = first.includes('<Connect') ? first : await (await voice()).text();
     const streamUrl = `${edge.replace(/^http/, 'ws')}/twilio/media`;
     expect(xml).toContain(`<Stream url="${streamUrl}">`);
     const sessionId = /name="sessionId" value="([^"]+)"/.exec(xml)![1]!;
@@ -85,6 +88,9 @@ describe('the edge under wrangler dev, with fauxqs and workers on the real SQS S
     c.send({ type: 'twilio', messages: [{ event: 'mark', streamSid, mark: { name: 'm1' } }] });
     await expect.poll(() => got.length).toBe(1);
     expect(JSON.parse(got[0]!)).toEqual({ event: 'mark', streamSid, mark: { name: 'm1' } });
+    // The call ends with Twilio's `stop` (a stream closing without it is a lost stream, which
+    // Twilio's <Connect action> brings back).
+    tw.send(JSON.stringify({ event: 'stop', sequenceNumber: '3', streamSid, stop: { accountSid: form.AccountSid, callSid } }));
     tw.close();
     await expect.poll(async () => (await (await fetch(`${edge}/v1/sessions/${sessionId}/status`)).json()).reason).toBe('phone_hangup');
   });

@@ -168,7 +168,8 @@ afterAll(async () => {
 
 describe('sessions ended every way leave nothing behind (in-process worker, werift clients)', () => {
   it('ends 16 sessions by DELETE, peer close, ICE failure and handler close, reports each reason, and frees their resources', async () => {
-    workerA = startWorker(metricsA, { MAX_SESSIONS: '6', WORKER_ID: 'w-leaks-a' });
+    // A closed peer connection may come back (a resume) for RESUME_GRACE_MS: short here.
+    workerA = startWorker(metricsA, { MAX_SESSIONS: '6', WORKER_ID: 'w-leaks-a', RESUME_GRACE_MS: '500' });
     await sleep(500);
     const running = resources();
     const kinds = [
@@ -183,13 +184,14 @@ describe('sessions ended every way leave nothing behind (in-process worker, weri
 
     const expected = {
       delete: { state: 'ended', reason: 'client_hangup', workerId: 'w-leaks-a' },
-      peer_close: { state: 'ended', reason: 'worker_ended', detail: 'peer_closed', workerId: 'w-leaks-a' },
-      handler_close: { state: 'ended', reason: 'worker_ended', detail: 'handler_closed', workerId: 'w-leaks-a' },
+      // The status detail is the worker's end reason, then its own detail if it gave one.
+      peer_close: { state: 'ended', reason: 'worker_ended', detail: expect.stringMatching(/^peer_closed\b/), workerId: 'w-leaks-a' },
+      handler_close: { state: 'ended', reason: 'worker_ended', detail: expect.stringMatching(/^handler_closed\b/), workerId: 'w-leaks-a' },
     };
     for (const [i, id] of ids.entries()) expect(await waitEnded(id, 5000), `${kinds[i]} session ${id}; worker log: ${log.join(' | ')}`).toMatchObject(expected[kinds[i]!]);
     for (const id of failedIds) {
       const st = await waitEnded(id, CONNECT_TIMEOUT_MS + 5000);
-      expect(st, `ICE failure session ${id}; worker log: ${log.join(' | ')}`).toMatchObject({ state: 'ended', reason: 'worker_ended', detail: 'connect_timeout', workerId: 'w-leaks-a' });
+      expect(st, `ICE failure session ${id}; worker log: ${log.join(' | ')}`).toMatchObject({ state: 'ended', reason: 'worker_ended', detail: expect.stringMatching(/^connect_timeout\b/), workerId: 'w-leaks-a' });
       expect(Number(st['endedAt']) - Number(st['claimedAt'])).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_MS - 100);
     }
     await expect.poll(() => workerA!.activeSessions, { timeout: 5000 }).toBe(0);
@@ -208,7 +210,7 @@ describe('sessions ended every way leave nothing behind (in-process worker, weri
     const ids = await Promise.all([1, 2, 3, 4].map(() => call('time_limit')));
     for (const id of ids) {
       const st = await waitEnded(id, 5000);
-      expect(st).toMatchObject({ state: 'ended', reason: 'worker_ended', detail: 'time_limit', workerId: 'w-leaks-b' });
+      expect(st).toMatchObject({ state: 'ended', reason: 'worker_ended', detail: expect.stringMatching(/^time_limit\b/), workerId: 'w-leaks-b' });
       // The limit runs from the answer, which comes after the claim.
       expect(Number(st['endedAt']) - Number(st['claimedAt'])).toBeGreaterThanOrEqual(1500);
     }

@@ -117,8 +117,8 @@ describe('capacity and /metrics (in-process worker, MAX_SESSIONS=1)', () => {
     text = await scrape();
     expect(text.split('\n').filter((l) => l.startsWith('switchboard_claims_total{'))).toEqual(['switchboard_claims_total{outcome="claimed"} 1']);
     expect(sample(text, 'switchboard_claim_latency_seconds_count')).toBe(1);
-    // The edge's client_hangup, under the worker's own reason (its labels are WorkerEndReason values).
-    expect(sample(text, 'switchboard_sessions_ended_total', 'reason="peer_closed"')).toBe(1);
+    // The client's DELETE at the edge.
+    expect(sample(text, 'switchboard_sessions_ended_total', 'reason="client_hangup"')).toBe(1);
 
     // Call C is served by the freed slot.
     const c = await RtcTestClient.connect(edge);

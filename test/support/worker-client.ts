@@ -19,15 +19,19 @@ export class TestWorker {
     this.sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
   }
 
-  /** Long-polls for the next job (optionally for one session) and deletes it. */
-  async nextJob(sessionId?: string, timeoutMs = 8000): Promise<SessionJob> {
+  /**
+   * Long-polls for the next job and deletes it: of one session (its id), or one `match` accepts
+   * (jobs that earlier tests left on the shared queue are skipped), or any.
+   */
+  async nextJob(match?: string | ((job: SessionJob) => boolean), timeoutMs = 8000): Promise<SessionJob> {
+    const wanted = typeof match === 'string' ? (job: SessionJob) => job.sessionId === match : (match ?? (() => true));
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const r = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
       for (const m of r.Messages ?? []) {
         await this.sqs.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: m.ReceiptHandle }));
         const job = parseSessionJob(m.Body ?? '');
-        if (!sessionId || job.sessionId === sessionId) return job;
+        if (wanted(job)) return job;
       }
     }
     throw new Error(`no job within ${timeoutMs} ms`);

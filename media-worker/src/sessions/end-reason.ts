@@ -40,7 +40,7 @@ export function errorEnd(err: unknown): SessionEnd {
 export function hangupEnd(reason: EndReason): SessionEnd {
   switch (reason) {
     case 'client_hangup':
-      return { reason: 'peer_closed', detail: 'client_hangup' };
+      return { reason: 'client_hangup' };
     case 'phone_hangup':
     case 'call_failed':
       return { reason: 'phone_hangup', detail: reason };

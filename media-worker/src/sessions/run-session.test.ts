@@ -170,6 +170,6 @@ describe('runSession', { timeout: 20_000 }, () => {
     await new Promise((r) => setTimeout(r, 100));
     edge.send({ type: 'hangup', reason: 'client_hangup' });
     await run.done;
-    expect(await label(metrics, 'peer_closed')).toBe(1);
+    expect(await label(metrics, 'client_hangup')).toBe(1);
   });
 });

@@ -291,6 +291,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
           deps.metrics.outputTicks.inc(ticksRun);
         },
         log,
+        graceMs: c.RESUME_GRACE_MS,
       });
       webrtc = call;
       setTimeLimit(endsAt);
