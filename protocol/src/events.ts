@@ -4,6 +4,9 @@ import { z } from 'zod';
  * The `events` WebRTC data channel (JSON objects with a `type`, both ways).
  * Worker -> client: pipeline events below plus handler events (any other `type`).
  * Client -> worker: inputs the handler reads (`{type: "input", ...}`) or any object with a `type`.
+ * Liveness: a client's `{type: "ping", t?}` is answered at once by the worker's transport with
+ * `{type: "pong", t}` (the same `t`) and never reaches the handler; a client that stops hearing
+ * pongs knows its media path or worker is gone well before ICE gives up, and resumes.
  */
 export const MAX_EVENT_BYTES = 16384;
 

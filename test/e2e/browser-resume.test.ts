@@ -64,11 +64,15 @@ describe('the demo page resumes a call whose worker died', () => {
     const victim = workers.get(before.workerId ?? '');
     expect(victim, `held by ${before.workerId}`).toBeDefined();
 
+    // Mid-call: the page's liveness probe has been answered (it arms on the first pong).
+    await page.waitForFunction(() => (window as any).switchboard.pongs > 0, null, { timeout: 5000 });
     const killedAt = Date.now();
     await victim!.stop('SIGKILL');
     await page.waitForFunction(() => (window as any).switchboard.events.some((e: any) => e.type === 'reconnected'), null, { timeout: 40_000 });
     const reconnectedMs = Date.now() - killedAt;
     const events = await page.evaluate(() => (window as any).switchboard.events as { type: string; afterMs?: number }[]);
+    // Noticed by the liveness probe (no pong), not by the browser's ICE timers.
+    expect(events.map((e) => e.type)).toContain('liveness');
     const reconnected = events.find((e) => e.type === 'reconnected')!;
     const index = events.indexOf(reconnected);
     // The echo works on the new connection: a turn answered after the reconnection.

@@ -2,7 +2,7 @@
 // and a resume (POST /v1/sessions/{id}/resume with a new peer connection) when the connection is lost.
 // `window.switchboard` exposes state for automated browser tests.
 const $ = (id) => document.getElementById(id);
-const state = { events: [], turns: [], sessionUrl: null, pc: null, status: 'idle', everConnected: false, lostAt: null, resumes: 0, resuming: false };
+const state = { events: [], turns: [], sessionUrl: null, pc: null, status: 'idle', everConnected: false, lostAt: null, resumes: 0, resuming: false, pongs: 0 };
 window.switchboard = state;
 
 function setStatus(s) {
@@ -61,6 +61,11 @@ function gathered(pc) {
 const RESUME_WINDOW_MS = 30_000;
 // 'disconnected' often heals by itself; this long without healing counts as lost.
 const DISCONNECTED_MS = 2000;
+// Liveness: a `ping` on the events channel every PING_MS, which the worker answers with a `pong`
+// at once. Once one pong has come back on a connection, PONG_LOST_MS without one counts as lost:
+// a dead worker or path is noticed in about two seconds, where the browser's ICE takes 6-8.
+const PING_MS = 500;
+const PONG_LOST_MS = 2000;
 let pcConfig = null;
 let mic = null;
 let disconnectedTimer = null;
@@ -70,7 +75,24 @@ function newPeer() {
   const pc = new RTCPeerConnection(pcConfig);
   pc.addTransceiver(mic.getAudioTracks()[0], { direction: 'sendrecv', streams: [mic] });
   const events = pc.createDataChannel('events');
-  events.onmessage = (e) => log(JSON.parse(e.data));
+  let lastPongAt = null;
+  events.onmessage = (e) => {
+    const msg = JSON.parse(e.data);
+    if (msg.type === 'pong') {
+      lastPongAt = Date.now();
+      state.pongs++;
+    }
+    else log(msg);
+  };
+  const liveness = setInterval(() => {
+    if (state.pc !== pc) return clearInterval(liveness);
+    if (events.readyState === 'open') events.send(JSON.stringify({ type: 'ping', t: Date.now() }));
+    if (lastPongAt !== null && Date.now() - lastPongAt > PONG_LOST_MS && state.everConnected) {
+      clearInterval(liveness);
+      log({ type: 'liveness', message: `no pong for ${Date.now() - lastPongAt} ms` });
+      void reconnect();
+    }
+  }, PING_MS);
   pc.ontrack = (e) => {
     const stream = e.streams[0] ?? new MediaStream([e.track]);
     $('remote').srcObject = stream;

@@ -5,7 +5,7 @@ import { until } from '../../../../test/support/until.ts';
 import type { ChannelMessage } from '@switchboard/protocol';
 import { WebRtcTransport } from './webrtc-transport.ts';
 
-describe('WebRtcTransport data channel limits (real werift peers on loopback)', () => {
+describe('WebRtcTransport data channel: limits and liveness (real werift peers on loopback)', () => {
   const open: { close(): unknown }[] = [];
   afterEach(async () => {
     for (const c of open.splice(0)) await c.close();
@@ -58,5 +58,15 @@ describe('WebRtcTransport data channel limits (real werift peers on loopback)', 
     expect(c.closed()).toBe('abuse');
     expect(new Set(c.events.map((e) => e.type)).size).toBeLessThanOrEqual(64);
     expect(c.toClient.filter((e) => e['type'] === 'error')).toHaveLength(1);
+  });
+
+  it('answers a ping with a pong carrying the same t, and does not hand it to the handler', async () => {
+    const c = await call();
+    c.ch.send(JSON.stringify({ type: 'ping', t: 1234.5 }));
+    c.ch.send(JSON.stringify({ type: 'ping' }));
+    c.ch.send(JSON.stringify({ type: 'input', text: 'after' }));
+    await until(() => c.toClient.length === 2 && c.events.length === 1, 5000);
+    expect(c.toClient).toEqual([{ type: 'pong', t: 1234.5 }, { type: 'pong' }]);
+    expect(c.events).toEqual([{ type: 'input', text: 'after' }]);
   });
 });

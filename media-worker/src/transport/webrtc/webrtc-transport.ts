@@ -178,6 +178,8 @@ export class WebRtcTransport implements MediaTransport {
         }
         const typed = guard.admitType(parsed.value.type);
         if (!typed.ok) return onAbuse(typed);
+        // A liveness probe is the transport's own: answered here, never the handler's input.
+        if (parsed.value.type === 'ping') return this.sendEvent(pongFor(parsed.value));
         for (const l of this.eventListeners) l(parsed.value);
       });
     });
@@ -400,4 +402,9 @@ function gathered(pc: RTCPeerConnection): Promise<void> {
 /** werift's ICE servers; with TURN servers and no STUN server, the TURN server doubles as STUN (see withStunFromTurn). */
 function toWeriftIceServers(servers: IceServer[]) {
   return withStunFromTurn(servers).map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) }));
+}
+
+/** The answer to a client's `ping`: its `t` (any JSON value the client chose, to time the round trip) echoed. */
+function pongFor(ping: ChannelMessage): ChannelMessage {
+  return 't' in ping ? { type: 'pong', t: ping['t'] } : { type: 'pong' };
 }
