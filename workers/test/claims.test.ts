@@ -112,7 +112,7 @@ describe('claiming a session over the control WebSocket', () => {
     // The resume window running out (its loss moved into the past rather than waited for).
     const stub = env.CALL_SESSION.get(env.CALL_SESSION.idFromName(job.sessionId));
     await runInDurableObject(stub, (instance, state) => {
-      const o = instance as unknown as { rec: SessionRecord };
+      const o = (instance as unknown as { host: { rec: SessionRecord } }).host;
       o.rec = { ...o.rec, controlLostAt: o.rec.controlLostAt! - RESUME_WINDOW_MS };
       state.storage.kv.put('rec', o.rec);
     });

@@ -55,7 +55,7 @@ const record = (id: string) => runInDurableObject(stubOf(id), (_o, state) => sta
 /** Moves the session's worker loss `ms` into the past (in memory and storage), as if that time had gone by. */
 async function backdateLoss(id: string, ms: number) {
   await runInDurableObject(stubOf(id), (instance, state) => {
-    const o = instance as unknown as { rec: SessionRecord };
+    const o = (instance as unknown as { host: { rec: SessionRecord } }).host;
     o.rec = { ...o.rec, controlLostAt: o.rec.controlLostAt! - ms };
     state.storage.kv.put('rec', o.rec);
   });
