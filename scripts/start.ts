@@ -47,7 +47,7 @@ ${workerLines.join('\n')}
 Call it as a phone would: npm run phone -- <speech.wav>
 Press Ctrl-C to stop.`);
 
-/** Worker settings from the environment (ARCHITECTURE.md's worker variables). */
+/** Worker settings from the environment (the README's worker variables). */
 function pick(env: NodeJS.ProcessEnv): Record<string, string> {
   const keys = ['HANDLER', 'MAX_SESSIONS', 'TIME_LIMIT_MS', 'DRAIN_TIMEOUT_MS', 'PUBLIC_IP', 'ICE_POLICY', 'RTC_INTERFACE', 'WORKER_ID'];
   return Object.fromEntries(keys.filter((k) => env[k]).map((k) => [k, env[k]!]));

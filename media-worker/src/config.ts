@@ -3,7 +3,7 @@ import { parseAllowedClasses } from './transport/webrtc/remote-candidates.ts';
 
 const optionalInt = (def: number) => z.coerce.number().int().nonnegative().default(def);
 
-/** The media worker's configuration (ARCHITECTURE.md), from the environment. Times in ms. */
+/** The media worker's configuration (docs/ARCHITECTURE.md; the README's table), from the environment. Times in ms. */
 const WorkerConfig = z
   .object({
     PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:8787').transform((u) => u.replace(/\/+$/, '')),

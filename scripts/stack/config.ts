@@ -1,5 +1,5 @@
 /**
- * The configuration of ARCHITECTURE.md, as environment variables. `npm start` passes every one
+ * The configuration of docs/ARCHITECTURE.md and the README, as environment variables. `npm start` passes every one
  * that is set to each component, over the local defaults below.
  */
 export const EDGE_VARS = [
