@@ -21,13 +21,33 @@ export function twilioSignature(authToken: string, signedUrl: string, params: Fo
 
 /** Longest wait for one webhook answer: Twilio itself gives up after 15 s. */
 export const WEBHOOK_TIMEOUT_MS = 15_000;
+/**
+ * Twilio retries a webhook whose connection failed once by default (its connection overrides'
+ * `rc`, retry count, is 1): a request that met a connection reset or a refused connection is
+ * sent once more, signed the same way.
+ */
+export const WEBHOOK_RETRIES = 1;
 
 /**
  * Sends one signed webhook. POST puts the params in the body; GET (a `<Redirect method="GET">`)
  * puts them in the query string and signs the resulting URL with no params, as Twilio does.
- * Network failures and timeouts reject with the URL in the message.
+ * A failed connection is retried WEBHOOK_RETRIES times, as Twilio does; network failures and
+ * timeouts then reject with the URL in the message.
  */
-export async function sendWebhook(req: {
+export async function sendWebhook(req: Parameters<typeof sendOnce>[0]): Promise<WebhookAnswer> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await sendOnce(req);
+    } catch (err) {
+      if (attempt >= WEBHOOK_RETRIES || !(err instanceof ConnectionFailed)) throw err;
+    }
+  }
+}
+
+/** The request never got an answer because its connection failed (not a timeout or an abort). */
+class ConnectionFailed extends Error {}
+
+async function sendOnce(req: {
   method?: 'GET' | 'POST';
   signedUrl: string;
   requestUrl: string;
@@ -56,7 +76,7 @@ export async function sendWebhook(req: {
   } catch (err) {
     if (req.signal?.aborted) throw req.signal.reason;
     if (timeout.aborted) throw new Error(`${method} ${req.requestUrl}: no answer within ${timeoutMs} ms`);
-    throw new Error(`${method} ${req.requestUrl} failed: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+    throw new ConnectionFailed(`${method} ${req.requestUrl} failed: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
   }
 }
 

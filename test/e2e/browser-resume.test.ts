@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SessionStatus } from '@switchboard/protocol';
 import { concatFrames, readWav, silence, writeWav } from '../../media-worker/src/audio/pcm.ts';
 import type { LocalWorker } from '../../scripts/stack/media-worker.ts';
-import { startE2eWorker } from '../support/worker-config.ts';
 import { launchChromium } from '../support/chromium.ts';
+import { killE2eWorkers, startE2eWorker } from '../support/worker-config.ts';
 
 /**
  * The demo page resumes by itself: headless Chromium calls through the real stack with two worker
@@ -42,7 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  for (const w of workers.values()) await w.stop('SIGKILL');
+  await killE2eWorkers(workers.values());
   rmSync(dir, { recursive: true, force: true });
 });
 

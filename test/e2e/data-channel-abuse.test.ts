@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { LocalWorker } from '../../scripts/stack/media-worker.ts';
-import { startE2eWorker } from '../support/worker-config.ts';
+import { killE2eWorkers, startE2eWorker } from '../support/worker-config.ts';
 import { RtcTestClient } from '../support/rtc-client.ts';
 
 /**
@@ -64,7 +64,7 @@ describe('a data channel flood against a real worker process', () => {
       HANDLER: STREAM_ECHO,
       MAX_SESSIONS: '4',
     });
-    cleanups.push(() => worker.stop('SIGKILL'));
+    cleanups.push(() => killE2eWorkers([worker]));
 
     // The neighbour talks all along (a tone, echoed frame by frame): 30 s, more than the test takes.
     const neighbour = await RtcTestClient.connect(edge);

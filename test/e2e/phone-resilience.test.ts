@@ -5,6 +5,7 @@ import { simulateCall, type CallResult } from '../../scripts/phone/caller.ts';
 import { edgeVarsFromEnv } from '../../scripts/stack/config.ts';
 import { startLocalSqs, type LocalSqs } from '../../scripts/stack/local-sqs.ts';
 import { startMediaWorker, type LocalWorker } from '../../scripts/stack/media-worker.ts';
+import { killE2eWorkers } from '../support/worker-config.ts';
 import { startRestartableEdge, type RestartableEdge } from '../support/restartable-edge.ts';
 import { audibleFrames, bursts, longestSilenceMs, onsets, rmsBetween, tone } from '../support/phone-audio.ts';
 
@@ -32,10 +33,7 @@ const workerEnv = (id: string, extra: Record<string, string> = {}) => ({
 
 const running: LocalWorker[] = [];
 afterAll(async () => {
-  for (const w of running) await w.stop('SIGKILL');
-  // A killed worker's last long poll stays open at the queue until its wait (1 s) ends, and would
-  // swallow the next test file's first job.
-  await new Promise((r) => setTimeout(r, 1500));
+  await killE2eWorkers(running);
 });
 async function worker(id: string, extra: Record<string, string> = {}): Promise<LocalWorker> {
   const w = await startMediaWorker({ env: workerEnv(id, extra), quiet: true });

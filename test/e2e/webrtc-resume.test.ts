@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { LocalWorker } from '../../scripts/stack/media-worker.ts';
-import { startE2eWorker } from '../support/worker-config.ts';
+import { killE2eWorkers, startE2eWorker } from '../support/worker-config.ts';
 import { RtcTestClient } from '../support/rtc-client.ts';
 
 /**
@@ -30,7 +30,7 @@ async function startWorker(id: string): Promise<LocalWorker> {
     MAX_SESSIONS: '4',
     WORKER_ID: id,
   });
-  cleanups.push(() => w.stop('SIGKILL'));
+  cleanups.push(() => killE2eWorkers([w]));
   return w;
 }
 

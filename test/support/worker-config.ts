@@ -32,3 +32,13 @@ export function startE2eWorker(env: Record<string, string>): Promise<LocalWorker
     env: { PUBLIC_BASE_URL: inject('edgeUrl'), SQS_QUEUE_URL: inject('sqsQueueUrl'), SQS_ENDPOINT: inject('sqsEndpoint'), SQS_WAIT_S: '1', ...env },
   });
 }
+
+/**
+ * SIGKILLs worker processes at the end of a test file, then waits out their last long poll
+ * (SQS_WAIT_S=1 on the e2e stack): a receive left open by a killed worker would still take the
+ * next file's first job and hide it for the visibility timeout, longer than the e2e claim timeout.
+ */
+export async function killE2eWorkers(workers: Iterable<LocalWorker>): Promise<void> {
+  for (const w of workers) await w.stop('SIGKILL');
+  await new Promise((r) => setTimeout(r, 1500));
+}
