@@ -81,6 +81,6 @@ export async function edgeCostVoiceWebhook(edgeUrl: string, publicBaseUrl: strin
       params: { ...params, CallStatus: 'completed', CallDuration: '1' },
       authToken,
     });
-    return r.status === 200 && r.body.includes('<Connect>') && done.status < 300;
+    return r.status === 200 && r.body.includes('<Connect') && done.status < 300;
   });
 }
