@@ -124,7 +124,12 @@ const section = (name: string) => {
 try {
   // The queue in a process of its own, as in a deployment: the bench's client peers do not slow it.
   sqs = await startLocalSqsProcess({ wrap: [] });
-  edge = await startEdgeAs({ vars: edgeVarsFromEnv({}, { SQS_QUEUE_URL: sqs.queueUrl, SQS_ENDPOINT: sqs.endpoint, CLAIM_TIMEOUT_MS: '20000' }), quiet: true });
+  // Every load peer calls from this machine, one client address: the per-client session limit
+  // (MAX_SESSIONS_PER_CLIENT, 5 by default) would refuse all but five.
+  edge = await startEdgeAs({
+    vars: edgeVarsFromEnv({}, { SQS_QUEUE_URL: sqs.queueUrl, SQS_ENDPOINT: sqs.endpoint, CLAIM_TIMEOUT_MS: '20000', MAX_SESSIONS_PER_CLIENT: '10000' }),
+    quiet: true,
+  });
 
   if (wants('media')) {
     section('media: two-way Opus echo, worker CPU per session vs aiortc');
