@@ -14,7 +14,7 @@ const SERVER = resolve(import.meta.dirname, 'edge-bundle-server.ts');
  * `wrangler deploy --dry-run` into `outdir`: the bundle `wrangler deploy` would upload (top-level
  * environment). EDGE_NO_MINIFY=1 builds it unminified, for readable profiles.
  */
-function build(outdir: string): Promise<void> {
+export function buildEdgeBundle(outdir: string): Promise<void> {
   return new Promise((ok, fail) => {
     const child = spawn(WRANGLER, ['deploy', '--dry-run', '--env=', '--outdir', outdir, ...(process.env['EDGE_NO_MINIFY'] ? ['--minify=false'] : [])], {
       cwd: WORKERS_DIR,
@@ -48,7 +48,7 @@ export async function startEdgeBundle(opts: EdgeOptions): Promise<LocalEdge> {
   const state = join(root, 'state');
   mkdirSync(state);
   try {
-    await build(outdir);
+    await buildEdgeBundle(outdir);
   } catch (err) {
     rmSync(root, { recursive: true, force: true });
     throw err;

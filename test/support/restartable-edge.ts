@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { collectOutput } from '../../scripts/stack/child-output.ts';
 import { memoryBackedDir } from '../../scripts/stack/edge.ts';
+import { buildEdgeBundle } from '../../scripts/stack/edge-bundle.ts';
 import { freePort, waitForHttp } from '../../scripts/stack/ports.ts';
 
 /**
@@ -61,22 +62,7 @@ export interface RestartableEdge {
   output(): string;
 }
 
-const WORKERS_DIR = resolve(import.meta.dirname, '../../workers');
-const WRANGLER = resolve(WORKERS_DIR, '../node_modules/.bin/wrangler');
 const SERVER = resolve(import.meta.dirname, '../../scripts/stack/edge-bundle-server.ts');
-
-function build(outdir: string): Promise<void> {
-  return new Promise((ok, fail) => {
-    const child = spawn(WRANGLER, ['deploy', '--dry-run', '--env=', '--outdir', outdir], {
-      cwd: WORKERS_DIR,
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const output = collectOutput(child, true);
-    child.once('error', fail);
-    child.once('exit', (code) => (code === 0 ? ok() : fail(new Error(`wrangler deploy --dry-run exited ${code}:\n${output().slice(-3000)}`))));
-  });
-}
 
 export async function startRestartableEdge(vars: (url: string) => Record<string, string>): Promise<RestartableEdge> {
   const backendPort = await freePort();
@@ -87,7 +73,7 @@ export async function startRestartableEdge(vars: (url: string) => Record<string,
   const outdir = join(root, 'bundle');
   const state = join(root, 'state');
   mkdirSync(state);
-  await build(outdir);
+  await buildEdgeBundle(outdir);
   const env = { ...process.env, TMPDIR: state, EDGE_BUNDLE_DIR: outdir, EDGE_STATE_DIR: state, EDGE_VARS: JSON.stringify(vars(url)), EDGE_HOST: '127.0.0.1', EDGE_PORT: String(backendPort) };
   let child: ChildProcess;
   let output: () => string = () => '';

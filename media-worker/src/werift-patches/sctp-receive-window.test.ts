@@ -12,6 +12,7 @@ import {
   SLACK_BYTES,
   SLACK_CHUNKS,
   type SctpLike,
+  type DataChunkLike,
 } from './sctp-receive-window.ts';
 
 /** SCTP DATA chunk flags (RFC 9260 3.3.1) and the data channel's string PPID (RFC 8831). */
@@ -20,15 +21,7 @@ const FIRST = 2;
 const UNORDERED = 4;
 const PPID_STRING = 51;
 
-interface DataChunk {
-  type: number;
-  flags: number;
-  tsn: number;
-  streamId: number;
-  streamSeqNum: number;
-  protocol: number;
-  userData: Buffer;
-}
+type DataChunk = DataChunkLike;
 type DataChunkClass = new (flags: number) => DataChunk;
 type Sctp = SctpLike & { sendChunk(chunk: unknown): Promise<void> };
 

@@ -48,7 +48,8 @@ export const MAX_INBOUND_STREAMS = 256;
 
 const HALF = 2 ** 31;
 
-interface DataChunkLike {
+/** The fields of werift's SCTP DATA chunk this patch reads (its tests build chunks of this shape). */
+export interface DataChunkLike {
   type: number;
   flags: number;
   tsn: number;
