@@ -6,7 +6,8 @@
  *   media     N two-way Opus echo sessions: our worker vs the aiortc baseline, CPU per session
  *   setup     WHIP POST -> 201 through the whole stack, sequential and 20 at a time
  *   turns     WebRTC: end of speech -> first reply packet (minus silence), barge-in -> reply stops
- *   phone     Twilio path: webhook -> TwiML, turn latency, barge-in -> clear
+ *   phone     per transport (Twilio, Telnyx, Plivo, /v1/stream): webhook, turn latency, barge-in -> clear,
+ *             worker and edge CPU per session over N sessions at once
  *   dispatch  jobs across 4 workers: claim latency, double claims
  *   edge      workerd CPU per request (POST /v1/sessions, POST /twilio/voice)
  * The edge runs as deployed (wrangler's bundle under workerd, scripts/stack/edge-bundle.ts);
@@ -23,7 +24,7 @@ import { startMediaWorker, type LocalWorker } from '../scripts/stack/media-worke
 import { measureDispatch } from './dispatch.ts';
 import { edgeCostSessions, edgeCostVoiceWebhook } from './edge-cost.ts';
 import { printMediaSection, runMediaSection } from './media/media-section.ts';
-import { measurePhoneTurns } from './phone-turns.ts';
+import { EDGE_PID, WORKER_PID, measurePhoneRows, phoneRowsTable } from './phone-rows.ts';
 import { measureSetup } from './setup-latency.ts';
 import { measureWebRtcTurns } from './webrtc-turns.ts';
 import { cpuWindow } from './media/proc-cpu.ts';
@@ -57,8 +58,8 @@ for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw ne
 const wants = (s: Section) => only.has(s);
 
 const P = quick
-  ? { mediaSizes: [10], mediaRounds: 1, warmupMs: 2000, windowMs: 4000, setupSessions: 20, setupConcurrency: 10, turnCalls: 2, phoneCalls: 2, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
-  : { mediaSizes: [10, 20, 40, 60, 80], mediaRounds: 2, warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 10, phoneCalls: 6, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
+  ? { mediaSizes: [10], mediaRounds: 1, warmupMs: 2000, windowMs: 4000, setupSessions: 20, setupConcurrency: 10, turnCalls: 2, phoneCalls: 2, phoneConcurrent: 4, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
+  : { mediaSizes: [10, 20, 40, 60, 80], mediaRounds: 2, warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 10, phoneCalls: 6, phoneConcurrent: 10, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
 
 if (args.sizes) {
   const sizes = args.sizes.split(',').map(Number);
@@ -177,12 +178,20 @@ try {
   }
 
   if (wants('phone')) {
-    section('phone (Twilio Media Streams, caller simulator)');
-    const r = await withWorkers(1, { HANDLER: handlerPath('phone-tone') }, () =>
-      measurePhoneTurns({ edgeUrl: edge!.url, publicBaseUrl: LOCAL_DEFAULTS['PUBLIC_BASE_URL']!, authToken: LOCAL_DEFAULTS['TWILIO_AUTH_TOKEN']!, calls: P.phoneCalls }),
-    );
-    console.table({ 'webhook -> TwiML': r.webhook, 'end of speech -> reply heard, minus 600 ms silence': r.turnMinusSilence, 'speech onset -> clear received': r.bargeInToClear });
-    results['phone'] = r;
+    section('phone: Twilio, Telnyx, Plivo media streams and /v1/stream clients');
+    const rows = await withWorkers(1, { HANDLER: handlerPath('phone-tone') }, ([w]) => {
+      const e = edgeProcesses(edge!.port);
+      const pids: Record<string, number> = { [WORKER_PID]: w!.pid, [EDGE_PID]: e.runtime, [e.proxy !== undefined ? 'wrangler dev proxy + wrangler' : 'miniflare (node)']: e.wrangler, 'bench clients': process.pid };
+      return measurePhoneRows(
+        { edgeUrl: edge!.url, publicBaseUrl: LOCAL_DEFAULTS['PUBLIC_BASE_URL']!, calls: P.phoneCalls, concurrent: P.phoneConcurrent, staggerMs: 100, tailMs: 1700, pids },
+        (r) => console.log(`  ${r.transport}: ${r.concurrent.sessions} at once in ${r.concurrent.wallMs} ms (each ${r.concurrent.sessionMs.p50}-${r.concurrent.sessionMs.max} ms), other load ${r.concurrent.otherPct}% of a core`),
+      );
+    });
+    console.log(`  ms; latencies over ${P.phoneCalls} sessions one at a time: turn = end of speech -> first reply heard, minus 600 ms silence;`);
+    console.log(`  barge-in = onset of phrase 2 -> clear received. CPU = process CPU over ${P.phoneConcurrent} sessions of ~8 s at once, / ${P.phoneConcurrent}.`);
+    console.table(phoneRowsTable(rows));
+    for (const r of rows) for (const f of [...r.sequential.failures, ...r.concurrent.turns.failures.map((x) => `at once, ${x}`)]) console.log(`  ${r.transport}: ${f}`);
+    results['phone'] = rows;
   }
 
   if (wants('dispatch')) {

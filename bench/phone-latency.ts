@@ -15,7 +15,7 @@ const sqs = await startLocalSqs({});
 const edge = await startEdge({ vars: edgeVarsFromEnv({}, { SQS_QUEUE_URL: sqs.queueUrl, SQS_ENDPOINT: sqs.endpoint }), quiet: true });
 const worker = await startMediaWorker({ quiet: true, env: { PUBLIC_BASE_URL: edge.url, SQS_QUEUE_URL: sqs.queueUrl, SQS_ENDPOINT: sqs.endpoint, SQS_WAIT_S: '1', HANDLER: handler } });
 try {
-  const r = await measurePhoneTurns({ edgeUrl: edge.url, publicBaseUrl: LOCAL_DEFAULTS['PUBLIC_BASE_URL']!, authToken: LOCAL_DEFAULTS['TWILIO_AUTH_TOKEN']!, calls });
+  const r = await measurePhoneTurns({ edgeUrl: edge.url, publicBaseUrl: LOCAL_DEFAULTS['PUBLIC_BASE_URL']!, calls });
   console.table({ 'webhook -> TwiML': r.webhook, 'end of speech -> reply heard, minus 600 ms silence': r.turnMinusSilence, 'speech onset -> clear received': r.bargeInToClear });
   if (r.failures.length) console.error(r.failures.join('\n'));
 } finally {

@@ -1,11 +1,36 @@
-import { readFileSync } from 'node:fs';
-import { readWav } from '../media-worker/src/audio/pcm.ts';
 import { simulateCall } from '../scripts/phone/caller.ts';
-import { summary } from './stack/percentiles.ts';
+import type { Provider } from '../scripts/phone/providers/types.ts';
+import { PHRASE_2_ONSET_MS, SILENCE_MS, speech } from './speech-fixture.ts';
+import { failedSample, summarizeTurns, turnSample, type TurnSample } from './turn-samples.ts';
+import type { summary } from './stack/percentiles.ts';
 
-const SILENCE_MS = 600;
-const PHRASE_2_ONSET_MS = 4133;
-const speech = readWav(readFileSync(new URL('../test/fixtures/audio/hello-pause-question.wav', import.meta.url)));
+/**
+ * One phone call as the caller hears it (the caller simulator, through the whole stack, signed
+ * with the local default keys of `provider`): the two-phrase fixture, then `tailMs` of silence.
+ * Stream time 0 is when the stream opened, so phrase 2 begins at its label in stream time.
+ */
+export async function phoneSession(o: { edgeUrl: string; publicBaseUrl: string; provider: Provider; tailMs: number }): Promise<TurnSample> {
+  try {
+    const r = await simulateCall({
+      baseUrl: o.edgeUrl,
+      publicBaseUrl: o.publicBaseUrl,
+      provider: o.provider,
+      audio: { samples: speech.samples, sampleRate: speech.sampleRate },
+      tailMs: o.tailMs,
+    });
+    if (!r.connected) return failedSample(`did not connect: ${r.goodbye ?? ''}`);
+    return turnSample({
+      webhookMs: r.webhookMs.at(-1),
+      turnLatencyMs: r.turns[0]?.latencyMs,
+      firstClearMs: r.clears[0],
+      silenceMs: SILENCE_MS,
+      phrase2OnsetMs: PHRASE_2_ONSET_MS,
+      protocolErrors: r.protocolErrors,
+    });
+  } catch (err) {
+    return failedSample(`call failed: ${(err as Error).message}`);
+  }
+}
 
 export interface PhoneTurnResult {
   calls: number;
@@ -18,33 +43,10 @@ export interface PhoneTurnResult {
   failures: string[];
 }
 
-/**
- * Phone-call latencies as a caller hears them (the caller simulator, through the whole stack):
- * `calls` sequential calls of the two-phrase fixture (phrase 1 at 500-2933 ms, phrase 2 at
- * 4133-5269 ms) to a handler answering each turn with 3 s of tone, so phrase 2 barges in.
- */
-export async function measurePhoneTurns(o: { edgeUrl: string; publicBaseUrl: string; authToken: string; calls: number }): Promise<PhoneTurnResult> {
-  const webhook: number[] = [];
-  const turn: number[] = [];
-  const bargeIn: number[] = [];
-  const failures: string[] = [];
-  for (let i = 0; i < o.calls; i++) {
-    const r = await simulateCall({
-      baseUrl: o.edgeUrl,
-      publicBaseUrl: o.publicBaseUrl,
-      authToken: o.authToken,
-      audio: { samples: speech.samples, sampleRate: speech.sampleRate },
-      tailMs: 500,
-    });
-    if (!r.connected) {
-      failures.push(`call ${i} did not connect: ${r.goodbye ?? ''}`);
-      continue;
-    }
-    const w = r.webhookMs.at(-1);
-    if (w !== undefined) webhook.push(w);
-    const first = r.turns[0]?.latencyMs;
-    if (first != null) turn.push(first - SILENCE_MS);
-    if (r.clears[0] !== undefined) bargeIn.push(r.clears[0] - PHRASE_2_ONSET_MS);
-  }
-  return { calls: o.calls, webhook: summary(webhook), turnMinusSilence: summary(turn), bargeInToClear: summary(bargeIn), failures };
+/** `calls` sequential Twilio calls (phone-latency.ts, `npm run bench:phone`). */
+export async function measurePhoneTurns(o: { edgeUrl: string; publicBaseUrl: string; calls: number }): Promise<PhoneTurnResult> {
+  const samples: TurnSample[] = [];
+  for (let i = 0; i < o.calls; i++) samples.push(await phoneSession({ edgeUrl: o.edgeUrl, publicBaseUrl: o.publicBaseUrl, provider: 'twilio', tailMs: 500 }));
+  const s = summarizeTurns(samples);
+  return { calls: o.calls, webhook: s.webhook, turnMinusSilence: s.turnMinusSilence, bargeInToClear: s.bargeIn, failures: s.failures };
 }

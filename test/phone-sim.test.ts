@@ -4,7 +4,7 @@ import alawmulaw from 'alawmulaw';
 import twilio from 'twilio';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { connectStream, goodbye, holdAndRedirect, streamUrlFromBase } from '../workers/src/twilio/twiml.ts';
+import { connectStream, goodbye, holdAndRedirect, streamUrlFromBase } from '../workers/src/telephony/twilio/twiml.ts';
 import { simulateCall } from '../scripts/phone/caller.ts';
 import { energySegments, pairTurns } from '../scripts/phone/energy-turns.ts';
 import { PlaybackBuffer, TICK_SAMPLES } from '../scripts/phone/playback-buffer.ts';

@@ -1,9 +1,9 @@
 import twilio from 'twilio';
 import { describe, expect, it } from 'vitest';
 import { createHash, createHmac } from 'node:crypto';
-import { bodySha256Hex, computeTwilioSignature, validateTwilioBody, validateTwilioSignature } from '../workers/src/twilio/signature.ts';
+import { bodySha256Hex, computeTwilioSignature, validateTwilioBody, validateTwilioSignature } from '../workers/src/telephony/twilio/signature.ts';
 import { loadConfig } from '../workers/src/config.ts';
-import { signingKeys, verifyTwilioRequest } from '../workers/src/twilio/verify-request.ts';
+import { signingKeys, verifyTwilioRequest } from '../workers/src/telephony/twilio/verify-request.ts';
 
 /**
  * Differential test: the edge's WebCrypto signature code against the twilio package's own

@@ -21,6 +21,10 @@ export default defineConfig({
                 TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
                 TWILIO_FROM: '+15550001111',
                 TWILIO_API_BASE: inject<string>('twilioApiBase'),
+                // The public key of RFC 8032's test vector 1 (test/support/telnyx.ts signs with its
+                // published secret key): a key pair known before the Worker starts, and no secret.
+                TELNYX_PUBLIC_KEY: '11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=',
+                PLIVO_AUTH_TOKEN: 'test-plivo-auth-token',
                 TOKEN_SECRET: 'test-token-secret',
                 API_KEYS: 'key-one,key-two',
                 SQS_QUEUE_URL: inject<string>('sqsQueueUrl'),

@@ -133,6 +133,7 @@ export class MediaWorker {
         vad: this.vad,
         metrics: this.metrics,
         log: this.log,
+        workerId: this.id,
       });
       this.sessions.add(running, () => {
         this.metrics.activeSessions.set(this.sessions.size);

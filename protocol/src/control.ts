@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { parseJson } from './parse.ts';
 import { SessionId, SessionKind } from './job.ts';
 import { IceServer } from './ice.ts';
 import { EndReason, WorkerEndReason } from './session-state.ts';
-import { TwilioInbound, TwilioOutbound } from './twilio-media.ts';
 
 /**
  * The control WebSocket between a session's Durable Object (edge) and the media worker that
@@ -11,10 +11,21 @@ import { TwilioInbound, TwilioOutbound } from './twilio-media.ts';
  * tokens 410. A dropped control WebSocket may be dialled again by the same worker with the
  * session's resume token for a few seconds before the edge gives the session up. Messages are
  * JSON text frames.
+ *
+ * Phone and stream sessions have a second WebSocket, the media socket (media-socket.ts): the
+ * worker's transport dials it and owns it; the Durable Object relays the provider's (or stream
+ * client's) frames over it verbatim.
  */
 
+/** The telephony providers a phone call can come through (TELEPHONY_PROVIDER picks the default for outbound calls). */
+export const PhoneProvider = z.enum(['twilio', 'telnyx', 'plivo']);
+export type PhoneProvider = z.infer<typeof PhoneProvider>;
+
 export const PhoneCall = z.strictObject({
-  callSid: z.string(),
+  /** Whose call it is; absent in records made before there was a choice: Twilio. */
+  provider: PhoneProvider.default('twilio'),
+  /** The provider's call id (Twilio CallSid, Telnyx TeXML CallSid `v3:...`, Plivo CallUUID). */
+  callSid: z.string().min(1).max(256),
   from: z.string(),
   to: z.string(),
   direction: z.enum(['inbound', 'outbound']),
@@ -58,7 +69,7 @@ export const ControlToWorker = z.discriminatedUnion('type', [
     resumeToken: z.string().min(16).max(512),
     /**
      * True when this worker takes over a phone call whose previous worker was lost mid-call: the
-     * caller is already talking (no greeting), and Twilio's `start` frame follows at once.
+     * caller is already talking (no greeting), and the stream's `start` comes first on the media socket.
      */
     takeover: z.boolean().optional(),
     /** The handler's last checkpointed `ctx.state` (JSON text), when the session is taken over or resumed. */
@@ -78,16 +89,12 @@ export const ControlToWorker = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('ice-servers'), iceServers: z.array(IceServer), expiresAt: z.number().nullable() }),
   z.strictObject({ type: z.literal('hangup'), reason: EndReason }),
-  /** A frame from Twilio's Media Stream, piped through the edge. */
-  z.strictObject({ type: z.literal('twilio'), message: TwilioInbound }),
-  /** Twilio's Media Stream WebSocket closed. */
-  z.strictObject({ type: z.literal('twilio.closed'), code: z.number().int() }),
   /**
-   * Twilio's Media Stream WebSocket closed without `stop` (the edge restarted, the session's object
+   * The provider's media stream closed without `stop` (the edge restarted, the session's object
    * was reset): the call goes on. Twilio asks `<Connect action>` what next and the edge answers
-   * with a new stream, whose `start` (same call, new streamSid) follows as a `twilio` message.
+   * with a new stream, whose `start` (same call, new stream id) follows on the media socket.
    */
-  z.strictObject({ type: z.literal('twilio.lost'), code: z.number().int() }),
+  z.strictObject({ type: z.literal('media.lost'), code: z.number().int() }),
   /** The edge could not use the worker's last message (or could not serve its request). */
   z.strictObject({ type: z.literal('error'), message: z.string() }),
 ]);
@@ -101,29 +108,8 @@ export const ControlToEdge = z.discriminatedUnion('type', [
   /** The handler's `ctx.state` at a turn end (JSON text), kept by the edge for a takeover. */
   z.strictObject({ type: z.literal('checkpoint'), state: StateJson }),
   z.strictObject({ type: z.literal('ice.refresh') }),
-  /**
-   * Frames for Twilio's Media Stream, in order. A chunk's media and its mark travel together: one
-   * message through the edge instead of two (every message costs the edge an event).
-   */
-  z.strictObject({ type: z.literal('twilio'), messages: z.array(TwilioOutbound).min(1).max(16) }),
 ]);
 export type ControlToEdge = z.infer<typeof ControlToEdge>;
 
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
-
-function parseJson<T>(schema: z.ZodType<T>, text: string, what: string): ParseResult<T> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return { ok: false, error: `${what}: not JSON` };
-  }
-  const r = schema.safeParse(raw);
-  return r.success ? { ok: true, value: r.data } : { ok: false, error: `${what}: ${z.prettifyError(r.error)}` };
-}
-
 export const parseControlToWorker = (text: string) => parseJson(ControlToWorker, text, 'control message');
 export const parseControlToEdge = (text: string) => parseJson(ControlToEdge, text, 'control message');
-export const parseTwilioInbound = (text: string) => parseJson(TwilioInbound, text, 'Twilio message');
-export const parseTwilioOutbound = (text: string) => parseJson(TwilioOutbound, text, 'Twilio message');
-export { parseJson };

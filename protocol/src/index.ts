@@ -7,3 +7,7 @@ export * from './events.ts';
 export * from './control-token.ts';
 export * from './errors.ts';
 export * from './http.ts';
+export * from './parse.ts';
+export * from './telnyx-media.ts';
+export * from './plivo-media.ts';
+export * from './stream-client.ts';

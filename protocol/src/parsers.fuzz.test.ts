@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseControlToEdge, parseControlToWorker, parseTwilioInbound, parseTwilioOutbound } from './control.ts';
+import { parseControlToEdge, parseControlToWorker } from './control.ts';
+import { parseTwilioInbound, parseTwilioOutbound } from './twilio-media.ts';
 import { parseChannelMessage } from './events.ts';
 import { parseSessionJob } from './job.ts';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseChannelMessage } from './events.ts';
-import { parseControlToEdge, parseControlToWorker, parseTwilioInbound, parseTwilioOutbound } from './control.ts';
+import { parseControlToEdge, parseControlToWorker } from './control.ts';
+import { parseTwilioInbound, parseTwilioOutbound } from './twilio-media.ts';
 import { parseSessionJob } from './job.ts';
 
 const job = { v: 1, sessionId: `s_${'0'.repeat(32)}`, kind: 'webrtc', createdAt: 1, expiresAt: 2, controlToken: '2.abcdefghijklmnopqrstuv' };

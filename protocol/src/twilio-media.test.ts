@@ -15,9 +15,9 @@ describe('Twilio media format', () => {
   });
 });
 
-describe('twilio.lost', () => {
+describe("media.lost", () => {
   it('is a control message to the worker carrying the close code', () => {
-    expect(parseControlToWorker('{"type":"twilio.lost","code":1006}')).toEqual({ ok: true, value: { type: 'twilio.lost', code: 1006 } });
-    expect(parseControlToWorker('{"type":"twilio.lost"}').ok).toBe(false);
+    expect(parseControlToWorker('{"type":"media.lost","code":1006}')).toEqual({ ok: true, value: { type: "media.lost", code: 1006 } });
+    expect(parseControlToWorker('{"type":"media.lost"}').ok).toBe(false);
   });
 });

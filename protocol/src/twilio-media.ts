@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseJson } from './parse.ts';
 
 /**
  * Twilio Media Streams (bidirectional, `<Connect><Stream>`), as documented by Twilio:
@@ -112,3 +113,6 @@ export const TwilioVoiceParams = z.looseObject({
   CallStatus: z.string().default(''),
 });
 export type TwilioVoiceParams = z.infer<typeof TwilioVoiceParams>;
+
+export const parseTwilioInbound = (text: string) => parseJson(TwilioInbound, text, 'Twilio message');
+export const parseTwilioOutbound = (text: string) => parseJson(TwilioOutbound, text, 'Twilio message');

@@ -4,24 +4,26 @@ import { parseArgs } from 'node:util';
 import { audioFrame, readWav, toMono, writeWav } from '@switchboard/media-worker';
 import { LOCAL_DEFAULTS } from '../stack/config.ts';
 import { simulateCall, type CallResult } from './caller.ts';
-import { SAMPLE_RATE } from './playback-buffer.ts';
 
 /**
- * `npm run phone -- <speech.wav> [options]`: one simulated Twilio phone call against the edge,
+ * `npm run phone -- <speech.wav> [options]`: one simulated phone call (Twilio, Telnyx or Plivo) against the edge,
  * in real time. The caller says the WAV, hears the server, and the heard audio is written out.
  * Exit codes: 0 call done, 1 the call failed, 2 bad command line or input file.
  */
 const USAGE = `usage: npm run phone -- <speech.wav> [options]
+  --provider P        twilio (default), telnyx or plivo
   --url URL           edge to call (default http://127.0.0.1:8787)
   --public-url URL    the edge's PUBLIC_BASE_URL, which signatures cover (default env PUBLIC_BASE_URL, else --url)
-  --auth-token T      Twilio auth token (default env TWILIO_AUTH_TOKEN, else the local default)
+  --auth-token T      Twilio auth token (default env TWILIO_AUTH_TOKEN, else the local default);
+                      Plivo auth token with --provider plivo (default env PLIVO_AUTH_TOKEN, else the local default)
   --out FILE          where to write what the caller heard (default phone-reply.wav)
   --dtmf LIST         digits at stream times, e.g. 1@2000,#@3500
   --lead MS           silence before the speech (default 0)
   --tail MS           stay on the line this long after the speech (default 3000)
   --hangup MS         hang up at this stream time instead
   --direction D       inbound (default) or outbound-api (answer a call placed by POST /v1/calls)
-  --call-sid SID      the CallSid to use (default random; for outbound-api, the one /v1/calls returned)
+  --call-sid SID      the CallSid / CallUUID to use (default random; for outbound-api, the provider's)
+  --request-uuid U    Plivo outbound-api: the request_uuid the Call API answered
   --from N, --to N    caller and called numbers
   --quiet             print only the summary`;
 
@@ -55,6 +57,8 @@ function parseCommandLine() {
     parsed = parseArgs({
       allowPositionals: true,
       options: {
+        provider: { type: 'string' },
+        'request-uuid': { type: 'string' },
         url: { type: 'string' },
         'public-url': { type: 'string' },
         'auth-token': { type: 'string' },
@@ -82,6 +86,8 @@ function parseCommandLine() {
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'no speech WAV given' : `one speech WAV expected, got ${positionals.length} arguments`);
   const direction = v.direction ?? 'inbound';
   if (direction !== 'inbound' && direction !== 'outbound-api') throw new UsageError(`--direction must be inbound or outbound-api, got ${JSON.stringify(direction)}`);
+  const provider = v.provider ?? 'twilio';
+  if (provider !== 'twilio' && provider !== 'telnyx' && provider !== 'plivo') throw new UsageError(`--provider must be twilio, telnyx or plivo, got ${JSON.stringify(provider)}`);
   const url = v.url ?? 'http://127.0.0.1:8787';
   for (const [name, u] of [['url', url], ['public-url', v['public-url']]] as const) {
     if (u !== undefined && !/^https?:\/\/[^/]/.test(u)) throw new UsageError(`--${name} must be an http:// or https:// URL, got ${JSON.stringify(u)}`);
@@ -90,7 +96,12 @@ function parseCommandLine() {
     wav: positionals[0]!,
     url,
     publicUrl: v['public-url'] ?? (process.env.PUBLIC_BASE_URL || url),
-    authToken: v['auth-token'] ?? (process.env.TWILIO_AUTH_TOKEN || LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN || ''),
+    provider: provider as 'twilio' | 'telnyx' | 'plivo',
+    requestUuid: v['request-uuid'],
+    authToken:
+      provider === 'plivo'
+        ? v['auth-token'] ?? (process.env.PLIVO_AUTH_TOKEN || LOCAL_DEFAULTS.PLIVO_AUTH_TOKEN || '')
+        : v['auth-token'] ?? (process.env.TWILIO_AUTH_TOKEN || LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN || ''),
     out: v.out ?? 'phone-reply.wav',
     dtmf: parseDtmf(v.dtmf),
     leadSilenceMs: number('lead', v.lead),
@@ -123,17 +134,17 @@ function summary(r: CallResult, outPath: string): string[] {
       );
     });
     const mediaBytes = r.received.reduce((n, f) => n + (f.event === 'media' ? (f.bytes ?? 0) : 0), 0);
-    lines.push(`received: ${s((mediaBytes / SAMPLE_RATE) * 1000)} of audio`);
+    lines.push(`received: ${s((mediaBytes / r.heardSampleRate) * 1000)} of audio`);
     lines.push(`clears received: ${r.clears.length}${r.clears.length > 0 ? ` (at ${r.clears.map(s).join(', ')})` : ''}`);
     lines.push(`marks: ${r.marksEchoed} echoed of ${r.marksReceived} received`);
     lines.push(`sent ${r.sentFrames} media frames; pacing lateness p50 ${r.sendLatenessMs.p50} ms, p99 ${r.sendLatenessMs.p99} ms, max ${r.sendLatenessMs.max} ms`);
     lines.push(`closed by ${r.closedBy}: ${r.closeCode ?? '-'}${r.closeReason ? ` ${r.closeReason}` : ''}`);
     for (const g of r.reconnects) lines.push(`stream lost at ${Math.round(g.lostAtMs)} ms (${g.closeCode}); next stream at ${Number.isNaN(g.resumedAtMs) ? 'none' : `${Math.round(g.resumedAtMs)} ms`}`);
     if (r.protocolErrors.length > 0) lines.push(`protocol errors (${r.protocolErrors.length}): ${r.protocolErrors.slice(0, 3).join('; ')}`);
-    lines.push(`heard audio (${s((r.heard.length / SAMPLE_RATE) * 1000)}) written to ${outPath}`);
+    lines.push(`heard audio (${s((r.heard.length / r.heardSampleRate) * 1000)} at ${r.heardSampleRate} Hz) written to ${outPath}`);
   }
   const sc = r.statusCallback;
-  lines.push(`status callback: ${sc.status ?? 'failed'}${sc.error ? ` (${sc.error})` : ''}`);
+  lines.push(`${r.provider === 'plivo' ? 'hangup URL' : 'status callback'}: ${sc.status ?? 'failed'}${sc.error ? ` (${sc.error})` : ''}`);
   return lines;
 }
 
@@ -168,14 +179,17 @@ async function main(): Promise<void> {
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort(new Error('interrupted (Ctrl-C): hung up')));
   const log = args.quiet ? undefined : (line: string) => process.stdout.write(`  . ${line}\n`);
-  if (!args.quiet) process.stdout.write(`calling ${args.url}${args.publicUrl !== args.url ? ` (signed for ${args.publicUrl})` : ''} with ${args.wav}\n`);
+  if (!args.quiet) process.stdout.write(`calling ${args.url} as ${args.provider}${args.publicUrl !== args.url ? ` (signed for ${args.publicUrl})` : ''} with ${args.wav}\n`);
 
   let result: CallResult;
   try {
     result = await simulateCall({
       baseUrl: args.url,
       publicBaseUrl: args.publicUrl,
-      authToken: args.authToken,
+      provider: args.provider,
+      authToken: args.provider === 'twilio' ? args.authToken : undefined,
+      plivoAuthToken: args.provider === 'plivo' ? args.authToken : undefined,
+      plivoRequestUuid: args.requestUuid,
       callSid: args.callSid,
       from: args.from,
       to: args.to,
@@ -191,7 +205,7 @@ async function main(): Promise<void> {
   } catch (err) {
     die(err instanceof TypeError ? 2 : 1, (err as Error).message);
   }
-  if (result.connected) writeFileSync(outPath, writeWav(audioFrame(result.heard, SAMPLE_RATE, 1)));
+  if (result.connected) writeFileSync(outPath, writeWav(audioFrame(result.heard, result.heardSampleRate, 1)));
   process.stdout.write(`${summary(result, outPath).join('\n')}\n`);
 }
 

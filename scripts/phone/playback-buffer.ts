@@ -1,14 +1,16 @@
 import { decodeMulaw } from './mulaw.ts';
 
 /**
- * Twilio's outbound playback buffer for one bidirectional Media Stream, as Twilio documents it:
+ * A provider's outbound playback buffer for one bidirectional media stream, as Twilio documents
+ * it (Telnyx's marks and Plivo's checkpoints queue the same way):
  *
- * - `media` from the server is appended and played out in real time (8 kHz mono);
+ * - `media` from the server is appended and played out in real time (mono, at the stream's rate,
+ *   8 kHz unless given);
  * - a `mark` is queued behind the audio sent before it and echoed when playback reaches it, or
  *   at once when nothing is buffered;
  * - `clear` empties the buffer and echoes every outstanding mark at once.
  *
- * Time is driven from outside: each `tick()` plays one 20 ms slot (160 samples).
+ * Time is driven from outside: each `tick()` plays one 20 ms slot (160 samples at 8 kHz).
  */
 export const SAMPLE_RATE = 8000;
 export const TICK_MS = 20;
@@ -26,16 +28,23 @@ export interface TickResult {
 }
 
 export class PlaybackBuffer {
+  readonly sampleRate: number;
+  readonly tickSamples: number;
   #queue: Entry[] = [];
   #samples = 0;
 
-  /** Unplayed audio, in samples at 8 kHz. */
+  constructor(sampleRate = SAMPLE_RATE) {
+    this.sampleRate = sampleRate;
+    this.tickSamples = (sampleRate * TICK_MS) / 1000;
+  }
+
+  /** Unplayed audio, in samples at the buffer's rate. */
   get bufferedSamples(): number {
     return this.#samples;
   }
 
   get bufferedMs(): number {
-    return (this.#samples / SAMPLE_RATE) * 1000;
+    return (this.#samples / this.sampleRate) * 1000;
   }
 
   /** Marks waiting behind unplayed audio. */
@@ -66,7 +75,8 @@ export class PlaybackBuffer {
 
   /** Plays the next 20 ms slot. */
   tick(): TickResult {
-    const pcm = new Int16Array(TICK_SAMPLES);
+    const slot = this.tickSamples;
+    const pcm = new Int16Array(slot);
     const marks: string[] = [];
     let filled = 0;
     while (this.#queue.length > 0) {
@@ -77,8 +87,8 @@ export class PlaybackBuffer {
         this.#queue.shift();
         continue;
       }
-      if (filled === TICK_SAMPLES) break; // slot full; marks right behind it were taken above
-      const n = Math.min(TICK_SAMPLES - filled, head.pcm.length - head.offset);
+      if (filled === slot) break; // slot full; marks right behind it were taken above
+      const n = Math.min(slot - filled, head.pcm.length - head.offset);
       pcm.set(head.pcm.subarray(head.offset, head.offset + n), filled);
       filled += n;
       head.offset += n;

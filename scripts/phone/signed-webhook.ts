@@ -1,11 +1,21 @@
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 
 /**
- * Twilio's HTTP requests to the edge: form-encoded, with `X-Twilio-Signature` computed by the
- * twilio package itself (an implementation independent of the edge's WebCrypto validator) over
- * the URL Twilio believes it is calling and the form parameters.
+ * A provider's HTTP requests to the edge: form-encoded. By default signed as Twilio signs them,
+ * with `X-Twilio-Signature` computed by the twilio package itself (an implementation independent
+ * of the edge's WebCrypto validator) over the URL Twilio believes it is calling and the form
+ * parameters; `sign` replaces that with another provider's headers.
  */
 export type FormParams = Record<string, string>;
+
+/** What a provider signs: the method, the URL it believes it calls (GET: with the query), the params and the raw body. */
+export interface SigningInput {
+  method: 'GET' | 'POST';
+  signedUrl: string;
+  params: FormParams;
+  body: string;
+}
+export type Signer = (input: SigningInput) => Record<string, string>;
 
 export interface WebhookAnswer {
   status: number;
@@ -52,7 +62,9 @@ async function sendOnce(req: {
   signedUrl: string;
   requestUrl: string;
   params: FormParams;
-  authToken: string;
+  /** Twilio auth token for the default signing (unused when `sign` is given). */
+  authToken?: string;
+  sign?: Signer;
   signal?: AbortSignal;
   timeoutMs?: number;
 }): Promise<WebhookAnswer> {
@@ -61,16 +73,19 @@ async function sendOnce(req: {
   const query = new URLSearchParams(req.params).toString();
   const withQuery = (url: string) => (method === 'GET' && query ? `${url}${url.includes('?') ? '&' : '?'}${query}` : url);
   const signedUrl = withQuery(req.signedUrl);
-  const headers: Record<string, string> = {
-    'X-Twilio-Signature': twilioSignature(req.authToken, signedUrl, method === 'GET' ? {} : req.params),
-    'User-Agent': 'TwilioProxy/1.1',
-  };
+  const sentBody = method === 'POST' ? query : '';
+  const headers: Record<string, string> = req.sign
+    ? req.sign({ method, signedUrl, params: method === 'GET' ? {} : req.params, body: sentBody })
+    : {
+        'X-Twilio-Signature': twilioSignature(req.authToken ?? '', signedUrl, method === 'GET' ? {} : req.params),
+        'User-Agent': 'TwilioProxy/1.1',
+      };
   if (method === 'POST') headers['Content-Type'] = 'application/x-www-form-urlencoded';
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
   const t0 = performance.now();
   try {
-    const res = await fetch(withQuery(req.requestUrl), { method, headers, body: method === 'POST' ? query : undefined, signal, redirect: 'manual' });
+    const res = await fetch(withQuery(req.requestUrl), { method, headers, body: method === 'POST' ? sentBody : undefined, signal, redirect: 'manual' });
     const body = await res.text();
     return { status: res.status, contentType: res.headers.get('content-type') ?? '', body, ms: performance.now() - t0 };
   } catch (err) {

@@ -7,6 +7,8 @@ export const EDGE_VARS = [
   'TURN_PROVIDER', 'TURN_URLS', 'TURN_SECRET', 'TURN_TTL_S', 'STUN_URLS',
   'CLOUDFLARE_TURN_KEY_ID', 'CLOUDFLARE_TURN_KEY_API_TOKEN', 'CLOUDFLARE_TURN_API_BASE',
   'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_API_BASE', 'TWILIO_FROM', 'TWILIO_SHARED_KEY_SECRETS',
+  'TELEPHONY_PROVIDER', 'TELNYX_PUBLIC_KEY', 'TELNYX_API_KEY', 'TELNYX_API_BASE', 'TELNYX_APP_ID', 'TELNYX_FROM',
+  'PLIVO_AUTH_ID', 'PLIVO_AUTH_TOKEN', 'PLIVO_API_BASE', 'PLIVO_FROM',
   'SQS_QUEUE_URL', 'SQS_ENDPOINT', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY',
   'CONTROL_SECRET', 'CLAIM_TIMEOUT_MS', 'PHONE_WAIT_MS', 'SESSION_TIME_LIMIT_MS',
   'MAX_SESSIONS_PER_CLIENT',
@@ -24,7 +26,17 @@ export const LOCAL_DEFAULTS: Record<string, string> = {
   TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
   TWILIO_AUTH_TOKEN: 'local-twilio-auth-token',
   TOKEN_SECRET: 'local-token-secret-change-me',
+  // The public half of LOCAL_TELNYX_SIGNING_KEY below: the local edge checks the simulator's signatures with it.
+  TELNYX_PUBLIC_KEY: 's1t1XnKXSoal78LzHjXjIx0pN6yoffrqr3igxjCQMjs=',
+  PLIVO_AUTH_ID: 'MA00000000000000LOCAL',
+  PLIVO_AUTH_TOKEN: 'local-plivo-auth-token',
 };
+
+/**
+ * A local-only Ed25519 key (PKCS#8 DER, base64) that signs the caller simulator's Telnyx
+ * webhooks, as Telnyx's own key does in production. Never used anywhere but this machine.
+ */
+export const LOCAL_TELNYX_SIGNING_KEY = 'MC4CAQAwBQYDK2VwBCIEICq3j2fNZKLTLJJ3aaM1souUx0bW5U1p4HX7VfC+/08F';
 
 /** Defaults overlaid with whatever the environment sets. */
 export function edgeVarsFromEnv(env: NodeJS.ProcessEnv, overrides: Record<string, string> = {}): Record<string, string> {

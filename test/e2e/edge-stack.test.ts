@@ -66,10 +66,14 @@ describe('the edge under wrangler dev, with fauxqs and workers on the real SQS S
     const job = await worker.nextJob(`c_${callSid}`);
     const c = await worker.claim(job);
     expect(c.status).toBe(101);
-    expect(await c.messages.next()).toMatchObject({ type: 'session', kind: 'phone' });
+    const session = await c.messages.next();
+    expect(session).toMatchObject({ type: 'session', kind: 'phone' });
+    if (session.type !== 'session') throw new Error('expected the session');
+    // The worker's media socket: Twilio's frames are relayed over it verbatim, from its `start` on.
+    const media = await worker.media(session.sessionId, session.resumeToken);
     const first = await (await hold).text();
     const xml = first.includes('<Connect') ? first : await (await voice()).text();
-    const streamUrl = `${edge.replace(/^http/, 'ws')}/twilio/media`;
+    const streamUrl = `${edge.replace(/^http/, 'ws')}/twilio/media/${session.sessionId}`;
     expect(xml).toContain(`<Stream url="${streamUrl}">`);
     const sessionId = /name="sessionId" value="([^"]+)"/.exec(xml)![1]!;
     const streamToken = /name="token" value="([^"]+)"/.exec(xml)![1]!;
@@ -81,22 +85,29 @@ describe('the edge under wrangler dev, with fauxqs and workers on the real SQS S
     const streamSid = 'MZ' + 'cd'.repeat(16);
     tw.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
     tw.send(JSON.stringify({ event: 'start', sequenceNumber: '1', streamSid, start: { accountSid: form.AccountSid, streamSid, callSid, tracks: ['inbound'], customParameters: { sessionId, token: streamToken }, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } } }));
-    tw.send(JSON.stringify({ event: 'dtmf', sequenceNumber: '2', streamSid, dtmf: { track: 'inbound_track', digit: '5' } }));
-    expect(await c.messages.next()).toMatchObject({ type: 'twilio', message: { event: 'connected' } });
-    expect(await c.messages.next()).toMatchObject({ type: 'twilio', message: { event: 'start' } });
-    expect(await c.messages.next()).toMatchObject({ type: 'twilio', message: { event: 'dtmf', dtmf: { digit: '5' } } });
-    c.send({ type: 'twilio', messages: [{ event: 'mark', streamSid, mark: { name: 'm1' } }] });
-    await expect.poll(() => got.length).toBe(1);
-    expect(JSON.parse(got[0]!)).toEqual({ event: 'mark', streamSid, mark: { name: 'm1' } });
-    // The call ends with Twilio's `stop` (a stream closing without it is a lost stream, which
-    // Twilio's <Connect action> brings back).
+    const dtmf = JSON.stringify({ event: 'dtmf', sequenceNumber: '2', streamSid, dtmf: { track: 'inbound_track', digit: '5' } });
+    tw.send(dtmf);
+    // `connected` stays at the edge; `start` and everything after reach the worker as sent.
+    await expect.poll(() => media.frames.length).toBe(2);
+    expect(JSON.parse(media.frames[0]!)).toMatchObject({ event: 'start', streamSid });
+    expect(media.frames[1]).toBe(dtmf);
+    // The worker's frames, one per line of a message, reach Twilio one by one.
+    const mediaOut = JSON.stringify({ event: 'media', streamSid, media: { payload: 'f39/' } });
+    const mark = JSON.stringify({ event: 'mark', streamSid, mark: { name: 'm1' } });
+    media.ws.send(`${mediaOut}\n${mark}`);
+    await expect.poll(() => got.length).toBe(2);
+    expect(got).toEqual([mediaOut, mark]);
+    // The call ends when the worker reads Twilio's `stop` and says so.
     tw.send(JSON.stringify({ event: 'stop', sequenceNumber: '3', streamSid, stop: { accountSid: form.AccountSid, callSid } }));
-    tw.close();
+    await expect.poll(() => media.frames.length).toBe(3);
+    c.send({ type: 'end', reason: 'phone_hangup' });
     await expect.poll(async () => (await (await fetch(`${edge}/v1/sessions/${sessionId}/status`)).json()).reason).toBe('phone_hangup');
+    tw.close();
+    media.ws.close();
   });
 
   it('refuses a media WebSocket with a bad signature', async () => {
-    const ws = new WebSocket(`${edge.replace(/^http/, 'ws')}/twilio/media`, { headers: { 'X-Twilio-Signature': 'bm9wZQ==' } });
+    const ws = new WebSocket(`${edge.replace(/^http/, 'ws')}/twilio/media/c_CA${'0'.repeat(32)}`, { headers: { 'X-Twilio-Signature': 'bm9wZQ==' } });
     const status = await new Promise<number>((r) => {
       ws.once('unexpected-response', (_q, res) => r(res.statusCode ?? 0));
       ws.once('open', () => r(101));

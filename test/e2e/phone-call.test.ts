@@ -2,17 +2,17 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
-import { audioFrame, type AudioFrame } from '../../media-worker/src/audio/frame.ts';
+import type { AudioFrame } from '../../media-worker/src/audio/frame.ts';
 import { readWav } from '../../media-worker/src/audio/pcm.ts';
 import { loadHandler } from '../../media-worker/src/handlers/load.ts';
-import { replyOnPause } from '../../media-worker/src/handlers/reply-on-pause.ts';
-import type { Handler, HandlerContext, Interruption, SessionInfo } from '../../media-worker/src/handlers/types.ts';
+import type { Handler } from '../../media-worker/src/handlers/types.ts';
 import { createMetrics } from '../../media-worker/src/http/metrics.ts';
 import type { VadFactory } from '../../media-worker/src/pipeline/session-pipeline.ts';
 import { createVadFactory } from '../../media-worker/src/vad/factory.ts';
 import { MediaWorker } from '../../media-worker/src/worker.ts';
 import { simulateCall, type CallResult, type SimulateCallOptions } from '../../scripts/phone/caller.ts';
-import { concat, onsets, rmsBetween, silenceOf, tone } from '../support/phone-audio.ts';
+import { concat, onsets, rmsBetween, silenceOf } from '../support/phone-audio.ts';
+import { KEY_HZ, seen, toneHandler } from '../support/tone-handler.ts';
 import { e2eWorkerConfig } from '../support/worker-config.ts';
 
 /**
@@ -30,56 +30,10 @@ const status = async (id: string): Promise<Record<string, unknown>> => (await fe
 const call = (o: Omit<SimulateCallOptions, 'baseUrl' | 'authToken'> & Partial<SimulateCallOptions>): Promise<CallResult> =>
   simulateCall({ baseUrl: edge, authToken, ...o });
 
-const GREETING_HZ = 660;
-const REPLY_HZ = 440;
-const KEY_HZ = 1000;
-const REPLY_MS = 3000;
-
-/** What the test handler saw. */
-const seen = {
-  sessions: [] as SessionInfo[],
-  digits: [] as string[],
-  interruptions: [] as Interruption[],
-  aborted: [] as string[],
-  /** Each reply's signal, in order. */
-  signals: [] as AbortSignal[],
-};
-
-/** Yields `ms` of a tone in 20 ms frames at 16 kHz, stopping when the signal aborts. */
-async function* toneReply(ms: number, hz: number, ctx: HandlerContext) {
-  seen.signals.push(ctx.signal);
-  const frames = tone(ms, hz, 16_000);
-  for (let at = 0; at < frames.length; at += 320) {
-    if (ctx.signal.aborted) {
-      seen.aborted.push(String((ctx.signal.reason as Error | undefined)?.message));
-      return;
-    }
-    yield audioFrame(frames.slice(at, at + 320), 16_000);
-    await new Promise((r) => setTimeout(r, 5)); // a model that generates faster than real time
-  }
-}
-
-/** Greets (400 ms at 660 Hz), answers each turn with 3 s at 440 Hz, and each keypress with 200 ms at 1 kHz. */
-const toneHandler = replyOnPause(
-  async function* (_turn, ctx) {
-    seen.sessions.push(ctx.session);
-    if (ctx.lastInterruption && !seen.interruptions.includes(ctx.lastInterruption)) seen.interruptions.push(ctx.lastInterruption);
-    yield* toneReply(REPLY_MS, REPLY_HZ, ctx);
-  },
-  {
-    greeting: (ctx) => toneReply(400, GREETING_HZ, ctx),
-    onEvent(event, ctx) {
-      if (event.type !== 'dtmf') return;
-      seen.digits.push(String(event['digit']));
-      return toneReply(200, KEY_HZ, ctx);
-    },
-  },
-);
-
 let vad: VadFactory;
 const workers: MediaWorker[] = [];
 async function startWorker(handler: Handler, id: string): Promise<MediaWorker> {
-  const w = new MediaWorker(e2eWorkerConfig({ WORKER_ID: id, MAX_SESSIONS: '4' }), handler, vad, createMetrics(), () => {});
+  const w = new MediaWorker(e2eWorkerConfig({ WORKER_ID: id, MAX_SESSIONS: '4' }), handler, vad, createMetrics(), (m) => console.log("W", m));
   w.start();
   workers.push(w);
   return w;
@@ -228,7 +182,8 @@ describe('phone calls through the edge to a media worker', { timeout: 60_000 }, 
 
   it('refuses a webhook and a media upgrade with a bad signature', async () => {
     await expect(call({ authToken: 'not-the-token', audio: { samples: silenceOf(100, 8000), sampleRate: 8000 } })).rejects.toThrow(/signature/i);
-    const streamUrl = `${edge.replace(/^http/, 'ws')}/twilio/media`;
+    // The stream URL names the session; this one does not exist.
+    const streamUrl = `${edge.replace(/^http/, 'ws')}/twilio/media/c_CA${'0'.repeat(32)}`;
     const upgrade = (signature: string) =>
       new Promise<number>((resolve, reject) => {
         const ws = new WebSocket(streamUrl, { headers: { 'X-Twilio-Signature': signature } });
@@ -241,6 +196,7 @@ describe('phone calls through the edge to a media worker', { timeout: 60_000 }, 
       });
     expect(await upgrade(getExpectedTwilioSignature('not-the-token', streamUrl, {}))).toBe(403);
     expect(await upgrade('')).toBe(403);
-    expect(await upgrade(getExpectedTwilioSignature(authToken, streamUrl, {}))).toBe(101);
+    // Signed right, the upgrade reaches the session's object, which knows no such call.
+    expect(await upgrade(getExpectedTwilioSignature(authToken, streamUrl, {}))).toBe(404);
   });
 });

@@ -1,8 +1,10 @@
 import type { TestProject } from 'vitest/node';
 import { startEdge } from '../../scripts/stack/edge.ts';
-import { edgeVarsFromEnv } from '../../scripts/stack/config.ts';
+import { LOCAL_DEFAULTS, edgeVarsFromEnv } from '../../scripts/stack/config.ts';
 import { startLocalSqs } from '../../scripts/stack/local-sqs.ts';
 import { freePort } from '../../scripts/stack/ports.ts';
+import { startFakePlivoApi } from '../../scripts/stack/plivo-api-fake.ts';
+import { startFakeTelnyxApi } from '../../scripts/stack/telnyx-api-fake.ts';
 import { startFakeTwilioApi } from '../../scripts/stack/twilio-api-fake.ts';
 
 declare module 'vitest' {
@@ -14,6 +16,8 @@ declare module 'vitest' {
     controlSecret: string;
     twilioAuthToken: string;
     twilioApiBase: string;
+    telnyxApiBase: string;
+    plivoApiBase: string;
   }
 }
 
@@ -22,11 +26,15 @@ export const TWILIO_AUTH_TOKEN = 'e2e-twilio-auth-token';
 
 /**
  * The real local stack for end-to-end tests: fauxqs plus the edge under wrangler dev (workerd),
- * and a protocol-level fake of Twilio's REST API for outbound calls (Twilio is not reachable here).
+ * and protocol-level fakes of Twilio's, Telnyx's and Plivo's REST APIs for outbound calls (they
+ * are not reachable here). Telnyx's and Plivo's webhook keys are the local defaults, which the
+ * caller simulator signs with.
  */
 export default async function setup(project: TestProject) {
   const sqs = await startLocalSqs({ queueName: 'e2e-jobs' });
   const twilioApi = await startFakeTwilioApi();
+  const telnyxApi = await startFakeTelnyxApi();
+  const plivoApi = await startFakePlivoApi({ authId: LOCAL_DEFAULTS.PLIVO_AUTH_ID!, authToken: LOCAL_DEFAULTS.PLIVO_AUTH_TOKEN! });
   const port = await freePort();
   const edge = await startEdge({
     port,
@@ -39,6 +47,12 @@ export default async function setup(project: TestProject) {
       TWILIO_AUTH_TOKEN,
       TWILIO_API_BASE: twilioApi.url,
       TWILIO_FROM: '+15550100000',
+      TELNYX_API_BASE: telnyxApi.url,
+      TELNYX_API_KEY: 'e2e-telnyx-api-key',
+      TELNYX_APP_ID: 'e2e-texml-app',
+      TELNYX_FROM: '+15550100100',
+      PLIVO_API_BASE: plivoApi.url,
+      PLIVO_FROM: '15550100200',
       CLAIM_TIMEOUT_MS: '3000',
       // The tests open many sessions from this one address.
       MAX_SESSIONS_PER_CLIENT: '1000',
@@ -51,9 +65,11 @@ export default async function setup(project: TestProject) {
   project.provide('controlSecret', CONTROL_SECRET);
   project.provide('twilioAuthToken', TWILIO_AUTH_TOKEN);
   project.provide('twilioApiBase', twilioApi.url);
+  project.provide('telnyxApiBase', telnyxApi.url);
+  project.provide('plivoApiBase', plivoApi.url);
   return async () => {
     await edge.stop();
     await sqs.stop();
-    await new Promise((r) => twilioApi.server.close(r));
+    for (const api of [twilioApi, telnyxApi, plivoApi]) await new Promise((r) => api.server.close(r));
   };
 }

@@ -37,6 +37,19 @@ export class TestWorker {
     throw new Error(`no job within ${timeoutMs} ms`);
   }
 
+  /**
+   * Dials a phone or stream session's media socket as the claiming worker does (its resume token
+   * from the `session` message); resolves with the open socket and the frames it receives.
+   */
+  async media(sessionId: string, resumeToken: string): Promise<{ ws: WebSocket; frames: string[] }> {
+    const url = `${this.edgeUrl.replace(/^http/, 'ws')}/internal/sessions/${sessionId}/media`;
+    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${resumeToken}`, 'X-Worker-Id': this.id } });
+    const frames: string[] = [];
+    ws.on('message', (d) => frames.push(d.toString()));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    return { ws, frames };
+  }
+
   claim(job: Pick<SessionJob, 'sessionId' | 'controlToken'>): Promise<ControlClaim> {
     const url = `${this.edgeUrl.replace(/^http/, 'ws')}/internal/sessions/${job.sessionId}/control`;
     const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${job.controlToken}`, 'X-Worker-Id': this.id } });

@@ -9,8 +9,10 @@ import { iceServers } from './routes/ice-servers.ts';
 import { resume } from './routes/resume.ts';
 import { sessions } from './routes/sessions.ts';
 import { tokens } from './routes/tokens.ts';
-import { twilioMedia } from './routes/twilio-media.ts';
-import { twilioWebhooks } from './routes/twilio-webhooks.ts';
+import { stream } from './routes/stream.ts';
+import { plivoRoutes } from './telephony/plivo/routes.ts';
+import { telnyxRoutes } from './telephony/telnyx/routes.ts';
+import { twilioRoutes } from './telephony/twilio/routes.ts';
 
 export const app = new Hono<{ Bindings: Env }>();
 
@@ -21,8 +23,10 @@ app.route('/', resume);
 app.route('/', iceServers);
 app.route('/', tokens);
 app.route('/', calls);
-app.route('/', twilioWebhooks);
-app.route('/', twilioMedia);
+app.route('/', stream);
+app.route('/', twilioRoutes);
+app.route('/', telnyxRoutes);
+app.route('/', plivoRoutes);
 app.route('/', control);
 
 app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));

@@ -1,3 +1,4 @@
+import { PhoneProvider } from '@switchboard/protocol';
 import { z } from 'zod';
 import { serverMisconfigured } from './errors.ts';
 import { TurnProviders } from './turn/providers.ts';
@@ -23,6 +24,16 @@ const VAR_NAMES = [
   'TWILIO_API_BASE',
   'TWILIO_FROM',
   'TWILIO_SHARED_KEY_SECRETS',
+  'TELEPHONY_PROVIDER',
+  'TELNYX_PUBLIC_KEY',
+  'TELNYX_API_KEY',
+  'TELNYX_API_BASE',
+  'TELNYX_APP_ID',
+  'TELNYX_FROM',
+  'PLIVO_AUTH_ID',
+  'PLIVO_AUTH_TOKEN',
+  'PLIVO_API_BASE',
+  'PLIVO_FROM',
   'SQS_QUEUE_URL',
   'SQS_ENDPOINT',
   'AWS_REGION',
@@ -61,6 +72,21 @@ const ConfigSchema = z.object({
   TWILIO_FROM: z.string().default(''),
   /** Secrets of Twilio webhook rules' shared keys (HMAC-SHA256 signatures); several while one is rotated. */
   TWILIO_SHARED_KEY_SECRETS: csv.refine((l) => l.length <= 4, 'at most 4 shared key secrets'),
+  /** The provider of outbound calls when `POST /v1/calls` names none. */
+  TELEPHONY_PROVIDER: PhoneProvider.default('twilio'),
+  /** Telnyx's webhook signing key (Mission Control, Keys & Credentials: Public Key), base64 of the raw 32-byte Ed25519 key. */
+  TELNYX_PUBLIC_KEY: z.string().default(''),
+  /** Telnyx API v2 key (outbound calls through the TeXML Calls API). */
+  TELNYX_API_KEY: z.string().default(''),
+  TELNYX_API_BASE: z.url().default('https://api.telnyx.com'),
+  /** The TeXML application whose number places outbound calls. */
+  TELNYX_APP_ID: z.string().default(''),
+  TELNYX_FROM: z.string().default(''),
+  PLIVO_AUTH_ID: z.string().default(''),
+  /** Plivo's auth token: signs its webhooks (X-Plivo-Signature-V3) and authenticates the Call API. */
+  PLIVO_AUTH_TOKEN: z.string().default(''),
+  PLIVO_API_BASE: z.url().default('https://api.plivo.com'),
+  PLIVO_FROM: z.string().default(''),
   SQS_QUEUE_URL: z.string().default(''),
   SQS_ENDPOINT: z.string().default(''),
   AWS_REGION: z.string().default('us-east-1'),

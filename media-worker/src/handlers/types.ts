@@ -5,8 +5,8 @@ import type { AudioFrame } from '../audio/frame.ts';
 export interface SessionInfo {
   id: string;
   kind: SessionKind;
-  /** Phone calls: the caller and callee. */
-  call?: { callSid: string; from: string; to: string; direction: 'inbound' | 'outbound' };
+  /** Phone calls: the provider, its call id, the caller and callee. */
+  call?: { provider: 'twilio' | 'telnyx' | 'plivo'; callSid: string; from: string; to: string; direction: 'inbound' | 'outbound' };
   /**
    * True when the conversation started earlier: this worker took the call over from a worker that
    * was lost mid-call, or the client resumed on a new connection. The caller has been greeted

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { DropOldestQueue } from './frame-queue.ts';
-import { waitForPlayout } from './playout.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { TurnAudioBuffer } from './turn-audio.ts';
 
@@ -76,19 +75,5 @@ describe('SerialQueue', () => {
     await q.idle();
     expect(log).toEqual([1, 4]);
     expect(errors).toHaveLength(1);
-  });
-});
-
-describe('waitForPlayout', () => {
-  it('resolves true once nothing is queued, false at once on abort', async () => {
-    const until = performance.now() + 60;
-    const t = { queuedMs: () => Math.max(0, until - performance.now()) };
-    const ac = new AbortController();
-    expect(await waitForPlayout(t, ac.signal)).toBe(true);
-    expect(performance.now()).toBeGreaterThanOrEqual(until - 1);
-    const t2 = { queuedMs: () => 10_000 };
-    const p = waitForPlayout(t2, ac.signal);
-    ac.abort();
-    expect(await p).toBe(false);
   });
 });

@@ -1,18 +1,15 @@
 /**
  * An in-memory MediaTransport for pipeline tests (the transport interface is ours, so a double
- * is fair): it records every played frame, event and clear, and simulates a real-time playout
- * clock (queued audio drains at 1 ms per ms of `clock()`), so `queuedMs()` and the playedMs of
- * `clearPlayback()` behave like a paced transport. Tests feed caller audio with `feed()`.
+ * is fair): it records every event, and its output (memory-output.test-helper.ts) every pushed
+ * frame and clear, playing them out in simulated real time. Tests feed caller audio with `feed()`.
  */
 import type { ChannelMessage } from '@switchboard/protocol';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { audioFrame, durationMs, type AudioFrame } from '../audio/frame.ts';
 import type { MediaTransport } from '../transport/types.ts';
+import { MemoryOutput, type Played } from './memory-output.test-helper.ts';
 
-export interface Played {
-  frame: AudioFrame;
-  at: number;
-}
+export type { Played } from './memory-output.test-helper.ts';
 export interface Sent {
   event: ChannelMessage;
   at: number;
@@ -20,22 +17,22 @@ export interface Sent {
 
 export class MemoryTransport implements MediaTransport {
   readonly kind = 'webrtc' as const;
-  readonly played: Played[] = [];
+  readonly output: MemoryOutput;
+  readonly played: Played[];
   readonly events: Sent[] = [];
-  readonly clears: Array<{ at: number; playedMs: number }> = [];
+  readonly clears: Array<{ at: number; playedMs: number }>;
   closedWith: string | undefined;
   private readonly clock: () => number;
   private readonly audioCbs = new Set<(f: AudioFrame) => void>();
   private readonly eventCbs = new Set<(e: ChannelMessage) => void>();
   private readonly closeCbs = new Set<(r: string) => void>();
   private readonly eventWaiters = new Set<() => void>();
-  /** Clock time at which everything queued so far will have played. */
-  private playoutEnd = 0;
-  /** Audio queued since the last clear (ms): clearPlayback() reports what of it was played. */
-  private queuedSinceClear = 0;
 
   constructor(clock: () => number = () => performance.now()) {
     this.clock = clock;
+    this.output = new MemoryOutput(clock);
+    this.played = this.output.played;
+    this.clears = this.output.clears;
   }
 
   // --- MediaTransport ---
@@ -52,29 +49,9 @@ export class MemoryTransport implements MediaTransport {
     this.closeCbs.add(cb);
     return () => this.closeCbs.delete(cb);
   }
-  play(frame: AudioFrame): void {
-    const now = this.clock();
-    const ms = durationMs(frame);
-    this.played.push({ frame, at: now });
-    this.playoutEnd = Math.max(this.playoutEnd, now) + ms;
-    this.queuedSinceClear += ms;
-  }
-  finishPlayback(): void {
-    this.finished++;
-  }
-
   /** How often the pipeline said a reply's audio was complete. */
-  finished = 0;
-
-  clearPlayback(): number {
-    const playedMs = this.queuedSinceClear - this.queuedMs();
-    this.playoutEnd = this.clock();
-    this.queuedSinceClear = 0;
-    this.clears.push({ at: this.clock(), playedMs });
-    return playedMs;
-  }
-  queuedMs(): number {
-    return Math.max(0, this.playoutEnd - this.clock());
+  get finished(): number {
+    return this.output.finished;
   }
   sendEvent(event: ChannelMessage): void {
     this.events.push({ event, at: this.clock() });
@@ -156,8 +133,8 @@ export class MemoryTransport implements MediaTransport {
     });
   }
 
-  /** Total ms of audio handed to play(). */
+  /** Total ms of audio pushed to the output. */
   playedMs(filter: (p: Played) => boolean = () => true): number {
-    return this.played.filter(filter).reduce((s, p) => s + durationMs(p.frame), 0);
+    return this.output.playedMs(filter);
   }
 }

@@ -1,7 +1,8 @@
 /**
- * Plays one reply: iterates a handler's output, hands audio frames to the transport and events to
- * the client, and brackets the audio with `reply.start` (sent with the first frame) and
- * `reply.end` (sent once the generator is done AND its audio has been played out).
+ * Plays one reply: iterates a handler's output, pushes audio frames to the transport's output and
+ * events to the client, and brackets the audio with `reply.start` (sent with the first frame) and
+ * `reply.end` (sent once the generator is done AND the output says its segment was heard whole:
+ * `finish()` resolved, not interrupted).
  *
  * Abort (barge-in or session stop) is honoured at once even if the generator ignores its signal:
  * each `next()` is raced against the signal, nothing it yields afterwards is played, and the
@@ -15,7 +16,6 @@ import { ChannelMessage } from '@switchboard/protocol';
 import { isAudioFrame, type AudioFrame } from '../audio/frame.ts';
 import type { ReplyChunk } from '../handlers/types.ts';
 import { errorEvent, replyEnd, replyStart } from './events.ts';
-import { waitForPlayout } from './playout.ts';
 import type { SessionContext } from './session-context.ts';
 
 /** How far ahead of playback a handler may run: beyond this the runner stops pulling until the queue drains (bounds memory for endless generators). */
@@ -25,7 +25,7 @@ export interface ReplyOutcome {
   status: 'completed' | 'aborted' | 'failed';
   /** Wall time the handler was called. */
   calledAt: number;
-  /** Wall time the first frame was handed to transport.play, if any was. */
+  /** Wall time the first frame was pushed to the output, if any was. */
   firstFrameAt: number | undefined;
 }
 
@@ -50,7 +50,7 @@ export async function runReply(
     iterator = iteratorOf(source());
     for (;;) {
       if (signal.aborted) break;
-      if (sc.transport.queuedMs() > MAX_AHEAD_MS && !(await waitForRoom(sc, signal))) break;
+      if (sc.transport.output.queuedMs() > MAX_AHEAD_MS && !(await waitForRoom(sc, signal))) break;
       const next = await abortRace.race(Promise.resolve(iterator.next()));
       if (next === ABORTED || next.done) break;
       const chunk: unknown = next.value;
@@ -83,9 +83,12 @@ export async function runReply(
   if (iterator && (status !== 'completed' || signal.aborted)) closeQuietly(iterator);
 
   if (status !== 'aborted' && firstFrameAt !== undefined) {
-    sc.transport.finishPlayback();
-    if (!(await waitForPlayout(sc.transport, signal))) status = 'aborted';
-    else if (turn !== undefined) sc.send(replyEnd(sc.now(), turn));
+    // The segment's end, heard (or cut short: cleared, or the output stopped); abort wins the race.
+    const endRace = new AbortRace(signal);
+    const heard = await endRace.race(sc.finishPlayback());
+    endRace.dispose();
+    if (heard === ABORTED) status = 'aborted';
+    else if (!heard.interrupted && turn !== undefined) sc.send(replyEnd(sc.now(), turn));
   }
   return { status, calledAt, firstFrameAt };
 }
@@ -139,9 +142,8 @@ class AbortRace {
 }
 
 /** Backpressure, once more than MAX_AHEAD_MS is queued: waits until half of that is left. False if aborted meanwhile. */
-async function waitForRoom(sc: SessionContext, signal: AbortSignal): Promise<boolean> {
-  const ahead = { queuedMs: () => Math.max(0, sc.transport.queuedMs() - MAX_AHEAD_MS / 2) };
-  return waitForPlayout(ahead, signal, 200);
+function waitForRoom(sc: SessionContext, signal: AbortSignal): Promise<boolean> {
+  return sc.transport.output.whenQueuedAtMost(MAX_AHEAD_MS / 2, signal);
 }
 
 function iteratorOf(x: unknown): AsyncIterator<ReplyChunk> | Iterator<ReplyChunk> {

@@ -1,10 +1,12 @@
 /**
  * What every runner of one session shares: the transport, the clock, the client's latest inputs
- * and a guarded `send`. Once the pipeline stops, `send` and `play` become no-ops, so a handler
- * that ignores its abort signal cannot write to a closed session.
+ * and a guarded `send`. Once the pipeline stops, `send` and `play` become no-ops (and
+ * `finishPlayback` reports an interrupted segment), so a handler that ignores its abort signal
+ * cannot write to a closed session.
  */
 import type { ChannelMessage } from '@switchboard/protocol';
 import type { AudioFrame } from '../audio/frame.ts';
+import type { SegmentResult } from '../audio/playout/types.ts';
 import type { HandlerContext, Interruption, SessionInfo } from '../handlers/types.ts';
 import type { MediaTransport } from '../transport/types.ts';
 
@@ -84,7 +86,18 @@ export class SessionContext {
 
   play(frame: AudioFrame): void {
     if (this.stopped) return;
-    this.transport.play(frame);
+    this.transport.output.push(frame);
+  }
+
+  /** Closes the reply's audio segment; resolves with what the caller heard of it (output.finish()). */
+  finishPlayback(): Promise<SegmentResult> {
+    if (this.stopped) return Promise.resolve({ playedMs: 0, interrupted: true });
+    return this.transport.output.finish();
+  }
+
+  /** Barge-in: drops the reply audio queued and returns the ms of its segment the caller heard. */
+  clearPlayback(): number {
+    return this.stopped ? 0 : this.transport.output.clear().playedMs;
   }
 
   /**
@@ -110,7 +123,7 @@ export class SessionContext {
       send: (event) => this.send(event),
       inputs: this.inputs,
       state: this.state,
-      clearPlayback: () => (this.stopped ? 0 : this.transport.clearPlayback()),
+      clearPlayback: () => this.clearPlayback(),
     };
   }
 }

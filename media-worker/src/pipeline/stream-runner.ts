@@ -70,6 +70,9 @@ export class StreamRunner {
     };
     this.ctx = ctx;
     const onYield = (event: ChannelMessage): void => {
+      // The handler's `reply.end` closes its audio segment: audio after it is the next reply's
+      // (what a later clearPlayback reports as played counts from there).
+      if (event.type === 'reply.end') void sc.finishPlayback();
       if (event.type === 'reply.end' || event.type === 'interrupted') this.o.checkpoint();
     };
     this.run = runReply(sc, undefined, controller.signal, () => handler.fn(this.input, ctx), onYield)

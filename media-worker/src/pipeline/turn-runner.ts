@@ -9,7 +9,7 @@
  * TAIL_MS] (never into the silence that decided the end beyond that).
  *
  * Barge-in (`canInterrupt`, the default): speech starting while a reply is generating or still
- * playing drops its queued audio (`clearPlayback`, which on a phone also sends Twilio `clear`),
+ * playing drops its queued audio (`output.clear()`, which on a phone also sends Twilio `clear`),
  * aborts that reply's signal at once and sends `interrupted {turn, playedMs}`; the new speech then
  * becomes the next turn as usual.
  * Without `canInterrupt`, speech that starts during a reply is ignored entirely: no vad events,
@@ -230,7 +230,7 @@ export class TurnRunner {
   private interrupt(reply: ActiveReply): void {
     const { sc } = this.o;
     this.active = undefined;
-    const playedMs = sc.transport.clearPlayback();
+    const playedMs = sc.clearPlayback();
     const interruption = { turn: reply.turn, playedMs, at: sc.now() };
     sc.lastInterruption = interruption;
     reply.controller.abort(new InterruptedError(interruption));

@@ -42,7 +42,9 @@ async function fakeEdge(session: Partial<Extract<ControlToWorker, { type: 'sessi
     send: (m) => socket?.send(JSON.stringify(m)),
     close: () => new Promise((r) => wss.close(() => r())),
   };
-  wss.on('connection', (ws) => {
+  wss.on('connection', (ws, req) => {
+    // A phone session's worker also dials its media socket (socket-transport.ts): held, unused here.
+    if (req.url?.endsWith('/media')) return;
     socket = ws;
     ws.on('message', (d) => edge.got.push(JSON.parse(d.toString()) as ControlToEdge));
     ws.on('close', (code) => (edge.closedWith = code));
@@ -70,7 +72,7 @@ async function start(edge: Edge, handler: Handler) {
   if (outcome.kind !== 'claimed') throw new Error(`claim failed: ${JSON.stringify(outcome)}`);
   const metrics = createMetrics();
   const logs: string[] = [];
-  const run = runSession(job, outcome.channel, { config, handler, vad, metrics, log: (m) => logs.push(m) });
+  const run = runSession(job, outcome.channel, { config: { ...config, PUBLIC_BASE_URL: edge.url }, handler, vad, metrics, log: (m) => logs.push(m), workerId: 'w-test' });
   open.push({ close: () => (run.end('handler_closed'), run.done) });
   return { run, metrics, logs };
 }
@@ -148,7 +150,7 @@ describe('runSession', { timeout: 20_000 }, () => {
   });
 
   it('the drain limit hands a phone call over: its state checkpointed, the control channel closed without end', async () => {
-    const edge = await fakeEdge({ kind: 'phone', call: { callSid: 'CA1', from: '+15550000001', to: '+15550000002', direction: 'inbound' } });
+    const edge = await fakeEdge({ kind: 'phone', call: { provider: 'twilio', callSid: 'CA1', from: '+15550000001', to: '+15550000002', direction: 'inbound' } });
     const handler = replyOnPause(async function* () {}, {
       greeting: async function* (ctx) {
         ctx.state.greeted = true;
@@ -165,7 +167,7 @@ describe('runSession', { timeout: 20_000 }, () => {
   });
 
   it('an edge hangup ends the session under a worker reason', async () => {
-    const edge = await fakeEdge({ kind: 'phone', call: { callSid: 'CA2', from: '+15550000001', to: '+15550000002', direction: 'inbound' } });
+    const edge = await fakeEdge({ kind: 'phone', call: { provider: 'twilio', callSid: 'CA2', from: '+15550000001', to: '+15550000002', direction: 'inbound' } });
     const { run, metrics } = await start(edge, replyOnPause(async function* () {}));
     await new Promise((r) => setTimeout(r, 100));
     edge.send({ type: 'hangup', reason: 'client_hangup' });

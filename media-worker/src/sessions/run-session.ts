@@ -6,7 +6,8 @@ import type { ControlChannel } from '../jobs/control-channel.ts';
 import { restoreState } from '../pipeline/checkpoint.ts';
 import { runPipeline, type Pipeline, type VadFactory } from '../pipeline/session-pipeline.ts';
 import type { MediaTransport } from '../transport/types.ts';
-import { TwilioTransport } from '../transport/twilio/twilio-transport.ts';
+import { serializerFor } from '../transport/socket/serializers/index.ts';
+import { SocketTransport } from '../transport/socket/socket-transport.ts';
 import { errorEnd, hangupEnd, transportEnd, detailOf } from './end-reason.ts';
 import { IceCredentialRefresher } from './ice-refresh.ts';
 import { WebRtcCall } from './webrtc-call.ts';
@@ -14,8 +15,9 @@ import { WebRtcCall } from './webrtc-call.ts';
 /** How long a claimed session may wait for the edge's `session` message. */
 const HANDOVER_TIMEOUT_MS = 10_000;
 /**
- * How long a phone session waits for Twilio's media stream to start: an outbound call is claimed
- * when it is placed and rings until the callee answers (Twilio's default ring timeout is 60 s).
+ * How long a phone session waits for the provider's media stream to start: an outbound call is
+ * claimed when it is placed and rings until the callee answers (Twilio's default ring timeout is
+ * 60 s). A stream client's `start` is at the edge before the worker claims, so it comes at once.
  */
 export const STREAM_START_TIMEOUT_MS = 75_000;
 /**
@@ -30,6 +32,8 @@ export interface SessionDeps {
   vad: VadFactory;
   metrics: Metrics;
   log: (msg: string) => void;
+  /** This worker's id: the edge accepts a session's media socket only from the worker holding it. */
+  workerId: string;
 }
 
 /** A running session, as the worker tracks it. */
@@ -48,8 +52,9 @@ export interface RunningSession {
 }
 
 /**
- * Serves one claimed session: takes the edge's handover, answers the offer (WebRTC) or serves
- * Twilio's media stream piped through the control channel (phone), runs the handler's pipeline
+ * Serves one claimed session: takes the edge's handover, answers the offer (WebRTC) or dials the
+ * session's media socket (a phone provider's stream or a stream client, relayed by the edge's
+ * Durable Object; socket-transport.ts), runs the handler's pipeline
  * over the transport, relays trickle candidates, resumes (a fresh offer moves the call to a new
  * peer connection) and hang-ups, checkpoints the handler's `ctx.state` to the edge, and reports
  * the end to the edge. Every path ends in `finish`, which releases the transport, the pipeline
@@ -60,7 +65,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
   let drainTimeout: () => void = () => {};
   const done = new Promise<void>((resolveDone) => {
     let webrtc: WebRtcCall | null = null;
-    let phone: TwilioTransport | null = null;
+    let phone: SocketTransport | null = null;
     let pipeline: Pipeline | null = null;
     /** The handler's `ctx.state`, from the handover; shared by every pipeline of the session. */
     let state: Record<string, unknown> = {};
@@ -85,16 +90,17 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
       refresher.stop();
       pipeline?.stop(reason);
       const webrtcClosed = webrtc?.close(reason);
+      let phoneClosed: Promise<void> | undefined;
       if (phone) {
         const { lateTicks, ticksRun } = phone.stats();
         deps.metrics.framesLate.inc(lateTicks);
         deps.metrics.outputTicks.inc(ticksRun);
-        phone.close(reason);
+        phoneClosed = phone.close(reason);
       }
       // `done` waits until everything is released: the handler, the peer connection (its UDP
       // sockets; the SCTP ABORT that tells the client) and the control socket (so the `end`
       // message reaches the edge even when the process exits right after, as on SIGTERM).
-      const released = [pipeline?.done, webrtcClosed, channel.close(closeCode, reason), starting.catch(() => {})];
+      const released = [pipeline?.done, webrtcClosed, phoneClosed, channel.close(closeCode, reason), starting.catch(() => {})];
       void Promise.all(released).finally(() => resolveDone());
     };
 
@@ -141,8 +147,8 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
           handedOver = true;
           clearTimeout(timers.shift());
           ({ state, json: stateJson } = restoreState(msg.state, log));
-          if (msg.kind === 'phone') {
-            starting = startPhone({ id: msg.sessionId, kind: 'phone', call: msg.call, takeover: msg.takeover }, msg.endsAt);
+          if (msg.kind === 'phone' || msg.kind === 'stream') {
+            starting = startSocket(msg.kind, { id: msg.sessionId, kind: msg.kind, call: msg.call, takeover: msg.takeover }, msg.resumeToken, msg.endsAt);
             await starting;
             return;
           }
@@ -185,15 +191,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
           webrtc?.current?.updateIceServers(msg.iceServers);
           refresher.schedule(msg.expiresAt);
           return;
-        case 'twilio':
-          // Frames that arrive while the transport is being made wait for it, in order.
-          await starting;
-          phone?.receive(msg.message);
-          return;
-        case 'twilio.closed':
-          finish('phone_hangup');
-          return;
-        case 'twilio.lost':
+        case 'media.lost':
           // The stream closed without stop: the call goes on in the next stream Twilio opens.
           await starting;
           phone?.streamLost();
@@ -228,20 +226,20 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
     }
 
     /**
-     * A phone call: Twilio's frames arrive as `twilio` control messages; ours go back the same way.
-     * The handler starts at once (an outbound call's greeting is ready when the callee answers);
-     * the call is live when Twilio's `start` arrives. The session ends when the pipeline does.
+     * A phone call or a stream client: the transport dials the session's media socket, over which
+     * the edge relays the peer's frames (the stream's `start` first, once there is one). The
+     * handler starts at once (an outbound call's greeting is ready when the callee answers); the
+     * call is live when `start` arrives. The session ends when the pipeline does.
      */
-    async function startPhone(session: SessionInfo, endsAt: number | null) {
-      const t = await TwilioTransport.create({
-        send: (messages) => channel.send({ type: 'twilio', messages }),
+    async function startSocket(kind: 'phone' | 'stream', session: SessionInfo, resumeToken: string, endsAt: number | null) {
+      const provider = kind === 'stream' ? 'stream' : (session.call?.provider ?? 'twilio');
+      const t = new SocketTransport({
+        kind,
+        serializer: serializerFor(provider),
+        socket: { edgeUrl: deps.config.PUBLIC_BASE_URL, sessionId: job.sessionId, token: resumeToken, workerId: deps.workerId },
         log,
       });
       phone = t;
-      if (finished) {
-        t.close('ended_during_start');
-        return;
-      }
       t.onClose((reason) => {
         const e = transportEnd(reason);
         finish(e.reason, e.detail);
@@ -252,6 +250,13 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
         clearTimeout(noStream);
         channel.send({ type: 'state', state: 'live' });
       });
+      try {
+        await t.open();
+      } catch (err) {
+        finish('error', err instanceof Error ? err.message : String(err));
+        return;
+      }
+      if (finished) return;
       setTimeLimit(endsAt);
       const p = startPipeline(t, session);
       pipeline = p;

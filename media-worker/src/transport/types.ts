@@ -1,5 +1,6 @@
 import type { ChannelMessage, SessionKind } from '@switchboard/protocol';
 import type { AudioFrame } from '../audio/frame.ts';
+import type { PlayoutOutput } from '../audio/playout/types.ts';
 
 /**
  * What the pipeline sees of a call, whatever carries it (WebRTC or a Twilio Media Stream).
@@ -18,14 +19,11 @@ export interface MediaTransport {
   onEvent(cb: (event: ChannelMessage) => void): void | (() => void);
   /** Called once when the transport closes, with why (at once if it is already closed). */
   onClose(cb: (reason: string) => void): void | (() => void);
-  /** Queues reply audio (any rate); paced out in real time by the transport. */
-  play(frame: AudioFrame): void;
-  /** Drops queued reply audio at once (barge-in); returns how many ms of the reply were played. */
-  clearPlayback(): number;
-  /** The reply's audio is complete: a partial last frame is padded and played, not held back. */
-  finishPlayback(): void;
-  /** Ms of queued, not yet played audio. */
-  queuedMs(): number;
+  /**
+   * Where reply audio goes: pushed in segments, paced out in real time, each segment's result
+   * saying what the caller heard (audio/playout/engine.ts).
+   */
+  readonly output: PlayoutOutput;
   /** Sends an event to the client, when the transport has a way to (else drops it). */
   sendEvent(event: ChannelMessage): void;
   close(reason: string): void;

@@ -17,10 +17,16 @@ export type Caller =
   | { kind: 'apiKey'; keyDigest: string }
   | { kind: 'open'; ip: string };
 
+/**
+ * The bearer credential: `Authorization: Bearer <x>`, or, on a WebSocket upgrade only (browsers
+ * cannot set headers on one), the `access_token` query parameter.
+ */
 function bearer(c: Context): string | null {
   const h = c.req.header('Authorization');
   const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null;
-  return m?.[1] ?? null;
+  if (m?.[1]) return m[1];
+  if (c.req.header('Upgrade')?.toLowerCase() === 'websocket') return c.req.query('access_token') || null;
+  return null;
 }
 
 /** The client's address: CF-Connecting-IP, else the first X-Forwarded-For hop, else 'local'. */

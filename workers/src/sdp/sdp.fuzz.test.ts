@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { chromeOffer } from '../../../test/fixtures/sdp.ts';
 import { HttpError } from '../errors.ts';
-import { parseForm } from '../twilio/form.ts';
+import { parseForm } from '../telephony/form.ts';
 import { validateOffer } from './offer.ts';
 import { parseTrickleFragment } from './trickle.ts';
 

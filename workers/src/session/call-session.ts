@@ -3,34 +3,41 @@ import type { PhoneCall, SessionStatus } from '@switchboard/protocol';
 import type { Caller } from '../auth/guards.ts';
 import type { Env } from '../env.ts';
 import type { TrickleFragment } from '../sdp/trickle.ts';
+import type { CallStatus } from '../telephony/provider.ts';
 import type { PhoneVoiceAction } from '../telephony/voice-action.ts';
 import { ClientApi } from './client-api.ts';
 import { jsonError } from './json-error.ts';
-import { PhoneMedia } from './phone-media.ts';
+import { MediaRelay } from './media-relay.ts';
+import type { PeerKind } from './peer-start.ts';
+import { PhoneCalls } from './phone-calls.ts';
 import { CONTROL_GRACE_MS, lostDeadline, nextDeadline } from './record.ts';
 import type { Result } from './results.ts';
-import { CONTROL, SessionHost, TWILIO } from './session-host.ts';
+import { CONTROL, MEDIA, PEER, SessionHost, closeQuietly } from './session-host.ts';
 import { WorkerLink } from './worker-link.ts';
 
 /**
  * One per session: the state machine (created -> queued -> claimed -> live -> ended) and its
  * deadlines. The object is a shell over its parts, which share a SessionHost (record, alarm,
  * sockets): ClientApi (the client's routes), WorkerLink (the control WebSocket the claiming worker
- * dials; hibernation API) and PhoneMedia (the voice webhook and Twilio's Media Stream relay). It
- * routes RPC calls, WebSocket upgrades and events, and the alarm.
+ * dials: claim, dial-back, takeover), PhoneCalls (the providers' voice webhooks and call status)
+ * and MediaRelay (a provider's or stream client's media socket, relayed to the worker's media
+ * socket in one hop). It routes RPC calls, WebSocket upgrades and events (hibernation API), and
+ * the alarm.
  */
 export class CallSession extends DurableObject<Env> {
   private readonly host: SessionHost;
   private readonly link: WorkerLink;
   private readonly client: ClientApi;
-  private readonly phone: PhoneMedia;
+  private readonly phone: PhoneCalls;
+  private readonly relay: MediaRelay;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.host = new SessionHost(ctx, env);
     this.link = new WorkerLink(this.host);
     this.client = new ClientApi(this.host, this.link);
-    this.phone = new PhoneMedia(this.host, this.link);
+    this.phone = new PhoneCalls(this.host);
+    this.relay = new MediaRelay(this.host, this.link);
   }
 
   // ---- RPC from the routes -------------------------------------------------------------------
@@ -63,35 +70,44 @@ export class CallSession extends DurableObject<Env> {
     return this.phone.voice(id, call);
   }
 
-  phoneStatus(callStatus: string): Promise<void> {
-    return this.phone.phoneStatus(callStatus);
+  phoneStatus(status: CallStatus): Promise<void> {
+    return this.phone.phoneStatus(status);
   }
 
-  // ---- WebSocket upgrades (control from workers, media from the stream bridge) ---------------
+  startStream(args: Parameters<ClientApi['startStream']>[0]): Promise<Result<object>> {
+    return this.client.startStream(args);
+  }
+
+  // ---- WebSocket upgrades: the worker's control and media sockets, the peer's media socket ----
 
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket')
       return jsonError(426, 'upgrade_required', 'expected a WebSocket upgrade');
     const path = new URL(request.url).pathname;
     if (path === '/control') return this.link.accept(request);
-    if (path === '/twilio-media') return this.phone.accept(request);
+    if (path === '/media') return this.relay.acceptWorker(request);
+    if (path === '/peer') return this.relay.acceptPeer(request, request.headers.get('X-Peer-Kind') as PeerKind);
     return jsonError(404, 'not_found', 'unknown session endpoint');
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const tag = this.ctx.getTags(ws)[0];
+    if (tag === PEER) return this.relay.onPeerMessage(ws, message);
+    if (tag === MEDIA) return this.relay.onWorkerMessage(message);
     if (typeof message !== 'string') {
-      if (tag === CONTROL) this.host.send({ type: 'error', message: 'binary frames are not accepted' });
+      this.host.send({ type: 'error', message: 'binary frames are not accepted' });
       return;
     }
-    if (tag === TWILIO) return this.phone.onMessage(message);
     if (tag === CONTROL) return this.link.onMessage(message);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     const tag = this.ctx.getTags(ws)[0];
+    // The peer's close handshake is answered at once (the hibernation API leaves it to us): a
+    // provider that sent `stop` and closed otherwise waits for a close frame that never comes.
+    closeQuietly(ws, code === 1005 || code === 1006 || code === 1015 ? 1000 : code, 'closed');
     if (tag === CONTROL) await this.link.onClose(code);
-    else if (tag === TWILIO) await this.phone.onClose(code);
+    else if (tag === PEER) await this.relay.onPeerClose(ws, code);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {

@@ -52,6 +52,24 @@ export class ClientApi {
     return fail(502, 'session_failed', `session ended before an answer: ${final?.reason ?? 'unknown'} ${final?.detail ?? ''}`.trim());
   }
 
+  /**
+   * A stream client's session (`GET /v1/stream`): created and queued at once; the route then
+   * attaches the client's socket to the media relay, and the claiming worker dials its media
+   * socket. Nobody claiming within CLAIM_TIMEOUT_MS ends it (claim_timeout closes the socket).
+   */
+  async startStream(args: { id: string; caller: Caller; clientKey: string; endsAt: number }): Promise<Result<object>> {
+    const h = this.host;
+    if (h.rec) return fail(409, 'conflict', 'session already exists');
+    const extra: Partial<SessionRecord> = { clientKey: args.clientKey, endsAt: args.endsAt };
+    if (args.caller.kind === 'client') extra.clientSubject = args.caller.subject;
+    try {
+      await h.createAndQueue(args.id, 'stream', Date.now(), extra, h.config.CLAIM_TIMEOUT_MS);
+    } catch (err) {
+      return asFailure(err);
+    }
+    return { ok: true };
+  }
+
   status(caller: Caller): Result<{ status: SessionStatus }> {
     const denied = this.checkClient(caller);
     if (denied) return denied;
@@ -128,7 +146,7 @@ export class ClientApi {
     const rec = this.host.rec;
     if (!rec) return fail(404, 'not_found', 'no such session');
     if (caller.kind === 'apiKey' || caller.kind === 'open') return null;
-    if (rec.kind !== 'webrtc' || rec.clientSubject === undefined || rec.clientSubject !== caller.subject)
+    if (rec.kind === 'phone' || rec.clientSubject === undefined || rec.clientSubject !== caller.subject)
       return fail(404, 'not_found', 'no such session');
     return null;
   }

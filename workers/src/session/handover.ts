@@ -11,7 +11,7 @@ import type { SessionRecord } from './record.ts';
  * when the TURN provider fails.
  */
 export async function buildHandover(rec: SessionRecord, config: Config, takeover = false): Promise<ControlToWorker> {
-  // Phone audio reaches the worker over the control WebSocket: no ICE, so no TURN credentials.
+  // Phone and stream audio reaches the worker over its media socket to this object: no ICE, so no TURN credentials.
   const ice = rec.kind === 'webrtc' ? await mintIceServers(config, `worker:${rec.id}`) : { iceServers: [], expiresAt: null };
   const msg: ControlToWorker = {
     type: 'session',

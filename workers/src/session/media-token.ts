@@ -1,11 +1,12 @@
 import { mintControlToken, verifyControlToken } from '@switchboard/protocol';
 
 /**
- * The `<Parameter name="token">` Twilio's stream presents: `<nonce>.<expiresAt>.<mac>`, a
- * control-token-format HMAC over `media:<sessionId>:<nonce>`, so a media token can never be used
- * as a worker's control token and vice versa. The HMAC lets the stateless stream bridge refuse a
- * forgery without waking the session; the nonce makes the token single-use: the session records
- * the nonce of the one token it last minted and accepts a stream only with that nonce, once.
+ * The media token a provider's stream presents (in the stream URL's path, or Twilio's `<Parameter
+ * name="token">`): `<nonce>.<expiresAt>.<mac>`, a control-token-format HMAC over
+ * `media:<sessionId>:<nonce>`, so a media token can never be used as a worker's control token and
+ * vice versa. The HMAC lets the upgrade's route refuse a forgery without waking the session; the
+ * nonce makes the token single-use: the session records the nonce of the one token it last minted
+ * and accepts a stream only with that nonce, once.
  */
 export const mediaTokenSubject = (sessionId: string, nonce: string) => `media:${sessionId}:${nonce}`;
 

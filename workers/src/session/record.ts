@@ -28,8 +28,11 @@ export interface SessionRecord {
   answer?: string;
   etag?: string;
   call?: PhoneCall;
-  /** Twilio's `start` frame as received: replayed to a worker that takes the call over. */
-  twilioStart?: string;
+  /**
+   * The peer's `start` frame as received (a provider stream's, a stream client's): sent to every
+   * worker media socket that attaches, so a worker that takes the session over knows the stream.
+   */
+  peerStart?: string;
   /**
    * A session whose worker was lost, re-queued for another worker to take over (a phone call at
    * once, a WebRTC session on the client's resume): its job was last (re)sent at this time.
@@ -37,12 +40,12 @@ export interface SessionRecord {
   requeuedAt?: number;
   /** How many times the session has been taken over by another worker (a phone call re-queued, a WebRTC session resumed). */
   takeovers?: number;
-  /** Nonce of the last media token minted for Twilio's stream (only that token may attach a stream). */
+  /** Nonce of the last media token minted for the provider's stream (only that token may attach a stream). */
   mediaNonce?: string;
   /** Whether a stream has attached with mediaNonce (each token attaches at most one stream). */
   mediaNonceUsed?: boolean;
-  /** When Twilio's stream closed without `stop` (cleared when a new stream attaches). */
-  twilioLostAt?: number;
+  /** When the provider's stream closed without the call ending (cleared when a new stream attaches). */
+  peerLostAt?: number;
   /** The handler's last checkpointed `ctx.state` (JSON text, at most MAX_STATE_BYTES): handed to every worker that takes over. */
   checkpoint?: string;
 }

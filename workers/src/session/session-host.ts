@@ -6,9 +6,14 @@ import { releaseSessionSlot } from './client-stub.ts';
 import { moveTo, nextDeadline, type SessionRecord } from './record.ts';
 import { Waiters } from './waiters.ts';
 
-/** Tags of the Durable Object's hibernatable WebSockets: the claiming worker's, and the phone stream's. */
+/**
+ * Tags of the Durable Object's hibernatable WebSockets: the claiming worker's control socket, the
+ * peer's media socket (a provider's media stream, or a stream client's socket) and the claiming
+ * worker's media socket, over which the peer's frames are relayed (media-relay.ts).
+ */
 export const CONTROL = 'control';
-export const TWILIO = 'twilio';
+export const PEER = 'peer';
+export const MEDIA = 'media';
 
 /**
  * What every part of a session's Durable Object shares: the record and its deadline (storage and
@@ -22,7 +27,7 @@ export class SessionHost {
   readonly answered = new Waiters<{ answer: string; etag: string }>();
   /** Voice webhooks waiting for a worker to claim the call. */
   readonly claimed = new Waiters<void>();
-  /** Voice requests waiting for Twilio's attached stream to close (phone-media.ts voice()). */
+  /** Voice requests waiting for the provider's attached stream to close (phone-calls.ts voice()). */
   readonly streamClosed = new Waiters<void>();
   /** The alarm this object has set since it woke (null: unknown, or none). */
   private alarmAt: number | null = null;
@@ -87,14 +92,18 @@ export class SessionHost {
     return this.openSocket(CONTROL);
   }
 
-  twilioSocket(): WebSocket | undefined {
-    return this.openSocket(TWILIO);
+  peerSocket(): WebSocket | undefined {
+    return this.openSocket(PEER);
   }
 
-  /** Accepts one end of a new pair as a hibernatable socket with `tag`; returns the 101 with the other end. */
-  accept(tag: string): { ws: WebSocket; response: Response } {
+  mediaSocket(): WebSocket | undefined {
+    return this.openSocket(MEDIA);
+  }
+
+  /** Accepts one end of a new pair as a hibernatable socket with `tags` (the first is its role); returns the 101 with the other end. */
+  accept(...tags: string[]): { ws: WebSocket; response: Response } {
     const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1], [tag]);
+    this.ctx.acceptWebSocket(pair[1], tags);
     return { ws: pair[1], response: new Response(null, { status: 101, webSocket: pair[0] }) };
   }
 
@@ -138,7 +147,7 @@ export class SessionHost {
     await sendJob(config, job);
   }
 
-  /** Ends the session once: records why, tells the worker, closes both sockets, frees the client's slot. */
+  /** Ends the session once: records why, tells the worker, closes every socket, frees the client's slot. */
   async end(reason: EndReason, detail?: string): Promise<void> {
     const rec = this.rec;
     if (!rec || rec.state === 'ended') return;
@@ -150,12 +159,16 @@ export class SessionHost {
       if (reason !== 'worker_ended' && reason !== 'worker_lost') this.send({ type: 'hangup', reason });
       safeClose(control, 1000, reason);
     }
-    const twilio = this.twilioSocket();
-    if (twilio) safeClose(twilio, 1000, reason);
+    for (const tag of [PEER, MEDIA]) for (const ws of this.ctx.getWebSockets(tag)) safeClose(ws, 1000, reason);
     this.answered.resolveAll(null);
     this.claimed.resolveAll(null);
     if (rec.clientKey) await releaseSessionSlot(this.env, rec.clientKey, rec.id);
   }
+}
+
+/** Closes a socket, whatever state it is in (a closing or closed one is left as it is). */
+export function closeQuietly(ws: WebSocket, code: number, reason: string): void {
+  safeClose(ws, code, reason.slice(0, 120));
 }
 
 function safeClose(ws: WebSocket, code: number, reason: string): void {

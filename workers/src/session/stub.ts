@@ -1,4 +1,4 @@
-import { SessionId } from '@switchboard/protocol';
+import { SessionId, type PhoneProvider } from '@switchboard/protocol';
 import type { Env } from '../env.ts';
 import { HttpError, notFound } from '../errors.ts';
 import type { Failure } from './results.ts';
@@ -17,11 +17,20 @@ export function unwrap<R extends { ok: true } | Failure>(r: R): Exclude<R, Failu
   throw new HttpError(f.status, f.code, f.message, headers);
 }
 
-/** `s_` + 32 random hex digits. */
+/** `s_` + 32 random hex digits (WebRTC and stream sessions). */
 export function newWebRtcSessionId(): string {
   const b = crypto.getRandomValues(new Uint8Array(16));
   return 's_' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
-/** Phone sessions are keyed by CallSid, so Twilio's webhook retries land on the same session. */
-export const phoneSessionId = (callSid: string) => `c_${callSid}`;
+/**
+ * Phone sessions are keyed by the provider's call id, so its webhook retries land on the same
+ * session: `c_` + a Twilio CallSid; `c_tx_` / `c_pv_` + 32 hex digits of the SHA-256 of a Telnyx or
+ * Plivo call id (their ids have no fixed shape).
+ */
+export async function phoneSessionId(provider: PhoneProvider, callSid: string): Promise<string> {
+  if (provider === 'twilio') return `c_${callSid}`;
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(callSid)));
+  const hex = Array.from(digest.subarray(0, 16), (x) => x.toString(16).padStart(2, '0')).join('');
+  return `c_${provider === 'telnyx' ? 'tx' : 'pv'}_${hex}`;
+}

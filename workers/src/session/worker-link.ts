@@ -6,14 +6,13 @@ import { jsonError } from './json-error.ts';
 import { CONTROL_GRACE_MS, MAX_TAKEOVERS, moveTo, type SessionRecord } from './record.ts';
 import { checkpointProblem } from './resume-decision.ts';
 import { fail, type Failure } from './results.ts';
-import { CONTROL, type SessionHost } from './session-host.ts';
+import { CONTROL, MEDIA, closeQuietly, type SessionHost } from './session-host.ts';
 
 /**
  * The session's link to its media worker: the control WebSocket the worker dials (claim, dial-back
  * after a drop, takeover of a lost worker's session), the handover, the worker's messages, and
  * what happens when the link drops (a phone call re-queued at once, a WebRTC session waiting for
- * its client to resume, the alarm re-sending a re-queued job). Frames of the phone stream cross it
- * both ways (phone-media.ts relays them).
+ * its client to resume, the alarm re-sending a re-queued job).
  */
 export class WorkerLink {
   private readonly host: SessionHost;
@@ -47,12 +46,11 @@ export class WorkerLink {
     if (decision.kind === 'resume') {
       const { controlLostAt: _lost, requeuedAt: _requeued, detail: _detail, ...back } = rec;
       await h.save(back);
-      // Twilio's stream may have been replaced while the worker was away (an edge restart): its
-      // current `start` again (the worker ignores a start it already has).
-      if (rec.kind === 'phone' && rec.twilioStart) ws.send(`{"type":"twilio","message":${rec.twilioStart}}`);
     } else if (decision.kind === 'takeover') {
       const { controlLostAt: _lost, requeuedAt: _requeued, detail: _detail, ...taken } = rec;
       await h.save({ ...taken, workerId });
+      // The lost worker's media socket, if it is still open, must neither hear nor speak to the caller.
+      for (const old of h.ctx.getWebSockets(MEDIA)) closeQuietly(old, 1000, 'taken over');
       void this.handOver(ws, true);
     } else {
       await h.save({ ...moveTo(rec, 'claimed', Date.now()), workerId });
@@ -63,15 +61,14 @@ export class WorkerLink {
   }
 
   /**
-   * Sends the claiming worker the session; a TURN provider failure ends it. A worker taking a call
-   * over also gets Twilio's `start` frame again (the stream has been running since).
+   * Sends the claiming worker the session; a TURN provider failure ends it. A phone or stream
+   * session's worker then dials the media socket (media-relay.ts), which starts with the stream's
+   * `start`.
    */
   private async handOver(ws: WebSocket, takeover = false): Promise<void> {
     const h = this.host;
     try {
       ws.send(JSON.stringify(await buildHandover(h.rec!, h.config, takeover)));
-      const start = h.current()?.twilioStart;
-      if (takeover && start) ws.send(`{"type":"twilio","message":${start}}`);
     } catch (err) {
       await h.end('error', `TURN credentials for the worker: ${(err as Error).message}`);
     }
@@ -102,9 +99,12 @@ export class WorkerLink {
         if (rec.state === 'claimed') await h.save(moveTo(rec, 'live', Date.now()));
         return;
       case 'end':
-        // A client that broke the data channel's limits ends as 'abuse'; any other worker end is
-        // 'worker_ended', its reason and detail kept as the status detail.
+        // A client that broke the data channel's limits ends as 'abuse', a provider's `stop` as
+        // 'phone_hangup'; any other worker end is 'worker_ended', its reason and detail kept as
+        // the status detail.
         if (msg.reason === 'abuse') await h.end('abuse', msg.detail);
+        // The worker read the provider's `stop`: the caller hung up.
+        else if (msg.reason === 'phone_hangup') await h.end('phone_hangup', msg.detail);
         else await h.end('worker_ended', [msg.reason, msg.detail].filter(Boolean).join(': ') || undefined);
         return;
       case 'checkpoint': {
@@ -122,16 +122,12 @@ export class WorkerLink {
         }
         return;
       }
-      case 'twilio':
-        // One message to the stream's bridge, one line per Twilio frame (JSON text has no raw newline).
-        h.twilioSocket()?.send(msg.messages.map((m) => JSON.stringify(m)).join('\n'));
-        return;
     }
   }
 
   /**
    * The control WebSocket closed. The worker may dial back in with its resume token within
-   * CONTROL_GRACE_MS (a transient drop). A phone call is also re-queued for another worker at
+   * CONTROL_GRACE_MS (a transient drop). A phone call (or stream client) is also re-queued for another worker at
    * once; a WebRTC session waits up to RESUME_WINDOW_MS for its client to resume. Otherwise the
    * alarm ends it as worker_lost.
    */
@@ -141,7 +137,7 @@ export class WorkerLink {
     if (!rec || rec.state === 'ended' || h.controlSocket()) return;
     const detail = `control WebSocket closed (${code})`;
     if (rec.state !== 'claimed' && rec.state !== 'live') await h.end('worker_lost', detail);
-    else if (rec.kind === 'phone') await this.requeue(rec, detail);
+    else if (rec.kind !== 'webrtc') await this.requeue(rec, detail);
     else if (this.resuming) {
       // The worker dropped while the client's resume waited for its answer: another worker gets the offer.
       const failed = await this.requeueForResume({ ...rec, controlLostAt: Date.now(), detail }, this.resuming.offer, this.resuming.offerUfrag, Date.now());
@@ -150,7 +146,7 @@ export class WorkerLink {
   }
 
   /**
-   * A phone call's worker was lost mid-call: Twilio's WebSocket stays open (the caller hears
+   * A phone call's (or stream client's) worker was lost mid-call: the peer's WebSocket stays open (the caller hears
    * silence, not a hang-up) and the call goes back on the queue; the first worker to claim it
    * takes it over (or the lost worker dials back in, if the drop was transient). Nobody within
    * CONTROL_GRACE_MS: the alarm ends it as worker_lost.

@@ -14,11 +14,16 @@ export class Inbox<T> {
     const v = this.items.shift();
     if (v !== undefined) return Promise.resolve(v);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no message within ${timeoutMs} ms`)), timeoutMs);
-      this.waiting.push((x) => {
+      const waiter = (x: T) => {
         clearTimeout(t);
         resolve(x);
-      });
+      };
+      // A waiter that timed out is removed, or it would swallow the next message.
+      const t = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(waiter), 1);
+        reject(new Error(`no message within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting.push(waiter);
     });
   }
 

@@ -1,6 +1,7 @@
 import { SELF } from 'cloudflare:test';
 import { parseControlToWorker, type ControlToEdge, type ControlToWorker, type SessionJob } from '@switchboard/protocol';
 import { Inbox } from './inbox.ts';
+import { socketOf, type Socket } from './media.ts';
 
 export interface Claim {
   status: number;
@@ -37,4 +38,24 @@ export async function claim(job: Pick<SessionJob, 'sessionId' | 'controlToken'>,
     closed,
     send: (msg) => ws?.send(JSON.stringify(msg)),
   };
+}
+
+/** The `session` handover a claim receives first (throws on anything else). */
+export async function handover(c: Claim): Promise<Extract<ControlToWorker, { type: 'session' }>> {
+  const m = await c.inbox.next();
+  if (m.type !== 'session') throw new Error(`expected the session handover, got ${m.type}`);
+  return m;
+}
+
+/**
+ * Dials the session's media socket as the claiming worker's transport does
+ * (`GET /internal/sessions/<id>/media`, `Authorization: Bearer <resumeToken>` from the handover,
+ * `X-Worker-Id` of the worker holding the session). The edge relays the peer's frames over it
+ * verbatim, the stream's stored `start` first; a refusal keeps its status and JSON body.
+ */
+export async function dialMedia(sessionId: string, resumeToken: string, workerId = 'w-test', headers: Record<string, string> = {}): Promise<Socket> {
+  const res = await SELF.fetch(`http://edge.test/internal/sessions/${sessionId}/media`, {
+    headers: { Upgrade: 'websocket', Authorization: `Bearer ${resumeToken}`, 'X-Worker-Id': workerId, ...headers },
+  });
+  return socketOf(res);
 }

@@ -104,9 +104,9 @@ describe('WebRtcTransport (real werift peers on loopback)', () => {
       for (let k = 0; k < 25; k++) {
         const s = new Int16Array(n);
         for (let i = 0; i < n; i++) s[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * (k * n + i)) / rate));
-        transport.play(audioFrame(s, rate, 1));
+        transport.output.push(audioFrame(s, rate, 1));
       }
-      transport.finishPlayback();
+      void transport.output.finish();
       await until(() => received.length >= 25, 5000);
       received.slice(1).forEach((p, i) => expect((p.ts - received[i]!.ts) >>> 0).toBe(960));
       const dec = new OpusDecoderStream(1, 48000);
@@ -114,7 +114,7 @@ describe('WebRtcTransport (real werift peers on loopback)', () => {
       for (const f of out) expect(f.samples.length).toBe(960);
       expect(crossingsPerSecond(out.slice(5, 24))).toBeGreaterThan(850);
       expect(crossingsPerSecond(out.slice(5, 24))).toBeLessThan(910);
-      await until(() => transport.queuedMs() === 0, 2000);
+      await until(() => transport.output.queuedMs() === 0, 2000);
       await new Promise((r) => setTimeout(r, 60)); // idle, so the next reply may switch rate
     }
   }, 20_000);
@@ -127,9 +127,9 @@ describe('WebRtcTransport (real werift peers on loopback)', () => {
       for (let k = 0; k < 100; k++) {
         const s = new Int16Array(960);
         for (let i = 0; i < 960; i++) s[i] = ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) - 32768 >> 2;
-        transport.play(audioFrame(s, 48000, 1));
+        transport.output.push(audioFrame(s, 48000, 1));
       }
-      transport.finishPlayback();
+      void transport.output.finish();
       await until(() => received.length >= 100, 10_000);
       // The first packets carry the encoder's start-up; the rest are steady VBR around the target.
       const steady = received.slice(10, 100);

@@ -1,16 +1,9 @@
 import { parseChannelMessage, type ChannelMessage, type IceServer } from '@switchboard/protocol';
-import {
-  RTCPeerConnection,
-  RTCRtpCodecParameters,
-  RtpHeader,
-  RtpPacket,
-  type RTCDataChannel,
-  type RTCRtpTransceiver,
-} from 'werift';
+import { RTCPeerConnection, RTCRtpCodecParameters, type RTCDataChannel, type RTCRtpTransceiver } from 'werift';
 import { FrameClock } from '../../audio/frame-clock.ts';
 import type { AudioFrame } from '../../audio/frame.ts';
-import { isOpusRate, OPUS_RATES, OPUS_SAMPLE_RATE, OpusDecoderStream, OpusEncoderStream, type OpusEncoderOptions } from '../../audio/opus.ts';
-import { PacedOutput } from '../../audio/paced-output.ts';
+import { isOpusRate, OPUS_SAMPLE_RATE, OpusDecoderStream, type OpusEncoderOptions } from '../../audio/opus.ts';
+import { PlayoutEngine, type PlayoutStats } from '../../audio/playout/engine.ts';
 import type { MediaTransport } from '../types.ts';
 import { ChannelGuard, type Rejection } from './channel-guard.ts';
 import { installWeriftPatches } from '../../werift-patches/index.ts';
@@ -20,6 +13,7 @@ import { findOfferedOpus } from './opus-offer.ts';
 import { RemoteCandidateGate, type PeerAddressClass } from './remote-candidates.ts';
 import { RtcpReports } from './rtcp-reports.ts';
 import { RtpFastPath } from './rtp-fast-path.ts';
+import { RtpSink } from './rtp-sink.ts';
 import { withStunFromTurn } from './stun-from-turn.ts';
 
 export interface WebRtcOptions {
@@ -31,7 +25,7 @@ export interface WebRtcOptions {
   publicIp: string;
   /** Gather and bind on this local address only ('' = every interface); 127.0.0.1 for local stacks. */
   interfaceAddress: string;
-  /** Reply encoder settings (mono; the rate follows the reply's, see PacedOutput followRates). */
+  /** Reply encoder settings (mono; the rate follows the reply's, see rtp-sink.ts). */
   opus?: Pick<OpusEncoderOptions, 'application' | 'complexity' | 'bitrate'>;
   /**
    * The rate the pipeline wants caller audio at (the handler's inputSampleRate). Incoming Opus is
@@ -71,7 +65,8 @@ export const CONNECT_TIMEOUT_MS = 10_000;
 /**
  * A browser call over WebRTC (werift): answers the offer with Opus send-receive and takes the
  * client's `events` data channel. Incoming Opus is decoded to AudioFrames at `inputSampleRate`;
- * reply audio is paced on a 20 ms clock, Opus-encoded and sent as RTP with continuous timestamps.
+ * reply audio is paced by a PlayoutEngine on the shared 20 ms clock, Opus-encoded and sent as RTP
+ * with continuous timestamps (rtp-sink.ts).
  */
 export class WebRtcTransport implements MediaTransport {
   readonly kind = 'webrtc' as const;
@@ -81,24 +76,18 @@ export class WebRtcTransport implements MediaTransport {
   private readonly connectedListeners: (() => void)[] = [];
   private channel: RTCDataChannel | null = null;
   private readonly decoder: OpusDecoderStream;
-  /** Reply encoders by input rate, each made when the first reply frame at its rate is sent. */
-  private readonly encoders = new Map<number, OpusEncoderStream>();
-  private readonly encoderOptions: OpusEncoderOptions;
-  private readonly output: PacedOutput;
-  /** Frames encoded ahead of their tick (PacedOutput prepare), until sent; cleared frames just go. */
-  private readonly encoded = new WeakMap<AudioFrame, Buffer>();
+  /** Reply audio: paced on the shared clock, segment by segment (audio/playout/engine.ts). */
+  readonly output: PlayoutEngine;
   /**
    * Every call of the worker ticks on one clock: one timer wake-up and one burst of sends per
    * 20 ms for all of them (frame-clock.ts).
    */
   private readonly clock = FrameClock.shared(20);
-  private seq = Math.floor(Math.random() * 0xffff);
   private lastInSeq = -1;
   private closed = false;
   private closeReason = '';
   /** Settles once werift has closed the peer connection (SCTP ABORT sent, UDP sockets closed). */
   private closing: Promise<void> = Promise.resolve();
-  private replyActive = false;
   private watchingSctp = false;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
   /** Every remote candidate, offered or trickled, passes it before werift sees it (remote-candidates.ts). */
@@ -130,24 +119,13 @@ export class WebRtcTransport implements MediaTransport {
     // kbit/s at 16 kHz against 51 at 48), which would cost quality, not just bandwidth. At the
     // same budget, 16 kHz speech coded at 16 kHz keeps more of its waveform than coded from a
     // 48 kHz resampling (20.8 vs 17.6 dB SNR on the speech fixture): no bits go to empty bands.
-    this.encoderOptions = { channels: 1, fec: true, bitrate: REPLY_BITRATE, ...opus };
+    const encoderOptions: OpusEncoderOptions = { channels: 1, fec: true, bitrate: REPLY_BITRATE, ...opus };
     this.payloadType = payloadType;
-    this.output = new PacedOutput({
-      sampleRate: OPUS_SAMPLE_RATE,
-      channels: 1,
-      frameMs: 20,
-      // Replies at a rate Opus encodes natively (TTS at 16 or 24 kHz) are encoded at that rate:
-      // no resampler per frame, and fewer bands to code. The RTP clock stays 48 kHz (RFC 7587).
-      followRates: OPUS_RATES,
-      rtpClockRate: OPUS_SAMPLE_RATE,
-      clock: this.clock,
-      maxQueueMs: 10_000,
-      // Encoded ahead of the tick, so the shared clock's burst carries only the sends (paced-output.ts).
-      prepare: (frame) => {
-        if (!this.closed) this.encoded.set(frame, this.encode(frame));
-      },
-      send: (frame, timestamp, marker) => this.sendFrame(frame, timestamp, marker),
-    });
+    const sink = new RtpSink(
+      { payloadType, transceiver: () => this.transceiver, fastPath: () => this.fastPath, closed: () => this.closed },
+      encoderOptions,
+    );
+    this.output = new PlayoutEngine({ sink, clock: this.clock, maxQueueMs: 10_000 });
     pc.onDataChannel.subscribe((ch) => {
       // The peer closing its RTCPeerConnection aborts the SCTP association (browsers and werift
       // send an ABORT): the call is over. Without this the worker would only notice when ICE
@@ -291,34 +269,13 @@ export class WebRtcTransport implements MediaTransport {
     else this.closeListeners.push(cb);
   }
 
-  play(frame: AudioFrame): void {
-    if (this.closed) return;
-    if (!this.replyActive || this.output.queuedMs() === 0) {
-      this.output.markReplyStart();
-      this.replyActive = true;
-    }
-    this.output.push(frame);
-  }
-
-  clearPlayback(): number {
-    this.replyActive = false;
-    return this.output.clear();
-  }
-
-  finishPlayback(): void {
-    this.output.flushReply();
-  }
-
-  queuedMs(): number {
-    return this.output.queuedMs();
-  }
-
   sendEvent(event: ChannelMessage): void {
     const ch = this.channel;
     if (ch && ch.readyState === 'open') ch.send(JSON.stringify(event));
   }
 
-  stats() {
+  /** The reply output's counters (lateTicks and ticksRun feed the `frames late` metric). */
+  stats(): PlayoutStats {
     return this.output.stats();
   }
 
@@ -328,7 +285,7 @@ export class WebRtcTransport implements MediaTransport {
     this.closed = true;
     this.closeReason = reason;
     clearTimeout(this.connectTimer);
-    this.output.stop();
+    this.output.destroy();
     this.fastPath?.detach();
     this.rtcpReports?.stop();
     this.closing = this.pc.close().catch(() => {});
@@ -356,31 +313,6 @@ export class WebRtcTransport implements MediaTransport {
       return;
     }
     for (const l of this.audioListeners) l(frame);
-  }
-
-  private encoderFor(rate: number): OpusEncoderStream {
-    let e = this.encoders.get(rate);
-    if (!e) {
-      e = new OpusEncoderStream({ ...this.encoderOptions, sampleRate: rate });
-      this.encoders.set(rate, e);
-    }
-    return e;
-  }
-
-  private encode(frame: AudioFrame): Buffer {
-    const encoded = this.encoderFor(frame.sampleRate).encode(frame);
-    return Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
-  }
-
-  private sendFrame(frame: AudioFrame, timestamp: number, marker: boolean): void {
-    if (this.closed) return;
-    let payload = this.encoded.get(frame);
-    if (payload) this.encoded.delete(frame);
-    else payload = this.encode(frame);
-    this.seq = (this.seq + 1) & 0xffff;
-    if (this.fastPath?.send(payload, this.seq, timestamp >>> 0, marker)) return;
-    const header = new RtpHeader({ payloadType: this.payloadType, sequenceNumber: this.seq, timestamp: timestamp >>> 0, marker });
-    this.transceiver?.sender.sendRtp(new RtpPacket(header, payload)).catch(() => {});
   }
 }
 

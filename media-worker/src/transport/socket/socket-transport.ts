@@ -1,0 +1,313 @@
+/**
+ * A call carried by one WebSocket media stream: a telephony provider's (Twilio, Telnyx, Plivo) or
+ * a stream client's (`GET /v1/stream`). Three parts: the serializer (pure: messages <-> frames and
+ * events), the media socket this transport owns (media-socket.ts), and a sink on the playout
+ * engine (socket-sink.ts), made when the stream's `start` says the format.
+ *
+ * Constraints it encodes:
+ * - Nothing is sent before `start` (there is no stream to address): reply audio waits in a
+ *   DeferredOutput and goes out the moment the engine exists.
+ * - Marks are the truth of what was heard (socket-sink.ts); a clear's echoes are not (the engine
+ *   ignores acknowledgements of cleared frames).
+ * - A stream can be replaced mid-call (the edge restarted; Twilio asked `<Connect action>` and
+ *   opened a new one): `streamLost()` pauses sending, and a later `start` for the same call
+ *   switches to the new stream with an empty far buffer. A `start` for another call is ignored;
+ *   one for the current stream is a replay (the edge sends it to every media socket it accepts).
+ * - A phone stream that brings no media for `noMediaMs` after its `start` is closed as
+ *   `no_media`: providers send a frame every 20 ms while a stream lives.
+ * - A stream client's messages are held to the data channel's limits (channel-guard.ts) and its
+ *   audio to twice real time; a `ping` is answered here.
+ */
+import type { ChannelMessage } from '@switchboard/protocol';
+import type { AudioFrame } from '../../audio/frame.ts';
+import { FrameClock } from '../../audio/frame-clock.ts';
+import { OpusDecoderStream, OpusEncoderStream } from '../../audio/opus.ts';
+import { PlayoutEngine } from '../../audio/playout/engine.ts';
+import { initResampler } from '../../audio/resampler.ts';
+import type { MediaTransport } from '../types.ts';
+import { ChannelGuard } from '../webrtc/channel-guard.ts';
+import { DeferredOutput } from './deferred-output.ts';
+import { MediaSocket } from './media-socket.ts';
+import type { InboundEvent, MediaSerializer, StreamStart, WireMessage } from './serializer.ts';
+import { encodeStarted } from './serializers/stream.ts';
+import { SocketSink } from './socket-sink.ts';
+
+/** Bits/s of a stream client's Opus replies: what browsers send for mono speech (the WebRTC transport's choice too). */
+const OPUS_REPLY_BITRATE = 32_000;
+
+/** Default of noMediaMs for phone streams. */
+export const NO_MEDIA_MS = 10_000;
+
+export interface SocketTransportOptions {
+  kind: 'phone' | 'stream';
+  serializer: MediaSerializer;
+  /** Where the media socket goes (the edge, the session, its resume token, this worker). */
+  socket: { edgeUrl: string; sessionId: string; token: string; workerId: string };
+  /** Closes the call as `no_media` when no audio arrives this long after `start` (0: never). */
+  noMediaMs?: number;
+  log: (m: string) => void;
+}
+
+export class SocketTransport implements MediaTransport {
+  readonly kind: 'phone' | 'stream';
+  readonly output = new DeferredOutput();
+  readonly #serializer: MediaSerializer;
+  readonly #socket: MediaSocket;
+  readonly #log: (m: string) => void;
+  readonly #noMediaMs: number;
+  readonly #audio = new Set<(f: AudioFrame) => void>();
+  readonly #events = new Set<(e: ChannelMessage) => void>();
+  readonly #closes = new Set<(reason: string) => void>();
+  readonly #starts = new Set<(s: StreamStart) => void>();
+  #engine: PlayoutEngine | null = null;
+  #sink: SocketSink | null = null;
+  #start: StreamStart | undefined;
+  #streams = 0;
+  #lost = false;
+  #closed = false;
+  #closeReason = '';
+  #lastFrameAt = 0;
+  #watchdog: ReturnType<typeof setTimeout> | null = null;
+  #decodeErrors = 0;
+  /** A stream client's Opus decoder: packets carry state from one to the next, so the serializer cannot decode them. */
+  #opusIn: OpusDecoderStream | null = null;
+  readonly #guard: ChannelGuard | null;
+  /** Stream clients' audio budget: bytes of credit (refilled at twice real time, capped at one second). */
+  #audioCredit = 0;
+  #audioCreditAt = 0;
+
+  constructor(o: SocketTransportOptions) {
+    this.kind = o.kind;
+    this.#serializer = o.serializer;
+    this.#log = o.log;
+    this.#noMediaMs = o.noMediaMs ?? (o.kind === 'phone' ? NO_MEDIA_MS : 0);
+    this.#guard = o.kind === 'stream' ? new ChannelGuard(performance.now()) : null;
+    this.#socket = new MediaSocket({
+      ...o.socket,
+      onMessage: (data) => this.receive(data),
+      onGone: (reason) => this.close(`media socket gone: ${reason}`),
+      log: o.log,
+    });
+  }
+
+  /**
+   * Loads the resampler's wasm (reply audio is converted to the stream's rate) and opens the
+   * media socket (the edge sends the stream's `start` first if it has one).
+   */
+  async open(): Promise<void> {
+    await initResampler();
+    await this.#socket.open();
+  }
+
+  /** How many streams have carried this call (1 until one was replaced). */
+  get streams(): number {
+    return this.#streams;
+  }
+
+  get start(): StreamStart | undefined {
+    return this.#start;
+  }
+
+  /** Called once with the stream's details when `start` arrives (at once if it already has). */
+  onStart(cb: (s: StreamStart) => void): () => void {
+    if (this.#start) {
+      cb(this.#start);
+      return () => {};
+    }
+    this.#starts.add(cb);
+    return () => this.#starts.delete(cb);
+  }
+
+  onAudio(cb: (frame: AudioFrame) => void): () => void {
+    this.#audio.add(cb);
+    return () => this.#audio.delete(cb);
+  }
+
+  onEvent(cb: (event: ChannelMessage) => void): () => void {
+    this.#events.add(cb);
+    return () => this.#events.delete(cb);
+  }
+
+  onClose(cb: (reason: string) => void): () => void {
+    if (this.#closed) {
+      cb(this.#closeReason);
+      return () => {};
+    }
+    this.#closes.add(cb);
+    return () => this.#closes.delete(cb);
+  }
+
+  /** A pipeline event for the far end (stream clients; a phone has no way to show one). */
+  sendEvent(event: ChannelMessage): void {
+    const start = this.#start;
+    if (!start || this.#closed) return;
+    const msg = this.#serializer.encodeEvent(start, event);
+    if (msg !== null) this.#socket.send(msg);
+  }
+
+  /** One message from the socket. A message that fails to decode is logged (once per 100) and dropped. */
+  receive(data: WireMessage): void {
+    if (this.#closed) return;
+    if (this.#guard && !this.#admit(data)) return;
+    if (this.#opusIn && typeof data !== 'string') return this.#opusPacket(data);
+    let ev: InboundEvent;
+    try {
+      ev = this.#serializer.decode(data, this.#start);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (!this.#start && typeof data === 'string') { void this.close(`error: ${message}`); return; } // a refused start ends the call
+      if (this.#decodeErrors++ % 100 === 0) this.#log(`${this.#serializer.name}: dropped a message: ${message}`);
+      if (this.kind === 'stream') this.sendEvent({ type: 'error', message });
+      return;
+    }
+    switch (ev.kind) {
+      case 'start':
+        return this.#onStart(ev.start);
+      case 'audio':
+        this.#lastFrameAt = performance.now();
+        for (const l of this.#audio) l(ev.frame);
+        return;
+      case 'dtmf':
+        for (const l of this.#events) l({ type: 'dtmf', digit: ev.digit });
+        return;
+      case 'ack': {
+        const seq = this.#sink?.seqOf(ev.name);
+        if (seq != null) this.#engine?.acknowledge(seq);
+        return;
+      }
+      case 'event': {
+        const typed = this.#guard?.admitType(ev.event.type);
+        if (typed && !typed.ok) return void this.#abuse(typed.message, typed.end, typed.notify);
+        if (ev.event.type === 'ping') return this.sendEvent('t' in ev.event ? { type: 'pong', t: ev.event['t'] } : { type: 'pong' });
+        for (const l of this.#events) l(ev.event);
+        return;
+      }
+      case 'stop':
+        void this.close('phone_hangup');
+        return;
+      case 'connected':
+      case 'cleared':
+      case 'ignored':
+        return;
+    }
+  }
+
+  /**
+   * The provider's stream closed without `stop` (the edge says `media.lost`): sending pauses, what
+   * the far end held is gone, and queued audio waits for the next stream's `start`.
+   */
+  streamLost(): void {
+    if (this.#closed || !this.#start || this.#lost) return;
+    this.#lost = true;
+    this.#engine?.pause();
+    this.#engine?.farBufferLost();
+    this.#log(`${this.#serializer.name}: stream ${this.#start.streamId} lost; waiting for a new one`);
+  }
+
+  stats(): { lateTicks: number; ticksRun: number } {
+    const s = this.#engine?.stats();
+    return { lateTicks: s?.lateTicks ?? 0, ticksRun: s?.ticksRun ?? 0 };
+  }
+
+  /** Stops sending, closes the socket and fires the close listeners once; resolves when the socket has closed. */
+  close(reason: string): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    this.#closeReason = reason;
+    if (this.#watchdog !== null) clearTimeout(this.#watchdog);
+    this.#engine?.destroy();
+    this.output.clear();
+    const closing = this.#socket.close();
+    const listeners = [...this.#closes];
+    this.#closes.clear();
+    this.#audio.clear();
+    this.#events.clear();
+    this.#starts.clear();
+    for (const l of listeners) l(reason);
+    return closing;
+  }
+
+  #onStart(start: StreamStart): void {
+    const current = this.#start;
+    if (current) {
+      if (start.streamId === current.streamId) return; // a replay (the edge sends it to every media socket)
+      if (start.callId !== current.callId) return this.#log(`${this.#serializer.name}: ignored a start for another call (${start.callId})`);
+      this.#start = start;
+      this.#streams++;
+      this.#lost = false;
+      this.#engine?.farBufferLost();
+      this.#engine?.resume();
+      this.#log(`${this.#serializer.name}: call ${start.callId} goes on in stream ${start.streamId}`);
+      return;
+    }
+    this.#start = start;
+    this.#streams = 1;
+    this.#lastFrameAt = performance.now();
+    if (start.format.encoding === 'opus') this.#opusIn = new OpusDecoderStream(1, start.format.sampleRate);
+    const opusOut = start.output.encoding === 'opus' ? new OpusEncoderStream({ sampleRate: start.output.sampleRate, channels: 1, bitrate: OPUS_REPLY_BITRATE }) : null;
+    const sink = new SocketSink({
+      sampleRate: start.output.sampleRate,
+      serializer: this.#serializer,
+      send: (d) => this.#socket.send(d),
+      start: () => this.#start,
+      ...(opusOut ? { encode: (f: AudioFrame) => opusOut.encode(f) } : {}),
+    });
+    const engine = new PlayoutEngine({ sink, clock: FrameClock.shared(20) });
+    this.#sink = sink;
+    this.#engine = engine;
+    engine.start();
+    this.output.attach(engine);
+    if (this.kind === 'stream') this.#socket.send(encodeStarted(start));
+    this.#armWatchdog();
+    for (const l of this.#starts) l(start);
+    this.#starts.clear();
+  }
+
+  /** One Opus packet from a stream client: decoded here; a corrupt one is dropped (and reported like a bad message). */
+  #opusPacket(packet: Uint8Array): void {
+    let frame: AudioFrame;
+    try {
+      frame = this.#opusIn!.decode(packet);
+    } catch (err) {
+      if (this.#decodeErrors++ % 100 === 0) this.sendEvent({ type: 'error', message: `stream: bad Opus packet: ${err instanceof Error ? err.message : String(err)}` });
+      return;
+    }
+    this.#lastFrameAt = performance.now();
+    for (const l of this.#audio) l(frame);
+  }
+
+  /** A stream client's message against its limits; an abusive client is told once, then cut off. */
+  #admit(data: WireMessage): boolean {
+    const now = performance.now();
+    if (typeof data !== 'string') {
+      const rate = this.#start ? this.#start.format.sampleRate * 2 * 2 : 48_000 * 4; // bytes/s at twice real time
+      this.#audioCredit = Math.min(rate, this.#audioCredit + ((now - this.#audioCreditAt) / 1000) * rate);
+      this.#audioCreditAt = now;
+      if (data.byteLength > 16_384) return this.#abuse('audio frame over 16 KiB', true);
+      this.#audioCredit -= data.byteLength;
+      return this.#audioCredit >= -rate || this.#abuse('audio faster than twice real time', true);
+    }
+    const admitted = this.#guard!.admitMessage(Buffer.byteLength(data), now);
+    if (!admitted.ok) return this.#abuse(admitted.message, admitted.end, admitted.notify);
+    return true;
+  }
+
+  #abuse(message: string, end: boolean, notify = true): false {
+    if (notify) this.sendEvent({ type: 'error', code: 'abuse', message });
+    if (end) void this.close('abuse');
+    return false;
+  }
+
+  /** Closes the call as `no_media` once no audio has arrived for noMediaMs. */
+  #armWatchdog(): void {
+    if (this.#noMediaMs <= 0 || this.#closed) return;
+    const due = this.#lastFrameAt + this.#noMediaMs - performance.now();
+    this.#watchdog = setTimeout(() => {
+      this.#watchdog = null;
+      if (this.#closed) return;
+      if (performance.now() - this.#lastFrameAt >= this.#noMediaMs) void this.close('no_media');
+      else this.#armWatchdog();
+    }, Math.max(0, due));
+    this.#watchdog.unref?.();
+  }
+}

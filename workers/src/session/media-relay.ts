@@ -1,0 +1,187 @@
+import { verifyControlToken } from '@switchboard/protocol';
+import { jsonError } from './json-error.ts';
+import { verifyMediaNonce } from './media-nonce.ts';
+import { resumeTokenSubject, verifyMediaToken } from './media-token.ts';
+import { readPeerStart, type PeerKind } from './peer-start.ts';
+import type { SessionRecord } from './record.ts';
+import { MEDIA, PEER, closeQuietly, type SessionHost } from './session-host.ts';
+import type { WorkerLink } from './worker-link.ts';
+
+/** Largest frame relayed either way (a 20 ms media frame is well under 2 KB; a start under 4 KB). */
+export const MAX_FRAME_BYTES = 16_384;
+/** Frames a provider may send before `start` (Twilio and Telnyx send one `connected`). */
+const MAX_FRAMES_BEFORE_START = 4;
+
+/** What the object keeps on each peer socket (it survives hibernation). */
+interface PeerAttachment {
+  kind: PeerKind;
+  started: boolean;
+  before: number;
+}
+
+/**
+ * The session's media relay, in one hop: the peer's WebSocket (a provider's media stream, or a
+ * stream client's socket) terminates in this object, and its frames go to the claiming worker's
+ * media socket as they came, and the worker's back (a text message may carry several frames, one
+ * per line: one event here instead of several). Only a stream's `start` is parsed here, to check
+ * the call's credential and to keep it for the workers that attach later (a dial-back, a
+ * takeover); every other frame is relayed unread and parsed once, by the worker.
+ */
+export class MediaRelay {
+  private readonly host: SessionHost;
+  private readonly link: WorkerLink;
+
+  constructor(host: SessionHost, link: WorkerLink) {
+    this.host = host;
+    this.link = link;
+  }
+
+  /**
+   * The peer's upgrade, forwarded by its route once what the route can check statelessly passed
+   * (a provider's signature, a URL credential's HMAC: X-Media-Nonce; a stream client's auth).
+   * Checked here: the session runs, has no peer attached, and the nonce is the one it last minted
+   * and unused (then consumed). Twilio's credential travels in `start` instead (checked there).
+   */
+  async acceptPeer(request: Request, kind: PeerKind): Promise<Response> {
+    const h = this.host;
+    const rec = h.rec;
+    const wanted = kind === 'stream' ? 'stream' : 'phone';
+    if (!rec || rec.kind !== wanted) return jsonError(404, 'not_found', `no such ${wanted} session`);
+    if (rec.state === 'ended') return jsonError(410, 'gone', 'session has ended');
+    if (h.peerSocket()) return jsonError(409, 'conflict', 'a media stream is already attached');
+    if (kind === 'telnyx' || kind === 'plivo') {
+      if (rec.call?.provider !== kind) return jsonError(404, 'not_found', `not a ${kind} call`);
+      const denied = verifyMediaNonce(rec, request.headers.get('X-Media-Nonce'));
+      if (denied) return jsonError(403, 'forbidden', denied);
+      await h.save({ ...withoutLoss(rec), mediaNonceUsed: true });
+    }
+    const { ws, response } = h.accept(PEER);
+    const attachment: PeerAttachment = { kind, started: false, before: 0 };
+    ws.serializeAttachment(attachment);
+    if (kind === 'stream') ws.send(JSON.stringify({ type: 'session', id: rec.id }));
+    return response;
+  }
+
+  /** A peer frame: relayed once the stream started; before that, read for its start. */
+  async onPeerMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    if (byteSize(data) > MAX_FRAME_BYTES) return closeQuietly(ws, 1009, 'frame too large');
+    const a = ws.deserializeAttachment() as PeerAttachment;
+    if (a.started) {
+      this.host.mediaSocket()?.send(data);
+      return;
+    }
+    if (typeof data !== 'string') {
+      // A stream client's audio before its start (or before a worker took it) goes nowhere.
+      if (a.kind === 'stream') return;
+      return closeQuietly(ws, 1003, 'binary frame before start');
+    }
+    const start = readPeerStart(a.kind, data);
+    if (start.kind === 'bad') return closeQuietly(ws, 1008, start.why);
+    if (start.kind === 'before') {
+      if (++a.before > MAX_FRAMES_BEFORE_START) return closeQuietly(ws, 1008, 'too many frames before start');
+      ws.serializeAttachment(a);
+      return;
+    }
+    const h = this.host;
+    const rec = h.rec;
+    if (!rec || rec.state === 'ended') return closeQuietly(ws, 1000, 'session has ended');
+    if (a.kind === 'twilio') {
+      const denied = await this.checkTwilioStart(rec, start.callId, start.token);
+      if (denied) return closeQuietly(ws, 1008, denied);
+    }
+    a.started = true;
+    ws.serializeAttachment(a);
+    const now = h.current()!;
+    await h.save({ ...withoutLoss(now), peerStart: data });
+    h.mediaSocket()?.send(data);
+    h.streamClosed.resolveAll(null);
+    // The edge restarted under both sockets: no worker holds the call and no drop was seen.
+    const after = h.current()!;
+    if ((after.state === 'claimed' || after.state === 'live') && !h.controlSocket() && after.controlLostAt === undefined)
+      await this.link.requeue(after, 'control WebSocket gone without a close (the edge restarted)');
+  }
+
+  /**
+   * Twilio's `start`: its `token` parameter is the media token the voice webhook minted (HMAC,
+   * expiry, and the nonce this session last minted, unused), and `callSid` is this session's call.
+   */
+  private async checkTwilioStart(rec: SessionRecord, callSid: string, token: string | undefined): Promise<string | null> {
+    const secret = this.host.config.CONTROL_SECRET;
+    const check = await verifyMediaToken(secret, rec.id, token ?? '', Date.now());
+    if (!check.ok) return `stream token ${check.reason}`;
+    const denied = verifyMediaNonce(rec, check.nonce);
+    if (denied) return denied;
+    if (callSid !== rec.call?.callSid) return "start.callSid is not this session's call";
+    await this.host.save({ ...rec, mediaNonceUsed: true });
+    return null;
+  }
+
+  /**
+   * The peer's socket closed. A stream client hung up. A Twilio stream closed without the call
+   * ending (no `stop`: the worker ends the session when it reads one) when the edge restarted or
+   * this object was reset: the call goes on, Twilio requests <Connect action> and gets a new
+   * stream. Telnyx and Plivo streams end with their call.
+   */
+  async onPeerClose(ws: WebSocket, code: number): Promise<void> {
+    const h = this.host;
+    h.streamClosed.resolveAll(undefined);
+    const rec = h.rec;
+    if (!rec || rec.state === 'ended' || h.peerSocket()) return;
+    const a = ws.deserializeAttachment() as PeerAttachment | null;
+    if (a?.kind === 'stream') return h.end('client_hangup', `stream socket closed (${code})`);
+    if (a?.kind === 'twilio') {
+      await h.save({ ...rec, peerLostAt: Date.now() });
+      h.send({ type: 'media.lost', code });
+      return;
+    }
+    await h.end('phone_hangup', `media stream closed (${code})`);
+  }
+
+  /**
+   * The claiming worker's media socket: `Authorization: Bearer <resumeToken>` from its handover,
+   * from the worker that holds the session. A newer one replaces an older one; the stream's
+   * start goes first, so the worker knows the stream it joins.
+   */
+  async acceptWorker(request: Request): Promise<Response> {
+    const h = this.host;
+    const rec = h.rec;
+    const token = /^Bearer\s+(\S+)$/i.exec(request.headers.get('Authorization') ?? '')?.[1];
+    if (!token) return jsonError(401, 'unauthorized', 'missing Authorization: Bearer <resumeToken>');
+    if (!rec || rec.id !== request.headers.get('X-Session-Id')) return jsonError(404, 'not_found', 'no such session');
+    const check = await verifyControlToken(h.config.CONTROL_SECRET, resumeTokenSubject(rec.id), token, Date.now());
+    if (!check.ok) return jsonError(401, 'unauthorized', `resume token ${check.reason}`);
+    if (rec.state === 'ended') return jsonError(410, 'gone', `session has ended (${rec.reason ?? 'unknown'})`);
+    if (rec.kind === 'webrtc') return jsonError(404, 'not_found', 'a WebRTC session has no media socket');
+    if (request.headers.get('X-Worker-Id') !== rec.workerId) return jsonError(409, 'conflict', 'session is held by another worker');
+    for (const old of h.ctx.getWebSockets(MEDIA)) closeQuietly(old, 1000, 'replaced');
+    const { ws, response } = h.accept(MEDIA);
+    if (rec.peerStart) ws.send(rec.peerStart);
+    return response;
+  }
+
+  /** The worker's frames for the peer: one per line of a text message, or one binary frame. */
+  onWorkerMessage(data: string | ArrayBuffer): void {
+    const peer = this.host.peerSocket();
+    if (!peer) return;
+    if (typeof data !== 'string') {
+      peer.send(data);
+      return;
+    }
+    if (data.indexOf('\n') < 0) {
+      peer.send(data);
+      return;
+    }
+    for (const frame of data.split('\n')) peer.send(frame);
+  }
+}
+
+function withoutLoss(rec: SessionRecord): SessionRecord {
+  const { peerLostAt: _lost, ...rest } = rec;
+  return rest;
+}
+
+/** A frame's size in bytes (UTF-8 for text); a text that cannot be over the limit is not encoded. */
+function byteSize(data: string | ArrayBuffer): number {
+  if (typeof data !== 'string') return data.byteLength;
+  return data.length * 3 <= MAX_FRAME_BYTES ? data.length : new TextEncoder().encode(data).byteLength;
+}

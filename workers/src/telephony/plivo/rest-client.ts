@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { requireSetting, type Config } from '../../config.ts';
+import { badGateway, badRequest } from '../../errors.ts';
+import type { PlaceCallRequest, PlacedCall, TelephonyProvider } from '../provider.ts';
+
+/** How long one Plivo API request may take before the edge gives up (502). */
+const TIMEOUT_MS = 10_000;
+/** Plivo's messages are echoed to our clients; a cap keeps an odd upstream answer small. */
+const MAX_MESSAGE_CHARS = 300;
+
+/** Plivo's 201 answer to "make a call": `{"api_id", "message": "call fired", "request_uuid"}`. */
+const CallFired = z.looseObject({
+  request_uuid: z.string().regex(/^[A-Za-z0-9-]{1,256}$/),
+});
+
+/** Plivo's error body: `{"api_id", "error"}`, the error mostly a sentence, sometimes an object. */
+const PlivoError = z.looseObject({
+  error: z.unknown().optional(),
+});
+
+/** Basic auth over UTF-8 bytes (`btoa` alone throws on characters beyond Latin-1). */
+function basicAuth(user: string, password: string): string {
+  let bin = '';
+  for (const b of new TextEncoder().encode(`${user}:${password}`)) bin += String.fromCharCode(b);
+  return `Basic ${btoa(bin)}`;
+}
+
+/** `Plivo: <error>` from an error body, or '' when it carries none. */
+function describePlivoError(text: string): string {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return '';
+  }
+  const r = PlivoError.safeParse(json);
+  if (!r.success || r.data.error === undefined || r.data.error === null || r.data.error === '') return '';
+  const error = typeof r.data.error === 'string' ? r.data.error : JSON.stringify(r.data.error);
+  return `Plivo: ${error.slice(0, MAX_MESSAGE_CHARS)}`;
+}
+
+/**
+ * A number as Plivo's Call API takes it: country code and number without `+` (`14155550100`);
+ * a SIP URI as is. `<` separates destinations of a bulk call in `to` (and caller IDs in `from`),
+ * so it is refused: one request places one call.
+ */
+function plivoAddress(value: string, field: 'to' | 'from'): string {
+  if (value.includes('<')) throw badRequest(`${field} must be a single number or SIP URI`);
+  const e164 = /^\+(\d+)$/.exec(value);
+  return e164?.[1] ?? value;
+}
+
+/**
+ * Telephony through Plivo's Call API: `POST {PLIVO_API_BASE}/v1/Account/{auth_id}/Call/` with
+ * Basic auth (auth id, auth token) and a JSON body; Plivo requests `answer_url` (POST) when the
+ * callee answers and posts the hang-up to `hangup_url`. The call's id is the answer's
+ * `request_uuid`, which the webhooks carry as RequestUUID (params.ts `plivoCallId`). The auth
+ * token only ever travels in the `Authorization` header; no error message contains it. `fetchFn`
+ * is injectable for tests and is called as a plain function (workerd's `fetch` must not be called
+ * as a method of another object).
+ */
+export function plivoTelephony(config: Config, fetchFn: typeof fetch = fetch): TelephonyProvider {
+  return {
+    name: 'plivo',
+    async placeCall(req: PlaceCallRequest): Promise<PlacedCall> {
+      const authId = requireSetting(config.PLIVO_AUTH_ID, 'PLIVO_AUTH_ID');
+      const authToken = requireSetting(config.PLIVO_AUTH_TOKEN, 'PLIVO_AUTH_TOKEN');
+      const from = req.from || config.PLIVO_FROM;
+      if (!from) throw badRequest('from is required: set PLIVO_FROM or pass "from"');
+
+      const body = {
+        from: plivoAddress(from, 'from'),
+        to: plivoAddress(req.to, 'to'),
+        answer_url: req.voiceUrl,
+        answer_method: 'POST',
+        hangup_url: req.statusCallbackUrl,
+        hangup_method: 'POST',
+      };
+      const base = config.PLIVO_API_BASE.replace(/\/+$/, '');
+      const url = `${base}/v1/Account/${encodeURIComponent(authId)}/Call/`;
+
+      let res: Response;
+      let text: string;
+      try {
+        res = await fetchFn(url, {
+          method: 'POST',
+          headers: {
+            Authorization: basicAuth(authId, authToken),
+            'Content-Type': 'application/json',
+            Accept: 'application/json',
+          },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(TIMEOUT_MS),
+        });
+        text = await res.text();
+      } catch (err) {
+        // Only the error's kind is reported: a fetch error could echo request details.
+        const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+        throw badGateway(
+          timedOut ? `Plivo did not answer within ${TIMEOUT_MS / 1000} s` : 'could not reach Plivo to place the call',
+        );
+      }
+
+      if (res.status === 400) {
+        // Plivo's 400 means a parameter is missing or invalid (usually the caller's `to`/`from`).
+        throw badRequest(describePlivoError(text) || 'Plivo rejected the call request (HTTP 400)');
+      }
+      if (!res.ok) {
+        const detail = describePlivoError(text);
+        throw badGateway(`Plivo failed to place the call: HTTP ${res.status}${detail ? ` (${detail})` : ''}`);
+      }
+
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw badGateway('Plivo answered the call request with invalid JSON');
+      }
+      const fired = CallFired.safeParse(json);
+      if (!fired.success) throw badGateway('Plivo answered the call request without a valid request_uuid');
+      return { callSid: fired.data.request_uuid };
+    },
+  };
+}

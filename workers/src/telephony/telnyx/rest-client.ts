@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { requireSetting, type Config } from '../../config.ts';
+import { badGateway, badRequest } from '../../errors.ts';
+import type { PlaceCallRequest, PlacedCall, TelephonyProvider } from '../provider.ts';
+
+/** How long one Telnyx REST request may take before the edge gives up (502). */
+const TIMEOUT_MS = 10_000;
+/** Telnyx's error texts are echoed to our clients; a cap keeps an odd upstream answer small. */
+const MAX_MESSAGE_CHARS = 300;
+/** At most this many of Telnyx's errors are summarised. */
+const MAX_ERRORS = 3;
+
+/**
+ * Telnyx's answer to "create a connection-scoped TeXML call": a flat
+ * `{"call_sid", "from", "to", "status": "queued"}`. `call_sid` (`v3:...`) is the call control id,
+ * the same value TeXML webhooks carry as `CallSid`. The same path's earlier schema wrapped its
+ * answer in `data`, so `data.call_sid` is read too.
+ */
+const CallSid = z.string().regex(/^[\x21-\x7E]{1,256}$/);
+const CreatedCall = z.union([
+  z.looseObject({ call_sid: CallSid }).transform((r) => r.call_sid),
+  z.looseObject({ data: z.looseObject({ call_sid: CallSid }) }).transform((r) => r.data.call_sid),
+]);
+
+/** Telnyx's API error body: `{"errors": [{"code", "title", "detail", "source", "meta"}]}`. */
+const TelnyxErrors = z.looseObject({
+  errors: z.array(
+    z.looseObject({
+      code: z.union([z.string(), z.number()]).optional(),
+      title: z.string().optional(),
+      detail: z.string().optional(),
+    }),
+  ),
+});
+
+/** `Telnyx error 10016: Invalid phone number (detail)`; several joined by `; `; '' when there is nothing to say. */
+function describeTelnyxErrors(text: string): string {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return '';
+  }
+  const r = TelnyxErrors.safeParse(json);
+  if (!r.success) return '';
+  const parts: string[] = [];
+  for (const e of r.data.errors.slice(0, MAX_ERRORS)) {
+    const words = [e.title, e.detail && e.detail !== e.title ? e.detail : undefined].filter(Boolean).join(': ');
+    if (!words) continue;
+    parts.push(e.code === undefined ? words : `Telnyx error ${e.code}: ${words}`);
+  }
+  const summary = parts.join('; ');
+  return summary.length > MAX_MESSAGE_CHARS ? `${summary.slice(0, MAX_MESSAGE_CHARS - 1)}…` : summary;
+}
+
+/**
+ * Telephony through Telnyx's TeXML Calls API:
+ * `POST {TELNYX_API_BASE}/v2/texml/calls/{TELNYX_APP_ID}` (the TeXML application's connection id)
+ * with `Authorization: Bearer {TELNYX_API_KEY}` and a JSON body. Telnyx then requests `Url` (POST)
+ * for the call's TeXML when the callee answers and posts the call's end to `StatusCallback`. The
+ * API key only ever travels in the `Authorization` header; no error message contains it.
+ * `fetchFn` is injectable for tests and is called as a plain function (workerd's `fetch` must not
+ * be called as a method of another object).
+ */
+export function telnyxTelephony(config: Config, fetchFn: typeof fetch = fetch): TelephonyProvider {
+  return {
+    name: 'telnyx',
+    async placeCall(req: PlaceCallRequest): Promise<PlacedCall> {
+      const apiKey = requireSetting(config.TELNYX_API_KEY, 'TELNYX_API_KEY');
+      const appId = requireSetting(config.TELNYX_APP_ID, 'TELNYX_APP_ID');
+      const from = req.from || config.TELNYX_FROM;
+      if (!from) throw badRequest('from is required: set TELNYX_FROM or pass "from"');
+
+      // Names are case-sensitive. The path's current schema names the Url's method `Method`, its
+      // earlier one `UrlMethod`; both are sent, both POST. `StatusCallbackEvent` `completed` is the
+      // documented default: the one event whose `CallStatus` can end the session.
+      const body = {
+        To: req.to,
+        From: from,
+        Url: req.voiceUrl,
+        Method: 'POST',
+        UrlMethod: 'POST',
+        StatusCallback: req.statusCallbackUrl,
+        StatusCallbackMethod: 'POST',
+        StatusCallbackEvent: 'completed',
+      };
+
+      const base = config.TELNYX_API_BASE.replace(/\/+$/, '');
+      const url = `${base}/v2/texml/calls/${encodeURIComponent(appId)}`;
+
+      let res: Response;
+      let text: string;
+      try {
+        res = await fetchFn(url, {
+          method: 'POST',
+          headers: {
+            Authorization: `Bearer ${apiKey}`,
+            'Content-Type': 'application/json',
+            Accept: 'application/json',
+          },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(TIMEOUT_MS),
+        });
+        text = await res.text();
+      } catch (err) {
+        // Only the error's kind is reported: a fetch error could echo request details.
+        const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+        throw badGateway(
+          timedOut ? `Telnyx did not answer within ${TIMEOUT_MS / 1000} s` : 'could not reach Telnyx to place the call',
+        );
+      }
+
+      if (res.status === 400 || res.status === 422) {
+        // Telnyx answers a request it will not carry out (a bad `to`/`from`, a number it cannot
+        // call) with 422 (validation) or 400: the client's error.
+        throw badRequest(describeTelnyxErrors(text) || `Telnyx rejected the call request (HTTP ${res.status})`);
+      }
+      if (!res.ok) {
+        const detail = describeTelnyxErrors(text);
+        throw badGateway(`Telnyx failed to place the call: HTTP ${res.status}${detail ? ` (${detail})` : ''}`);
+      }
+
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw badGateway('Telnyx answered the call request with invalid JSON');
+      }
+      const created = CreatedCall.safeParse(json);
+      if (!created.success) throw badGateway('Telnyx answered the call request without a valid call_sid');
+      return { callSid: created.data };
+    },
+  };
+}

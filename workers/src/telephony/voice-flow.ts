@@ -1,0 +1,63 @@
+import type { Context } from 'hono';
+import type { PhoneCall, PhoneProvider } from '@switchboard/protocol';
+import type { Config } from '../config.ts';
+import type { Env } from '../env.ts';
+import { phoneSessionId, sessionStub, unwrap } from '../session/stub.ts';
+import type { CallMarkup, CallStatus } from './provider.ts';
+import { wsBaseUrl } from './ws-base-url.ts';
+
+type C = Context<{ Bindings: Env }>;
+
+const HOLD_MESSAGE = 'Please hold while we connect you.';
+const BUSY_MESSAGE = 'Sorry, nobody is available to take your call right now. Please try again later. Goodbye.';
+export const ERROR_MESSAGE = 'Sorry, something went wrong. Goodbye.';
+
+/** The edge's URL of a provider's route, e.g. `https://edge.example/telnyx/voice`. */
+export const providerUrl = (config: Config, provider: PhoneProvider, route: string) => `${config.PUBLIC_BASE_URL}/${provider}/${route}`;
+
+/**
+ * The media stream URL for a call: `PUBLIC_BASE_URL` with `https` made `wss` (`http`: `ws`),
+ * then `/<provider>/media/<sessionId>`, and for providers whose stream upgrade carries no
+ * signature, `/<token>` (the call's single-use media credential). Twilio signs the exact URL on the
+ * upgrade, and its token travels as a `<Parameter>` instead.
+ */
+export function mediaStreamUrl(config: Config, provider: PhoneProvider, sessionId: string, token: string): string {
+  const path = `${wsBaseUrl(config.PUBLIC_BASE_URL)}/${provider}/media/${sessionId}`;
+  return provider === 'twilio' ? path : `${path}/${encodeURIComponent(token)}`;
+}
+
+/**
+ * Answers a provider's voice webhook (already verified and parsed) for any provider: the session
+ * decides (connect, hold, wait, hang up, goodbye: phone-calls.ts) and the provider's markup says
+ * it. The voice URL doubles as the hold redirect and Twilio's `<Connect action>`.
+ */
+export async function answerVoice(c: C, config: Config, call: PhoneCall, markup: CallMarkup): Promise<Response> {
+  const id = await phoneSessionId(call.provider, call.callSid);
+  const action = unwrap(await sessionStub(c.env, id).voice(id, call));
+  const voiceUrl = providerUrl(config, call.provider, 'voice');
+  const doc =
+    action.action === 'connect'
+      ? markup.connect({
+          streamUrl: mediaStreamUrl(config, call.provider, action.sessionId, action.token),
+          parameters: { sessionId: action.sessionId, token: action.token },
+          action: voiceUrl,
+        })
+      : action.action === 'hold'
+        ? markup.hold({ message: HOLD_MESSAGE, redirectUrl: voiceUrl })
+        : action.action === 'wait'
+          ? markup.hold({ message: '', redirectUrl: voiceUrl })
+          : action.action === 'hangup'
+            ? markup.hangup()
+            : markup.goodbye(BUSY_MESSAGE);
+  return c.body(doc, 200, { 'Content-Type': markup.contentType });
+}
+
+/**
+ * A provider's call status (verified and normalised): terminal states end the session. Answers
+ * `okStatus` with no body (Twilio's contract is 204; Telnyx and Plivo want 200).
+ */
+export async function reportStatus(c: C, provider: PhoneProvider, callSid: string, status: CallStatus, okStatus: 200 | 204 = 200): Promise<Response> {
+  const id = await phoneSessionId(provider, callSid);
+  await sessionStub(c.env, id).phoneStatus(status);
+  return c.body(null, okStatus);
+}
