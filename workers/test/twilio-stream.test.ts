@@ -129,6 +129,15 @@ describe('media stream tokens (checked on start)', () => {
 });
 
 describe('frames before start', () => {
+  it('closes a stream that sends no start within 10 s', async () => {
+    const c = await claimedCall();
+    const s = await twilioStream(c.id);
+    s.send(twilioConnected);
+    const t0 = Date.now();
+    expect(await s.closed).toMatchObject({ code: 1008, reason: 'no start within 10000 ms' });
+    expect(Date.now() - t0).toBeGreaterThan(9000);
+  }, 15_000);
+
   it('tolerates four frames before start (not relayed), closes a stream on the fifth', async () => {
     const ok = await claimedCall();
     const s = await twilioStream(ok.id);

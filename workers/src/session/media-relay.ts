@@ -9,6 +9,8 @@ import type { WorkerLink } from './worker-link.ts';
 
 /** Largest frame relayed either way (a 20 ms media frame is well under 2 KB; a start under 4 KB). */
 export const MAX_FRAME_BYTES = 16_384;
+/** A peer socket that has not sent its `start` this long after the upgrade is closed (providers send it at once). */
+export const START_TIMEOUT_MS = 10_000;
 /** Frames a provider may send before `start` (Twilio and Telnyx send one `connected`). */
 const MAX_FRAMES_BEFORE_START = 4;
 
@@ -59,6 +61,10 @@ export class MediaRelay {
     const attachment: PeerAttachment = { kind, started: false, before: 0 };
     ws.serializeAttachment(attachment);
     if (kind === 'stream') ws.send(JSON.stringify({ type: 'session', id: rec.id }));
+    setTimeout(() => {
+      const a = ws.deserializeAttachment() as PeerAttachment | null;
+      if (ws.readyState === WebSocket.OPEN && a && !a.started) closeQuietly(ws, 1008, `no start within ${START_TIMEOUT_MS} ms`);
+    }, START_TIMEOUT_MS);
     return response;
   }
 
