@@ -32,6 +32,8 @@ interface PeerAttachment {
 export class MediaRelay {
   private readonly host: SessionHost;
   private readonly link: WorkerLink;
+  /** Peer sockets whose stream has started, as far as this wake-up of the object knows. */
+  private readonly started = new WeakSet<WebSocket>();
 
   constructor(host: SessionHost, link: WorkerLink) {
     this.host = host;
@@ -71,8 +73,14 @@ export class MediaRelay {
   /** A peer frame: relayed once the stream started; before that, read for its start. */
   async onPeerMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
     if (byteSize(data) > MAX_FRAME_BYTES) return closeQuietly(ws, 1009, 'frame too large');
+    // The media path: one set lookup, no deserialisation (the attachment is read once per wake-up).
+    if (this.started.has(ws)) {
+      this.host.mediaSocket()?.send(data);
+      return;
+    }
     const a = ws.deserializeAttachment() as PeerAttachment;
     if (a.started) {
+      this.started.add(ws);
       this.host.mediaSocket()?.send(data);
       return;
     }
@@ -97,6 +105,7 @@ export class MediaRelay {
     }
     a.started = true;
     ws.serializeAttachment(a);
+    this.started.add(ws);
     const now = h.current()!;
     await h.save({ ...withoutLoss(now), peerStart: data });
     h.mediaSocket()?.send(data);
