@@ -43,8 +43,9 @@ ${workerLines.join('\n')}
   handler               ${process.env['HANDLER'] ?? 'echo'}   (WORKERS=${plan.count})
   job queue (fauxqs)    ${vars['SQS_QUEUE_URL']}
   WHIP endpoint         POST ${edge.url}/v1/sessions
-  Twilio voice webhook  POST ${edge.url}/twilio/voice
-Call it as a phone would: npm run phone -- <speech.wav>
+  WebSocket audio       GET  ${edge.url.replace(/^http/, 'ws')}/v1/stream
+  voice webhooks        POST ${edge.url}/twilio/voice, /telnyx/voice, /plivo/voice
+Call it as a phone would: npm run phone -- <speech.wav> [--provider twilio|telnyx|plivo]
 Press Ctrl-C to stop.`);
 
 /** Worker settings from the environment (the README's worker variables). */
