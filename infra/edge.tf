@@ -42,6 +42,14 @@ locals {
     TWILIO_ACCOUNT_SID            = var.twilio_account_sid
     TWILIO_AUTH_TOKEN             = var.twilio_auth_token
     TWILIO_FROM                   = var.twilio_from
+    TELEPHONY_PROVIDER            = var.telephony_provider
+    TELNYX_PUBLIC_KEY             = var.telnyx_public_key
+    TELNYX_API_KEY                = var.telnyx_api_key
+    TELNYX_APP_ID                 = var.telnyx_app_id
+    TELNYX_FROM                   = var.telnyx_from
+    PLIVO_AUTH_ID                 = var.plivo_auth_id
+    PLIVO_AUTH_TOKEN              = var.plivo_auth_token
+    PLIVO_FROM                    = var.plivo_from
     CLOUDFLARE_TURN_KEY_ID        = one(cloudflare_calls_turn_app.edge[*].uid)
     CLOUDFLARE_TURN_KEY_API_TOKEN = one(cloudflare_calls_turn_app.edge[*].key)
     TURN_URLS                     = join(",", var.coturn_urls)
@@ -53,6 +61,10 @@ locals {
     "CONTROL_SECRET", "TOKEN_SECRET", "API_KEYS", "AUTH_MODE", "MAX_SESSIONS_PER_CLIENT", "TURN_PROVIDER"],
     var.twilio_account_sid != "" ? ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"] : [],
     var.twilio_from != "" ? ["TWILIO_FROM"] : [],
+    ["TELEPHONY_PROVIDER"],
+    var.telnyx_public_key != "" ? ["TELNYX_PUBLIC_KEY"] : [],
+    var.telnyx_app_id != "" ? ["TELNYX_API_KEY", "TELNYX_APP_ID", "TELNYX_FROM"] : [],
+    var.plivo_auth_id != "" ? ["PLIVO_AUTH_ID", "PLIVO_AUTH_TOKEN", "PLIVO_FROM"] : [],
     contains(local.turn_providers, "cloudflare") ? ["CLOUDFLARE_TURN_KEY_ID", "CLOUDFLARE_TURN_KEY_API_TOKEN"] : [],
     contains(local.turn_providers, "coturn") ? ["TURN_URLS", "TURN_SECRET"] : [],
   )

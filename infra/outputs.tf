@@ -53,6 +53,26 @@ output "twilio_status_callback_url" {
   value       = "${var.edge_public_url}/twilio/status"
 }
 
+output "telnyx_voice_webhook_url" {
+  description = "Set as the TeXML application's voice URL (HTTP POST)."
+  value       = "${var.edge_public_url}/telnyx/voice"
+}
+
+output "telnyx_status_callback_url" {
+  description = "Set as the TeXML application's status callback (HTTP POST)."
+  value       = "${var.edge_public_url}/telnyx/status"
+}
+
+output "plivo_answer_url" {
+  description = "Set as the Plivo application's answer URL (POST)."
+  value       = "${var.edge_public_url}/plivo/voice"
+}
+
+output "plivo_hangup_url" {
+  description = "Set as the Plivo application's hangup URL (POST)."
+  value       = "${var.edge_public_url}/plivo/status"
+}
+
 output "edge_secrets" {
   description = "The edge's secrets: terraform output -json edge_secrets | npx wrangler secret bulk --env production"
   value       = local.edge_secrets

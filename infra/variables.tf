@@ -268,6 +268,60 @@ variable "twilio_from" {
   default     = ""
 }
 
+variable "telephony_provider" {
+  type        = string
+  description = "TELEPHONY_PROVIDER of the edge: who places outbound calls when POST /v1/calls names no provider."
+  default     = "twilio"
+  validation {
+    condition     = contains(["twilio", "telnyx", "plivo"], var.telephony_provider)
+    error_message = "telephony_provider: twilio, telnyx or plivo."
+  }
+}
+
+variable "telnyx_public_key" {
+  type        = string
+  description = "Telnyx's webhook signing public key (base64 of the 32-byte Ed25519 key, from the Telnyx portal). Empty: no Telnyx calls."
+  default     = ""
+}
+
+variable "telnyx_api_key" {
+  type        = string
+  description = "Telnyx API v2 key (outbound calls through the TeXML Calls API)."
+  default     = ""
+  sensitive   = true
+}
+
+variable "telnyx_app_id" {
+  type        = string
+  description = "The TeXML application that places outbound calls. Empty: no outbound Telnyx calls."
+  default     = ""
+}
+
+variable "telnyx_from" {
+  type        = string
+  description = "Default caller id of outbound Telnyx calls (E.164)."
+  default     = ""
+}
+
+variable "plivo_auth_id" {
+  type        = string
+  description = "Plivo auth ID. Empty: no Plivo calls."
+  default     = ""
+}
+
+variable "plivo_auth_token" {
+  type        = string
+  description = "Plivo auth token: the edge checks every webhook's V3 signature with it and places calls with it."
+  default     = ""
+  sensitive   = true
+}
+
+variable "plivo_from" {
+  type        = string
+  description = "Default caller id of outbound Plivo calls (digits, no +)."
+  default     = ""
+}
+
 variable "api_keys" {
   type        = list(string)
   description = "Server API keys the edge accepts (AUTH_MODE token). Empty: one is generated (output api_key)."

@@ -34,13 +34,29 @@ describe('edge settings', () => {
     expect(validationErrors('max_sessions_per_client', 20)).toEqual([]);
   });
 
-  it('points Twilio at routes the edge serves', async () => {
-    const routes = await readFile(join(ROOT, 'workers/src/routes/twilio-webhooks.ts'), 'utf8');
-    for (const out of ['twilio_voice_webhook_url', 'twilio_status_callback_url']) {
-      const path = /\}(\/[\w/]+)$/.exec(str(tf.outputs.get(out)?.value))?.[1];
-      expect(path).toBeTruthy();
-      expect(routes).toContain(`.post('${path}'`);
+  it('points each provider at routes the edge serves', async () => {
+    const outputs = {
+      twilio: ['twilio_voice_webhook_url', 'twilio_status_callback_url'],
+      telnyx: ['telnyx_voice_webhook_url', 'telnyx_status_callback_url'],
+      plivo: ['plivo_answer_url', 'plivo_hangup_url'],
+    };
+    for (const [provider, names] of Object.entries(outputs)) {
+      const routes = await readFile(join(ROOT, `workers/src/telephony/${provider}/routes.ts`), 'utf8');
+      for (const out of names) {
+        const path = /\}(\/[\w/]+)$/.exec(str(tf.outputs.get(out)?.value))?.[1];
+        expect(path, out).toBeTruthy();
+        expect(routes).toContain(`.post('${path}'`);
+      }
     }
+  });
+
+  it("hands the edge a provider's settings only when it is configured", () => {
+    const names = (vars: Record<string, string>) => evaluateTemplate(str(tf.locals.get('edge_secret_names')), context(vars)) as string[];
+    expect(names({})).not.toContain('TELNYX_PUBLIC_KEY');
+    expect(names({})).not.toContain('PLIVO_AUTH_TOKEN');
+    expect(names({})).toContain('TELEPHONY_PROVIDER');
+    expect(names({ telnyx_public_key: 'k', telnyx_app_id: 'a' })).toEqual(expect.arrayContaining(['TELNYX_PUBLIC_KEY', 'TELNYX_API_KEY', 'TELNYX_APP_ID', 'TELNYX_FROM']));
+    expect(names({ plivo_auth_id: 'MA1' })).toEqual(expect.arrayContaining(['PLIVO_AUTH_ID', 'PLIVO_AUTH_TOKEN', 'PLIVO_FROM']));
   });
 
   it('creates the Cloudflare TURN key only when Cloudflare is one of the TURN providers, and passes each listed provider its settings', () => {
