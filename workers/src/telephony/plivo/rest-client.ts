@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { requireSetting, type Config } from '../../config.ts';
 import { badGateway, badRequest } from '../../errors.ts';
+import { basicAuth, placeCallRequest } from '../rest-call.ts';
 import type { PlaceCallRequest, PlacedCall, TelephonyProvider } from '../provider.ts';
 
-/** How long one Plivo API request may take before the edge gives up (502). */
-const TIMEOUT_MS = 10_000;
 /** Plivo's messages are echoed to our clients; a cap keeps an odd upstream answer small. */
 const MAX_MESSAGE_CHARS = 300;
 
@@ -17,13 +16,6 @@ const CallFired = z.looseObject({
 const PlivoError = z.looseObject({
   error: z.unknown().optional(),
 });
-
-/** Basic auth over UTF-8 bytes (`btoa` alone throws on characters beyond Latin-1). */
-function basicAuth(user: string, password: string): string {
-  let bin = '';
-  for (const b of new TextEncoder().encode(`${user}:${password}`)) bin += String.fromCharCode(b);
-  return `Basic ${btoa(bin)}`;
-}
 
 /** `Plivo: <error>` from an error body, or '' when it carries none. */
 function describePlivoError(text: string): string {
@@ -79,43 +71,15 @@ export function plivoTelephony(config: Config, fetchFn: typeof fetch = fetch): T
       const base = config.PLIVO_API_BASE.replace(/\/+$/, '');
       const url = `${base}/v1/Account/${encodeURIComponent(authId)}/Call/`;
 
-      let res: Response;
-      let text: string;
-      try {
-        res = await fetchFn(url, {
-          method: 'POST',
-          headers: {
-            Authorization: basicAuth(authId, authToken),
-            'Content-Type': 'application/json',
-            Accept: 'application/json',
-          },
-          body: JSON.stringify(body),
-          signal: AbortSignal.timeout(TIMEOUT_MS),
-        });
-        text = await res.text();
-      } catch (err) {
-        // Only the error's kind is reported: a fetch error could echo request details.
-        const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-        throw badGateway(
-          timedOut ? `Plivo did not answer within ${TIMEOUT_MS / 1000} s` : 'could not reach Plivo to place the call',
-        );
-      }
-
-      if (res.status === 400) {
-        // Plivo's 400 means a parameter is missing or invalid (usually the caller's `to`/`from`).
-        throw badRequest(describePlivoError(text) || 'Plivo rejected the call request (HTTP 400)');
-      }
-      if (!res.ok) {
-        const detail = describePlivoError(text);
-        throw badGateway(`Plivo failed to place the call: HTTP ${res.status}${detail ? ` (${detail})` : ''}`);
-      }
-
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw badGateway('Plivo answered the call request with invalid JSON');
-      }
+      const json = await placeCallRequest({
+        provider: 'Plivo',
+        fetchFn,
+        url,
+        headers: { Authorization: basicAuth(authId, authToken), 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+        rejected: [400],
+        describe: describePlivoError,
+      });
       const fired = CallFired.safeParse(json);
       if (!fired.success) throw badGateway('Plivo answered the call request without a valid request_uuid');
       return { callSid: fired.data.request_uuid };

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { requireSetting, type Config } from '../../config.ts';
 import { badGateway, badRequest } from '../../errors.ts';
+import { placeCallRequest } from '../rest-call.ts';
 import type { PlaceCallRequest, PlacedCall, TelephonyProvider } from '../provider.ts';
 
-/** How long one Telnyx REST request may take before the edge gives up (502). */
-const TIMEOUT_MS = 10_000;
 /** Telnyx's error texts are echoed to our clients; a cap keeps an odd upstream answer small. */
 const MAX_MESSAGE_CHARS = 300;
 /** At most this many of Telnyx's errors are summarised. */
@@ -88,44 +87,15 @@ export function telnyxTelephony(config: Config, fetchFn: typeof fetch = fetch): 
       const base = config.TELNYX_API_BASE.replace(/\/+$/, '');
       const url = `${base}/v2/texml/calls/${encodeURIComponent(appId)}`;
 
-      let res: Response;
-      let text: string;
-      try {
-        res = await fetchFn(url, {
-          method: 'POST',
-          headers: {
-            Authorization: `Bearer ${apiKey}`,
-            'Content-Type': 'application/json',
-            Accept: 'application/json',
-          },
-          body: JSON.stringify(body),
-          signal: AbortSignal.timeout(TIMEOUT_MS),
-        });
-        text = await res.text();
-      } catch (err) {
-        // Only the error's kind is reported: a fetch error could echo request details.
-        const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-        throw badGateway(
-          timedOut ? `Telnyx did not answer within ${TIMEOUT_MS / 1000} s` : 'could not reach Telnyx to place the call',
-        );
-      }
-
-      if (res.status === 400 || res.status === 422) {
-        // Telnyx answers a request it will not carry out (a bad `to`/`from`, a number it cannot
-        // call) with 422 (validation) or 400: the client's error.
-        throw badRequest(describeTelnyxErrors(text) || `Telnyx rejected the call request (HTTP ${res.status})`);
-      }
-      if (!res.ok) {
-        const detail = describeTelnyxErrors(text);
-        throw badGateway(`Telnyx failed to place the call: HTTP ${res.status}${detail ? ` (${detail})` : ''}`);
-      }
-
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw badGateway('Telnyx answered the call request with invalid JSON');
-      }
+      const json = await placeCallRequest({
+        provider: 'Telnyx',
+        fetchFn,
+        url,
+        headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+        rejected: [400, 422],
+        describe: describeTelnyxErrors,
+      });
       const created = CreatedCall.safeParse(json);
       if (!created.success) throw badGateway('Telnyx answered the call request without a valid call_sid');
       return { callSid: created.data };

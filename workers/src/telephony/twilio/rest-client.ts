@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { requireSetting, type Config } from '../../config.ts';
 import { badGateway, badRequest } from '../../errors.ts';
+import { basicAuth, placeCallRequest } from '../rest-call.ts';
 import type { PlaceCallRequest, PlacedCall, TelephonyProvider } from '../provider.ts';
 
-/** How long one Twilio REST request may take before the edge gives up (502). */
-const TIMEOUT_MS = 10_000;
 /** Twilio's messages are echoed to our clients; a cap keeps an odd upstream answer small. */
 const MAX_MESSAGE_CHARS = 300;
 /** Progress events Twilio posts to the status callback; `completed` ends the session. */
@@ -20,13 +19,6 @@ const TwilioError = z.looseObject({
   code: z.number().optional(),
   message: z.string().optional(),
 });
-
-/** Basic auth over UTF-8 bytes (`btoa` alone throws on characters beyond Latin-1). */
-function basicAuth(user: string, password: string): string {
-  let bin = '';
-  for (const b of new TextEncoder().encode(`${user}:${password}`)) bin += String.fromCharCode(b);
-  return `Basic ${btoa(bin)}`;
-}
 
 /** `Twilio error 21211: <message>` from an error body, or '' when it carries no message. */
 function describeTwilioError(text: string): string {
@@ -71,43 +63,15 @@ export function twilioTelephony(config: Config, fetchFn: typeof fetch = fetch): 
       const base = config.TWILIO_API_BASE.replace(/\/+$/, '');
       const url = `${base}/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Calls.json`;
 
-      let res: Response;
-      let text: string;
-      try {
-        res = await fetchFn(url, {
-          method: 'POST',
-          headers: {
-            Authorization: basicAuth(accountSid, authToken),
-            'Content-Type': 'application/x-www-form-urlencoded',
-            Accept: 'application/json',
-          },
-          body: form.toString(),
-          signal: AbortSignal.timeout(TIMEOUT_MS),
-        });
-        text = await res.text();
-      } catch (err) {
-        // Only the error's kind is reported: a fetch error could echo request details.
-        const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-        throw badGateway(
-          timedOut ? `Twilio did not answer within ${TIMEOUT_MS / 1000} s` : 'could not reach Twilio to place the call',
-        );
-      }
-
-      if (res.status === 400) {
-        // Twilio's 400 is about the request (usually the caller's `to`/`from`): the client's error.
-        throw badRequest(describeTwilioError(text) || 'Twilio rejected the call request (HTTP 400)');
-      }
-      if (!res.ok) {
-        const detail = describeTwilioError(text);
-        throw badGateway(`Twilio failed to place the call: HTTP ${res.status}${detail ? ` (${detail})` : ''}`);
-      }
-
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw badGateway('Twilio answered the call request with invalid JSON');
-      }
+      const json = await placeCallRequest({
+        provider: 'Twilio',
+        fetchFn,
+        url,
+        headers: { Authorization: basicAuth(accountSid, authToken), 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: form.toString(),
+        rejected: [400],
+        describe: describeTwilioError,
+      });
       const created = CreatedCall.safeParse(json);
       if (!created.success) throw badGateway('Twilio answered the call request without a valid call sid');
       return { callSid: created.data.sid };
