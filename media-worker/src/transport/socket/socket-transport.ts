@@ -25,7 +25,8 @@ import { OpusDecoderStream, OpusEncoderStream } from '../../audio/opus.ts';
 import { PlayoutEngine } from '../../audio/playout/engine.ts';
 import { initResampler } from '../../audio/resampler.ts';
 import type { MediaTransport } from '../types.ts';
-import { ChannelGuard } from '../webrtc/channel-guard.ts';
+import { ClientEvents } from '../client-events.ts';
+import { AudioBudget } from './audio-budget.ts';
 import { DeferredOutput } from './deferred-output.ts';
 import { MediaSocket } from './media-socket.ts';
 import type { InboundEvent, MediaSerializer, StreamStart, WireMessage } from './serializer.ts';
@@ -71,17 +72,25 @@ export class SocketTransport implements MediaTransport {
   #decodeErrors = 0;
   /** A stream client's Opus decoder: packets carry state from one to the next, so the serializer cannot decode them. */
   #opusIn: OpusDecoderStream | null = null;
-  readonly #guard: ChannelGuard | null;
-  /** Stream clients' audio budget: bytes of credit (refilled at twice real time, capped at one second). */
-  #audioCredit = 0;
-  #audioCreditAt = 0;
+  /** A stream client's events: their limits, the ping, delivery (client-events.ts); null for phones. */
+  readonly #clientEvents: ClientEvents | null;
+  readonly #audioBudget = new AudioBudget();
 
   constructor(o: SocketTransportOptions) {
     this.kind = o.kind;
     this.#serializer = o.serializer;
     this.#log = o.log;
     this.#noMediaMs = o.noMediaMs ?? (o.kind === 'phone' ? NO_MEDIA_MS : 0);
-    this.#guard = o.kind === 'stream' ? new ChannelGuard(performance.now()) : null;
+    this.#clientEvents =
+      o.kind === 'stream'
+        ? new ClientEvents({
+            send: (e) => this.sendEvent(e),
+            deliver: (e) => {
+              for (const l of this.#events) l(e);
+            },
+            onAbuse: () => void this.close('abuse'),
+          })
+        : null;
     this.#socket = new MediaSocket({
       ...o.socket,
       onMessage: (data) => this.receive(data),
@@ -148,7 +157,7 @@ export class SocketTransport implements MediaTransport {
   /** One message from the socket. A message that fails to decode is logged (once per 100) and dropped. */
   receive(data: WireMessage): void {
     if (this.#closed) return;
-    if (this.#guard && !this.#admit(data)) return;
+    if (this.#clientEvents && !this.#admit(this.#clientEvents, data)) return;
     if (this.#opusIn && typeof data !== 'string') return this.#opusPacket(data);
     let ev: InboundEvent;
     try {
@@ -175,13 +184,9 @@ export class SocketTransport implements MediaTransport {
         if (seq != null) this.#engine?.acknowledge(seq);
         return;
       }
-      case 'event': {
-        const typed = this.#guard?.admitType(ev.event.type);
-        if (typed && !typed.ok) return void this.#abuse(typed.message, typed.end, typed.notify);
-        if (ev.event.type === 'ping') return this.sendEvent('t' in ev.event ? { type: 'pong', t: ev.event['t'] } : { type: 'pong' });
-        for (const l of this.#events) l(ev.event);
+      case 'event':
+        this.#clientEvents?.receive(ev.event);
         return;
-      }
       case 'stop':
         void this.close('phone_hangup');
         return;
@@ -276,25 +281,12 @@ export class SocketTransport implements MediaTransport {
     for (const l of this.#audio) l(frame);
   }
 
-  /** A stream client's message against its limits; an abusive client is told once, then cut off. */
-  #admit(data: WireMessage): boolean {
-    const now = performance.now();
-    if (typeof data !== 'string') {
-      const rate = this.#start ? this.#start.format.sampleRate * 2 * 2 : 48_000 * 4; // bytes/s at twice real time
-      this.#audioCredit = Math.min(rate, this.#audioCredit + ((now - this.#audioCreditAt) / 1000) * rate);
-      this.#audioCreditAt = now;
-      if (data.byteLength > 16_384) return this.#abuse('audio frame over 16 KiB', true);
-      this.#audioCredit -= data.byteLength;
-      return this.#audioCredit >= -rate || this.#abuse('audio faster than twice real time', true);
-    }
-    const admitted = this.#guard!.admitMessage(Buffer.byteLength(data), now);
-    if (!admitted.ok) return this.#abuse(admitted.message, admitted.end, admitted.notify);
-    return true;
-  }
-
-  #abuse(message: string, end: boolean, notify = true): false {
-    if (notify) this.sendEvent({ type: 'error', code: 'abuse', message });
-    if (end) void this.close('abuse');
+  /** A stream client's message against its limits (client-events.ts; audio: audio-budget.ts). */
+  #admit(events: ClientEvents, data: WireMessage): boolean {
+    if (typeof data === 'string') return events.admit(Buffer.byteLength(data));
+    const bytesPerSecond = this.#start ? this.#start.format.sampleRate * 2 : 48_000 * 2;
+    if (data.byteLength <= 16_384 && this.#audioBudget.admit(data.byteLength, bytesPerSecond, performance.now())) return true;
+    events.violation(data.byteLength > 16_384 ? 'audio frame over 16 KiB' : 'audio faster than twice real time');
     return false;
   }
 

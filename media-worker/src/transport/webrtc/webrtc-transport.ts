@@ -5,7 +5,7 @@ import type { AudioFrame } from '../../audio/frame.ts';
 import { isOpusRate, OPUS_SAMPLE_RATE, OpusDecoderStream, type OpusEncoderOptions } from '../../audio/opus.ts';
 import { PlayoutEngine, type PlayoutStats } from '../../audio/playout/engine.ts';
 import type { MediaTransport } from '../types.ts';
-import { ChannelGuard, type Rejection } from './channel-guard.ts';
+import { ClientEvents } from '../client-events.ts';
 import { installWeriftPatches } from '../../werift-patches/index.ts';
 import { keepHostCandidatesOn, onlyFromInterface } from './host-candidates.ts';
 import { advertisePublicIp } from './nat1to1.ts';
@@ -75,6 +75,7 @@ export class WebRtcTransport implements MediaTransport {
   private readonly closeListeners: ((reason: string) => void)[] = [];
   private readonly connectedListeners: (() => void)[] = [];
   private channel: RTCDataChannel | null = null;
+  private readonly clientEvents: ClientEvents;
   private readonly decoder: OpusDecoderStream;
   /** Reply audio: paced on the shared clock, segment by segment (audio/playout/engine.ts). */
   readonly output: PlayoutEngine;
@@ -126,6 +127,14 @@ export class WebRtcTransport implements MediaTransport {
       encoderOptions,
     );
     this.output = new PlayoutEngine({ sink, clock: this.clock, maxQueueMs: 10_000 });
+    // The events channel's limits and its ping (client-events.ts).
+    this.clientEvents = new ClientEvents({
+      send: (e) => this.sendEvent(e),
+      deliver: (e) => {
+        for (const l of this.eventListeners) l(e);
+      },
+      onAbuse: () => void this.close('abuse'),
+    });
     pc.onDataChannel.subscribe((ch) => {
       // The peer closing its RTCPeerConnection aborts the SCTP association (browsers and werift
       // send an ABORT): the call is over. Without this the worker would only notice when ICE
@@ -136,29 +145,11 @@ export class WebRtcTransport implements MediaTransport {
       }
       if (ch.label !== 'events') return;
       this.channel = ch;
-      // The channel's abuse limits (channel-guard.ts): size and rate are checked before parsing,
-      // the type count after; a violating message is dropped, the client hears of it once, and
-      // abuse that goes on ends the session with reason 'abuse'.
-      const guard = new ChannelGuard(performance.now());
-      const onAbuse = (v: Rejection): void => {
-        if (v.notify) this.sendEvent({ type: 'error', code: 'abuse', message: v.message });
-        if (v.end) void this.close('abuse');
-      };
       ch.onMessage.subscribe((data) => {
-        if (this.closed) return;
-        const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-        const admitted = guard.admitMessage(bytes, performance.now());
-        if (!admitted.ok) return onAbuse(admitted);
+        if (this.closed || !this.clientEvents.admit(typeof data === 'string' ? Buffer.byteLength(data) : data.length)) return;
         const parsed = parseChannelMessage(typeof data === 'string' ? data : data.toString());
-        if (!parsed.ok) {
-          this.sendEvent({ type: 'error', message: parsed.error });
-          return;
-        }
-        const typed = guard.admitType(parsed.value.type);
-        if (!typed.ok) return onAbuse(typed);
-        // A liveness probe is the transport's own: answered here, never the handler's input.
-        if (parsed.value.type === 'ping') return this.sendEvent(pongFor(parsed.value));
-        for (const l of this.eventListeners) l(parsed.value);
+        if (!parsed.ok) return this.sendEvent({ type: 'error', message: parsed.error });
+        this.clientEvents.receive(parsed.value);
       });
     });
     pc.onTrack.subscribe((track) => {
@@ -334,9 +325,4 @@ function gathered(pc: RTCPeerConnection): Promise<void> {
 /** werift's ICE servers; with TURN servers and no STUN server, the TURN server doubles as STUN (see withStunFromTurn). */
 function toWeriftIceServers(servers: IceServer[]) {
   return withStunFromTurn(servers).map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) }));
-}
-
-/** The answer to a client's `ping`: its `t` (any JSON value the client chose, to time the round trip) echoed. */
-function pongFor(ping: ChannelMessage): ChannelMessage {
-  return 't' in ping ? { type: 'pong', t: ping['t'] } : { type: 'pong' };
 }
