@@ -8,7 +8,8 @@
  * - opus: compressed packets; decoding needs a stateful codec, so it is refused here.
  */
 import alawmulaw from 'alawmulaw'; // CommonJS: only a default import works under Node's ESM loader
-import type { StreamEncoding } from '../serializer.ts';
+import { audioFrame } from '../../../audio/frame.ts';
+import type { InboundEvent, StreamEncoding, StreamStart } from '../serializer.ts';
 
 const { mulaw } = alawmulaw;
 
@@ -61,4 +62,14 @@ export function samplesToBytes(samples: Int16Array, encoding: StreamEncoding, wh
     case 'opus':
       throw new Error(`${who} media: opus packets need a codec, not a serializer`);
   }
+}
+
+/**
+ * A media message's audio: the caller's track only (with both tracks a provider also streams what
+ * the caller hears), its base64 payload decoded in the stream's format.
+ */
+export function inboundAudio(track: string, payload: string, format: StreamStart['format'], who: string): InboundEvent {
+  if (track !== 'inbound') return { kind: 'ignored', what: `media track ${track.slice(0, 20)}` };
+  const samples = bytesToSamples(decodeBase64(payload, who), format.encoding, who);
+  return { kind: 'audio', frame: audioFrame(samples, format.sampleRate, 1) };
 }

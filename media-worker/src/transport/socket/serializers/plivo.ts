@@ -21,10 +21,10 @@ import {
   type PlivoContentType,
   type PlivoOutbound,
 } from '@switchboard/protocol';
-import { audioFrame, type AudioFrame } from '../../../audio/frame.ts';
+import type { AudioFrame } from '../../../audio/frame.ts';
 import type { InboundEvent, MediaSerializer, StreamEncoding, StreamStart, WireMessage } from '../serializer.ts';
 import { checkReplyFrame, parsedOrIgnored, printable, requireStart, textOf } from './common.ts';
-import { bytesToSamples, decodeBase64, encodeBase64, samplesToBytes } from './payload.ts';
+import { encodeBase64, inboundAudio, samplesToBytes } from './payload.ts';
 
 const WHO = 'plivo';
 
@@ -63,10 +63,7 @@ function decode(data: WireMessage, start: StreamStart | undefined): InboundEvent
       };
     }
     case 'media': {
-      if (msg.media.track !== 'inbound') return { kind: 'ignored', what: `media track ${printable(msg.media.track, 20)}` };
-      const { format } = requireStart(start, WHO);
-      const samples = bytesToSamples(decodeBase64(msg.media.payload, WHO), format.encoding, WHO);
-      return { kind: 'audio', frame: audioFrame(samples, format.sampleRate, 1) };
+      return inboundAudio(msg.media.track, msg.media.payload, requireStart(start, WHO).format, WHO);
     }
     case 'dtmf':
       return { kind: 'dtmf', digit: msg.dtmf.digit };

@@ -11,10 +11,10 @@
  * own. Phones show no pipeline events: encodeEvent returns null.
  */
 import { parseTelnyxInbound, TELNYX_INBOUND_EVENTS, type TelnyxMediaFormat, type TelnyxOutbound } from '@switchboard/protocol';
-import { audioFrame, type AudioFrame } from '../../../audio/frame.ts';
+import type { AudioFrame } from '../../../audio/frame.ts';
 import type { InboundEvent, MediaSerializer, StreamEncoding, StreamStart, WireMessage } from '../serializer.ts';
 import { checkReplyFrame, parsedOrIgnored, printable, requireStart, textOf } from './common.ts';
-import { bytesToSamples, decodeBase64, encodeBase64, samplesToBytes } from './payload.ts';
+import { encodeBase64, inboundAudio, samplesToBytes } from './payload.ts';
 
 const WHO = 'telnyx';
 
@@ -60,11 +60,7 @@ function decode(data: WireMessage, start: StreamStart | undefined): InboundEvent
       };
     }
     case 'media': {
-      // With both_tracks Telnyx also streams what the caller hears; only the caller is heard.
-      if (msg.media.track !== 'inbound') return { kind: 'ignored', what: `media track ${printable(msg.media.track, 20)}` };
-      const { format } = requireStart(start, WHO);
-      const samples = bytesToSamples(decodeBase64(msg.media.payload, WHO), format.encoding, WHO);
-      return { kind: 'audio', frame: audioFrame(samples, format.sampleRate, 1) };
+      return inboundAudio(msg.media.track, msg.media.payload, requireStart(start, WHO).format, WHO);
     }
     case 'dtmf':
       return { kind: 'dtmf', digit: msg.dtmf.digit };

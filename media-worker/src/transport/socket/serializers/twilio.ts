@@ -9,10 +9,10 @@
  * streamSid. Twilio has no way to show pipeline events, so encodeEvent returns null.
  */
 import { mediaFormatProblem, parseTwilioInbound, TWILIO_MEDIA_FORMAT, type TwilioOutbound } from '@switchboard/protocol';
-import { audioFrame, type AudioFrame } from '../../../audio/frame.ts';
+import type { AudioFrame } from '../../../audio/frame.ts';
 import type { InboundEvent, MediaSerializer, StreamStart, WireMessage } from '../serializer.ts';
 import { checkReplyFrame, parsedOrIgnored, textOf } from './common.ts';
-import { bytesToSamples, decodeBase64, encodeBase64, samplesToBytes } from './payload.ts';
+import { encodeBase64, inboundAudio, samplesToBytes } from './payload.ts';
 
 const WHO = 'twilio';
 const KNOWN = ['connected', 'start', 'media', 'dtmf', 'mark', 'stop'] as const;
@@ -41,11 +41,8 @@ function decode(data: WireMessage, _start: StreamStart | undefined): InboundEven
       };
     }
     case 'media': {
-      // A bidirectional stream carries only the caller's track; anything else is not ours to hear.
-      if (msg.media.track !== 'inbound') return { kind: 'ignored', what: `media track ${msg.media.track.slice(0, 20)}` };
       // The format is fixed (checked at start), so media needs no start to be read.
-      const samples = bytesToSamples(decodeBase64(msg.media.payload, WHO), 'mulaw', WHO);
-      return { kind: 'audio', frame: audioFrame(samples, RATE, 1) };
+      return inboundAudio(msg.media.track, msg.media.payload, { encoding: 'mulaw', sampleRate: RATE, channels: 1 }, WHO);
     }
     case 'dtmf':
       return { kind: 'dtmf', digit: msg.dtmf.digit };
