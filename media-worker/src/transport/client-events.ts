@@ -35,24 +35,25 @@ export class ClientEvents {
   admit(bytes: number): boolean {
     const v = this.#guard.admitMessage(bytes, this.#now());
     if (v.ok) return true;
-    this.#reject(v);
+    this.reject(v);
     return false;
   }
 
   /** A parsed event: the type limit, then the probe, then the pipeline. */
   receive(event: ChannelMessage): void {
     const v = this.#guard.admitType(event.type);
-    if (!v.ok) return this.#reject(v);
+    if (!v.ok) return this.reject(v);
     if (event.type === 'ping') return this.#o.send('t' in event ? { type: 'pong', t: event['t'] } : { type: 'pong' });
     this.#o.deliver(event);
   }
 
   /** A violation outside the message limits (a stream client's audio rate): told once, and it ends the session. */
   violation(message: string): void {
-    this.#reject({ ok: false, violation: 'too_fast', message, notify: true, end: true });
+    this.reject({ ok: false, violation: 'too_fast', message, notify: true, end: true });
   }
 
-  #reject(v: Rejection): void {
+  /** Another guard's verdict on a client message (a stream client's wire limits): handled like this one's. */
+  reject(v: Rejection): void {
     if (v.notify && !this.#notified) {
       this.#notified = true;
       this.#o.send({ type: 'error', code: 'abuse', message: v.message });

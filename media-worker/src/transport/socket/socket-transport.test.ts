@@ -60,7 +60,7 @@ async function fakeEdge(first?: string): Promise<Edge> {
   return edge;
 }
 
-async function transport(edge: Edge, kind: 'phone' | 'stream', provider: string, noMediaMs?: number) {
+async function transport(edge: Edge, kind: 'phone' | 'stream', provider: string, noMediaMs?: number, now?: () => number) {
   await initResampler();
   const logs: string[] = [];
   const t = new SocketTransport({
@@ -69,6 +69,7 @@ async function transport(edge: Edge, kind: 'phone' | 'stream', provider: string,
     socket: { edgeUrl: edge.url, sessionId: SESSION, token: 'resume-token', workerId: 'w-1' },
     log: (m) => logs.push(m),
     ...(noMediaMs !== undefined ? { noMediaMs } : {}),
+    ...(now ? { now } : {}),
   });
   transports.push(t);
   await t.open();
@@ -196,6 +197,23 @@ describe('SocketTransport (stream client)', () => {
     await expect.poll(() => edge.got.filter((m) => typeof m !== 'string').length, { timeout: 2000 }).toBe(2);
     expect((edge.got.find((m) => typeof m !== 'string') as Buffer).byteLength).toBe(640); // 20 ms of 16 kHz PCM16
     expect(parsed(edge).filter((m) => m.type === 'mark')).toHaveLength(2);
+  });
+
+  it("a client echoing every mark (50/s) besides its events is within the limits: marks are not events", async () => {
+    const edge = await fakeEdge(start);
+    // Each check of a limit moves this clock 10 ms: a mark echo (one check) every 10 ms, a ping (two) every 20 ms.
+    let t = 0;
+    const { t: transportUnderTest } = await transport(edge, 'stream', 'stream', undefined, () => (t += 10));
+    await expect.poll(() => parsed(edge).some((m) => m.type === 'started')).toBe(true);
+    let closed = '';
+    transportUnderTest.onClose((r) => (closed = r));
+    for (let i = 0; i < 2000; i++) {
+      edge.peer().send(JSON.stringify({ type: 'mark', name: `sb-echo-${i}` }));
+      if (i % 25 === 0) edge.peer().send(JSON.stringify({ type: 'ping', t: i }));
+    }
+    await expect.poll(() => parsed(edge).filter((m) => m.type === 'pong').length, { timeout: 5000 }).toBe(80);
+    expect(parsed(edge).filter((m) => m.type === 'error')).toEqual([]);
+    expect(closed).toBe('');
   });
 
   it('a client flooding messages is told once and cut off as abuse', async () => {

@@ -26,6 +26,7 @@ import { PlayoutEngine } from '../../audio/playout/engine.ts';
 import { initResampler } from '../../audio/resampler.ts';
 import type { MediaTransport } from '../types.ts';
 import { ClientEvents } from '../client-events.ts';
+import { ChannelGuard } from '../webrtc/channel-guard.ts';
 import { AudioBudget } from './audio-budget.ts';
 import { DeferredOutput } from './deferred-output.ts';
 import { MediaSocket } from './media-socket.ts';
@@ -35,6 +36,9 @@ import { SocketSink } from './socket-sink.ts';
 
 /** Bits/s of a stream client's Opus replies: what browsers send for mono speech (the WebRTC transport's choice too). */
 const OPUS_REPLY_BITRATE = 32_000;
+
+/** A stream client's text messages before parsing: events (50/s) plus mark echoes (50/s) with room to spare. */
+const WIRE_LIMITS = { ratePerSec: 150, burst: 400 };
 
 /** Default of noMediaMs for phone streams. */
 export const NO_MEDIA_MS = 10_000;
@@ -47,6 +51,8 @@ export interface SocketTransportOptions {
   /** Closes the call as `no_media` when no audio arrives this long after `start` (0: never). */
   noMediaMs?: number;
   log: (m: string) => void;
+  /** Clock of the stream client's limits, ms. Default performance.now. */
+  now?: () => number;
 }
 
 export class SocketTransport implements MediaTransport {
@@ -75,12 +81,21 @@ export class SocketTransport implements MediaTransport {
   /** A stream client's events: their limits, the ping, delivery (client-events.ts); null for phones. */
   readonly #clientEvents: ClientEvents | null;
   readonly #audioBudget = new AudioBudget();
+  /**
+   * A stream client's text messages of every kind, before they are parsed: its mark echoes (one
+   * per 20 ms of reply audio, 50/s) come on top of the events the data channel's limits allow
+   * (50/s), so the wire's own limit is wider; the events alone are held to the data channel's.
+   */
+  readonly #wireGuard: ChannelGuard | null;
+  readonly #now: () => number;
 
   constructor(o: SocketTransportOptions) {
     this.kind = o.kind;
     this.#serializer = o.serializer;
     this.#log = o.log;
     this.#noMediaMs = o.noMediaMs ?? (o.kind === 'phone' ? NO_MEDIA_MS : 0);
+    this.#now = o.now ?? (() => performance.now());
+    this.#wireGuard = o.kind === 'stream' ? new ChannelGuard(this.#now(), WIRE_LIMITS) : null;
     this.#clientEvents =
       o.kind === 'stream'
         ? new ClientEvents({
@@ -89,6 +104,7 @@ export class SocketTransport implements MediaTransport {
               for (const l of this.#events) l(e);
             },
             onAbuse: () => void this.close('abuse'),
+            now: this.#now,
           })
         : null;
     this.#socket = new MediaSocket({
@@ -185,7 +201,8 @@ export class SocketTransport implements MediaTransport {
         return;
       }
       case 'event':
-        this.#clientEvents?.receive(ev.event);
+        // The data channel's limits, for the events themselves (the wire's were checked before parsing).
+        if (this.#clientEvents?.admit(typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength)) this.#clientEvents.receive(ev.event);
         return;
       case 'stop':
         void this.close('phone_hangup');
@@ -283,9 +300,13 @@ export class SocketTransport implements MediaTransport {
 
   /** A stream client's message against its limits (client-events.ts; audio: audio-budget.ts). */
   #admit(events: ClientEvents, data: WireMessage): boolean {
-    if (typeof data === 'string') return events.admit(Buffer.byteLength(data));
+    if (typeof data === 'string') {
+      const v = this.#wireGuard!.admitMessage(Buffer.byteLength(data), this.#now());
+      if (!v.ok) events.reject(v);
+      return v.ok;
+    }
     const bytesPerSecond = this.#start ? this.#start.format.sampleRate * 2 : 48_000 * 2;
-    if (data.byteLength <= 16_384 && this.#audioBudget.admit(data.byteLength, bytesPerSecond, performance.now())) return true;
+    if (data.byteLength <= 16_384 && this.#audioBudget.admit(data.byteLength, bytesPerSecond, this.#now())) return true;
     events.violation(data.byteLength > 16_384 ? 'audio frame over 16 KiB' : 'audio faster than twice real time');
     return false;
   }
