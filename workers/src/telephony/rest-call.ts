@@ -28,8 +28,10 @@ export async function placeCallRequest(o: {
 }): Promise<unknown> {
   let res: Response;
   let text: string;
+  // Called as a plain function: workerd's fetch refuses to run as a method of another object.
+  const fetchFn = o.fetchFn;
   try {
-    res = await o.fetchFn(o.url, { method: 'POST', headers: { Accept: 'application/json', ...o.headers }, body: o.body, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    res = await fetchFn(o.url, { method: 'POST', headers: { Accept: 'application/json', ...o.headers }, body: o.body, signal: AbortSignal.timeout(TIMEOUT_MS) });
     text = await res.text();
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
