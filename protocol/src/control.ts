@@ -94,7 +94,12 @@ export const ControlToWorker = z.discriminatedUnion('type', [
    * was reset): the call goes on. Twilio asks `<Connect action>` what next and the edge answers
    * with a new stream, whose `start` (same call, new stream id) follows on the media socket.
    */
-  z.strictObject({ type: z.literal('media.lost'), code: z.number().int() }),
+  z.strictObject({
+    type: z.literal('media.lost'),
+    code: z.number().int(),
+    /** The lost stream's id: a worker that already reads a newer stream (its `start` came first) ignores this. */
+    streamId: z.string().max(256).optional(),
+  }),
   /** The edge could not use the worker's last message (or could not serve its request). */
   z.strictObject({ type: z.literal('error'), message: z.string() }),
 ]);

@@ -64,7 +64,7 @@ describe('media stream tokens (checked on start)', () => {
     expect(await nextText(media)).toBe(start);
     // The first stream drops without stop: the call goes on, the worker hears media.lost.
     first.ws!.close(1011, 'gone');
-    expect(await worker.inbox.next()).toEqual({ type: 'media.lost', code: 1011 });
+    expect(await worker.inbox.next()).toEqual({ type: 'media.lost', code: 1011, streamId: streamSid('1') });
     // The spent token cannot start another stream.
     const replay = await twilioStream(id);
     replay.send(twilioStart({ sid, stream: streamSid('2'), twiml }));
@@ -300,7 +300,7 @@ describe('a stream that closes without stop', () => {
     worker.send({ type: 'state', state: 'live' });
     await expect.poll(async () => (await sessionStatus(id)).state).toBe('live');
     first.ws!.close(1011, 'edge went away');
-    expect(await worker.inbox.next()).toEqual({ type: 'media.lost', code: 1011 });
+    expect(await worker.inbox.next()).toEqual({ type: 'media.lost', code: 1011, streamId: streamSid('1') });
     expect((await sessionStatus(id)).state).toBe('live');
     expect(media.isClosed()).toBe(false);
     // Twilio requests <Connect action>: a new stream with a fresh token.
@@ -310,7 +310,11 @@ describe('a stream that closes without stop', () => {
     const start = twilioStart({ sid, stream: streamSid('2'), twiml: again });
     second.send(start);
     expect(await nextText(media)).toBe(start);
+    // Frames the worker wrote for the old stream before it read the new start are dropped; the new stream's pass.
+    const stale = JSON.stringify({ event: 'mark', streamSid: streamSid('1'), mark: { name: 'old' } });
     const clear = JSON.stringify({ event: 'clear', streamSid: streamSid('2') });
+    media.send(`${stale}\n${stale}`);
+    media.send(stale);
     media.send(clear);
     expect(await nextText(second)).toBe(clear);
     // A completed status callback ends the call: the worker hears hangup, both sockets close.

@@ -194,7 +194,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
         case 'media.lost':
           // The stream closed without stop: the call goes on in the next stream Twilio opens.
           await starting;
-          phone?.streamLost();
+          phone?.streamLost(msg.streamId);
           return;
       }
     }

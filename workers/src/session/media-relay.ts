@@ -19,6 +19,8 @@ interface PeerAttachment {
   kind: PeerKind;
   started: boolean;
   before: number;
+  /** The stream's id, from its `start`. */
+  streamId?: string;
 }
 
 /**
@@ -34,6 +36,8 @@ export class MediaRelay {
   private readonly link: WorkerLink;
   /** Peer sockets whose stream has started, as far as this wake-up of the object knows. */
   private readonly started = new WeakSet<WebSocket>();
+  /** The current Twilio stream's streamSid (null: not a Twilio stream, or none yet; undefined: not read since waking). */
+  private twilioStreamSid: string | null | undefined;
 
   constructor(host: SessionHost, link: WorkerLink) {
     this.host = host;
@@ -104,10 +108,12 @@ export class MediaRelay {
       if (denied) return closeQuietly(ws, 1008, denied);
     }
     a.started = true;
+    a.streamId = start.streamId;
     ws.serializeAttachment(a);
     this.started.add(ws);
     const now = h.current()!;
     await h.save({ ...withoutLoss(now), peerStart: data });
+    this.twilioStreamSid = undefined;
     h.mediaSocket()?.send(data);
     h.streamClosed.resolveAll(null);
     // The edge restarted under both sockets: no worker holds the call and no drop was seen.
@@ -146,7 +152,7 @@ export class MediaRelay {
     if (a?.kind === 'stream') return h.end('client_hangup', `stream socket closed (${code})`);
     if (a?.kind === 'twilio') {
       await h.save({ ...rec, peerLostAt: Date.now() });
-      h.send({ type: 'media.lost', code });
+      h.send({ type: 'media.lost', code, ...(a.streamId ? { streamId: a.streamId } : {}) });
       return;
     }
     await h.end('phone_hangup', `media stream closed (${code})`);
@@ -174,7 +180,12 @@ export class MediaRelay {
     return response;
   }
 
-  /** The worker's frames for the peer: one per line of a text message, or one binary frame. */
+  /**
+   * The worker's frames for the peer: one per line of a text message, or one binary frame. Twilio
+   * addresses every message to its stream: when a stream was replaced (Twilio's `<Connect action>`
+   * after a drop), frames the worker wrote for the old one before it read the new `start` are
+   * dropped here (a substring test, no parse), as Twilio would refuse them on the new stream.
+   */
   onWorkerMessage(data: string | ArrayBuffer): void {
     const peer = this.host.peerSocket();
     if (!peer) return;
@@ -182,11 +193,24 @@ export class MediaRelay {
       peer.send(data);
       return;
     }
+    const sid = this.currentTwilioStreamSid();
     if (data.indexOf('\n') < 0) {
-      peer.send(data);
+      if (sid === null || data.includes(sid)) peer.send(data);
       return;
     }
-    for (const frame of data.split('\n')) peer.send(frame);
+    for (const frame of data.split('\n')) if (sid === null || frame.includes(sid)) peer.send(frame);
+  }
+
+  private currentTwilioStreamSid(): string | null {
+    if (this.twilioStreamSid !== undefined) return this.twilioStreamSid;
+    const rec = this.host.rec;
+    let sid: string | null = null;
+    if (rec?.kind === 'phone' && (rec.call?.provider ?? 'twilio') === 'twilio' && rec.peerStart) {
+      const start = readPeerStart('twilio', rec.peerStart);
+      if (start.kind === 'start') sid = start.streamId;
+    }
+    this.twilioStreamSid = sid;
+    return sid;
   }
 }
 

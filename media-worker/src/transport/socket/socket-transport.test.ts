@@ -155,6 +155,21 @@ describe('SocketTransport (Twilio)', () => {
     expect(new Set(parsed(edge).map((m) => (m as { streamSid?: string }).streamSid))).toEqual(new Set(['MZ5']));
   });
 
+  it("news of the old stream's loss that comes after the new stream's start does not pause the call", async () => {
+    const edge = await fakeEdge(twilioStart('MZ10'));
+    const { t } = await transport(edge, 'phone', 'twilio');
+    await expect.poll(() => t.start?.streamId).toBe('MZ10');
+    edge.peer().send(twilioStart('MZ11'));
+    await expect.poll(() => t.start?.streamId).toBe('MZ11');
+    t.streamLost('MZ10'); // the edge's media.lost, late
+    t.output.push(tone(100));
+    await expect.poll(() => parsed(edge).filter((m) => m.event === 'media').length, { timeout: 2000 }).toBe(5);
+    t.streamLost('MZ11'); // the current stream's loss does pause it
+    t.output.push(tone(100));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(parsed(edge).filter((m) => m.event === 'media')).toHaveLength(5);
+  });
+
   it('a refused start (not mu-law) ends the call with a clear reason', async () => {
     const bad = JSON.parse(twilioStart('MZ6')) as { start: { mediaFormat: object } };
     bad.start.mediaFormat = { encoding: 'audio/x-l16', sampleRate: 16000, channels: 1 };

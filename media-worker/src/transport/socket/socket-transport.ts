@@ -215,11 +215,14 @@ export class SocketTransport implements MediaTransport {
   }
 
   /**
-   * The provider's stream closed without `stop` (the edge says `media.lost`): sending pauses, what
-   * the far end held is gone, and queued audio waits for the next stream's `start`.
+   * The provider's stream `streamId` closed without `stop` (the edge says `media.lost`): sending
+   * pauses, what the far end held is gone, and queued audio waits for the next stream's `start`.
+   * News of a stream other than the current one is stale: a newer stream has started already.
    */
-  streamLost(): void {
+  streamLost(streamId?: string): void {
     if (this.#closed || !this.#start || this.#lost) return;
+    // The edge's news can come after the new stream's `start` (two sockets, no order between them).
+    if (streamId !== undefined && streamId !== this.#start.streamId) return;
     this.#lost = true;
     this.#engine?.pause();
     this.#engine?.farBufferLost();
