@@ -14,7 +14,7 @@
  *   switches to the new stream with an empty far buffer. A `start` for another call is ignored;
  *   one for the current stream is a replay (the edge sends it to every media socket it accepts).
  * - A phone stream that brings no media for `noMediaMs` after its `start` is closed as
- *   `no_media`: providers send a frame every 20 ms while a stream lives.
+ *   `no_media` (no-media-watchdog.ts).
  * - A stream client's messages are held to the data channel's limits (channel-guard.ts) and its
  *   audio to twice real time; a `ping` is answered here.
  */
@@ -32,6 +32,7 @@ import { DeferredOutput } from './deferred-output.ts';
 import { MediaSocket } from './media-socket.ts';
 import type { InboundEvent, MediaSerializer, StreamStart, WireMessage } from './serializer.ts';
 import { encodeStarted } from './serializers/stream.ts';
+import { NoMediaWatchdog } from './no-media-watchdog.ts';
 import { SocketSink } from './socket-sink.ts';
 
 /** Bits/s of a stream client's Opus replies: what browsers send for mono speech (the WebRTC transport's choice too). */
@@ -61,7 +62,6 @@ export class SocketTransport implements MediaTransport {
   readonly #serializer: MediaSerializer;
   readonly #socket: MediaSocket;
   readonly #log: (m: string) => void;
-  readonly #noMediaMs: number;
   readonly #audio = new Set<(f: AudioFrame) => void>();
   readonly #events = new Set<(e: ChannelMessage) => void>();
   readonly #closes = new Set<(reason: string) => void>();
@@ -73,8 +73,7 @@ export class SocketTransport implements MediaTransport {
   #lost = false;
   #closed = false;
   #closeReason = '';
-  #lastFrameAt = 0;
-  #watchdog: ReturnType<typeof setTimeout> | null = null;
+  readonly #watchdog: NoMediaWatchdog;
   #decodeErrors = 0;
   /** A stream client's Opus decoder: packets carry state from one to the next, so the serializer cannot decode them. */
   #opusIn: OpusDecoderStream | null = null;
@@ -93,7 +92,7 @@ export class SocketTransport implements MediaTransport {
     this.kind = o.kind;
     this.#serializer = o.serializer;
     this.#log = o.log;
-    this.#noMediaMs = o.noMediaMs ?? (o.kind === 'phone' ? NO_MEDIA_MS : 0);
+    this.#watchdog = new NoMediaWatchdog(o.noMediaMs ?? (o.kind === 'phone' ? NO_MEDIA_MS : 0), () => void this.close('no_media'));
     this.#now = o.now ?? (() => performance.now());
     this.#wireGuard = o.kind === 'stream' ? new ChannelGuard(this.#now(), WIRE_LIMITS) : null;
     this.#clientEvents =
@@ -189,7 +188,7 @@ export class SocketTransport implements MediaTransport {
       case 'start':
         return this.#onStart(ev.start);
       case 'audio':
-        this.#lastFrameAt = performance.now();
+        this.#watchdog.heard();
         for (const l of this.#audio) l(ev.frame);
         return;
       case 'dtmf':
@@ -239,7 +238,7 @@ export class SocketTransport implements MediaTransport {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     this.#closeReason = reason;
-    if (this.#watchdog !== null) clearTimeout(this.#watchdog);
+    this.#watchdog.stop();
     this.#engine?.destroy();
     this.output.clear();
     const closing = this.#socket.close();
@@ -267,7 +266,7 @@ export class SocketTransport implements MediaTransport {
     }
     this.#start = start;
     this.#streams = 1;
-    this.#lastFrameAt = performance.now();
+    this.#watchdog.heard();
     if (start.format.encoding === 'opus') this.#opusIn = new OpusDecoderStream(1, start.format.sampleRate);
     const opusOut = start.output.encoding === 'opus' ? new OpusEncoderStream({ sampleRate: start.output.sampleRate, channels: 1, bitrate: OPUS_REPLY_BITRATE }) : null;
     const sink = new SocketSink({
@@ -283,7 +282,7 @@ export class SocketTransport implements MediaTransport {
     engine.start();
     this.output.attach(engine);
     if (this.kind === 'stream') this.#socket.send(encodeStarted(start));
-    this.#armWatchdog();
+    this.#watchdog.start();
     for (const l of this.#starts) l(start);
     this.#starts.clear();
   }
@@ -297,7 +296,7 @@ export class SocketTransport implements MediaTransport {
       if (this.#decodeErrors++ % 100 === 0) this.sendEvent({ type: 'error', message: `stream: bad Opus packet: ${err instanceof Error ? err.message : String(err)}` });
       return;
     }
-    this.#lastFrameAt = performance.now();
+    this.#watchdog.heard();
     for (const l of this.#audio) l(frame);
   }
 
@@ -312,18 +311,5 @@ export class SocketTransport implements MediaTransport {
     if (data.byteLength <= 16_384 && this.#audioBudget.admit(data.byteLength, bytesPerSecond, this.#now())) return true;
     events.violation(data.byteLength > 16_384 ? 'audio frame over 16 KiB' : 'audio faster than twice real time');
     return false;
-  }
-
-  /** Closes the call as `no_media` once no audio has arrived for noMediaMs. */
-  #armWatchdog(): void {
-    if (this.#noMediaMs <= 0 || this.#closed) return;
-    const due = this.#lastFrameAt + this.#noMediaMs - performance.now();
-    this.#watchdog = setTimeout(() => {
-      this.#watchdog = null;
-      if (this.#closed) return;
-      if (performance.now() - this.#lastFrameAt >= this.#noMediaMs) void this.close('no_media');
-      else this.#armWatchdog();
-    }, Math.max(0, due));
-    this.#watchdog.unref?.();
   }
 }

@@ -1,5 +1,5 @@
 import { parseChannelMessage, type ChannelMessage, type IceServer } from '@switchboard/protocol';
-import { RTCPeerConnection, RTCRtpCodecParameters, type RTCDataChannel, type RTCRtpTransceiver } from 'werift';
+import type { RTCDataChannel, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
 import { FrameClock } from '../../audio/frame-clock.ts';
 import type { AudioFrame } from '../../audio/frame.ts';
 import { isOpusRate, OPUS_SAMPLE_RATE, OpusDecoderStream, type OpusEncoderOptions } from '../../audio/opus.ts';
@@ -7,14 +7,14 @@ import { PlayoutEngine, type PlayoutStats } from '../../audio/playout/engine.ts'
 import type { MediaTransport } from '../types.ts';
 import { ClientEvents } from '../client-events.ts';
 import { installWeriftPatches } from '../../werift-patches/index.ts';
-import { keepHostCandidatesOn, onlyFromInterface } from './host-candidates.ts';
+import { keepHostCandidatesOn } from './host-candidates.ts';
 import { advertisePublicIp } from './nat1to1.ts';
 import { findOfferedOpus } from './opus-offer.ts';
+import { gathered, newPeerConnection, toWeriftIceServers } from './peer-connection.ts';
 import { RemoteCandidateGate, type PeerAddressClass } from './remote-candidates.ts';
 import { RtcpReports } from './rtcp-reports.ts';
 import { RtpFastPath } from './rtp-fast-path.ts';
 import { RtpSink } from './rtp-sink.ts';
-import { withStunFromTurn } from './stun-from-turn.ts';
 
 export interface WebRtcOptions {
   iceServers: IceServer[];
@@ -53,8 +53,6 @@ installWeriftPatches();
  */
 const REPLY_BITRATE = 32_000;
 
-/** Gathering is waited for before answering (WHIP has no server-side trickle); bounded. */
-const GATHER_LIMIT_MS = 5000;
 /**
  * A peer that has not connected (ICE and DTLS) this long after the answer never will: the call
  * ends with 'connect_timeout'. werift itself never gives up: when every connectivity check fails
@@ -172,32 +170,7 @@ export class WebRtcTransport implements MediaTransport {
   static async answer(offer: string, o: WebRtcOptions): Promise<{ transport: WebRtcTransport; answer: string }> {
     const opus = findOfferedOpus(offer);
     if (!opus) throw new Error('the offer has no Opus audio');
-    const pc = new RTCPeerConnection({
-      codecs: {
-        audio: [
-          new RTCRtpCodecParameters({
-            mimeType: 'audio/opus',
-            clockRate: 48000,
-            channels: 2,
-            payloadType: opus.payloadType,
-            parameters: opus.fmtp,
-          }),
-        ],
-      },
-      // An explicit list, even empty: werift otherwise adds a public STUN server and waits for it.
-      iceServers: toWeriftIceServers(o.iceServers),
-      // With no STUN or TURN server there is nothing to gather but host candidates, and werift
-      // would otherwise ask its hard-wired public STUN server (stun.l.google.com) on every answer.
-      // ICE-lite gathers host candidates only; the browser, a full agent, runs the checks.
-      iceLite: o.iceServers.length === 0,
-      iceTransportPolicy: o.icePolicy,
-      icePortRange: o.portRange,
-      iceInterfaceAddresses: o.interfaceAddress ? { udp4: o.interfaceAddress } : undefined,
-      // werift skips loopback interfaces unless they are named.
-      iceAdditionalHostAddresses: o.interfaceAddress.startsWith('127.') ? [o.interfaceAddress] : [],
-      iceFilterCandidatePair: o.interfaceAddress ? onlyFromInterface(o.interfaceAddress) : undefined,
-      iceUseIpv6: false,
-    });
+    const pc = newPeerConnection(opus, o);
     const transport = new WebRtcTransport(pc, opus.payloadType, o);
     try {
       // Candidates werift must not pair (names it would resolve, addresses it must not send to) go first.
@@ -305,24 +278,4 @@ export class WebRtcTransport implements MediaTransport {
     }
     for (const l of this.audioListeners) l(frame);
   }
-}
-
-function gathered(pc: RTCPeerConnection): Promise<void> {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, GATHER_LIMIT_MS);
-    const sub = pc.iceGatheringStateChange.subscribe((s) => {
-      if (s === 'complete') done();
-    });
-    function done() {
-      clearTimeout(timer);
-      sub.unSubscribe();
-      resolve();
-    }
-  });
-}
-
-/** werift's ICE servers; with TURN servers and no STUN server, the TURN server doubles as STUN (see withStunFromTurn). */
-function toWeriftIceServers(servers: IceServer[]) {
-  return withStunFromTurn(servers).map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) }));
 }
