@@ -36,6 +36,9 @@ export class MediaRelay {
   private readonly link: WorkerLink;
   /** Peer sockets whose stream has started, as far as this wake-up of the object knows. */
   private readonly started = new WeakSet<WebSocket>();
+  /** The open worker media socket and peer socket as last looked up (getWebSockets allocates: not once per frame). */
+  private media: WebSocket | undefined;
+  private peer: WebSocket | undefined;
   /** The current Twilio stream's streamSid (null: not a Twilio stream, or none yet; undefined: not read since waking). */
   private twilioStreamSid: string | null | undefined;
 
@@ -79,13 +82,13 @@ export class MediaRelay {
     if (byteSize(data) > MAX_FRAME_BYTES) return closeQuietly(ws, 1009, 'frame too large');
     // The media path: one set lookup, no deserialisation (the attachment is read once per wake-up).
     if (this.started.has(ws)) {
-      this.host.mediaSocket()?.send(data);
+      this.mediaSocket()?.send(data);
       return;
     }
     const a = ws.deserializeAttachment() as PeerAttachment;
     if (a.started) {
       this.started.add(ws);
-      this.host.mediaSocket()?.send(data);
+      this.mediaSocket()?.send(data);
       return;
     }
     if (typeof data !== 'string') {
@@ -187,7 +190,7 @@ export class MediaRelay {
    * dropped here (a substring test, no parse), as Twilio would refuse them on the new stream.
    */
   onWorkerMessage(data: string | ArrayBuffer): void {
-    const peer = this.host.peerSocket();
+    const peer = this.peerSocket();
     if (!peer) return;
     if (typeof data !== 'string') {
       peer.send(data);
@@ -199,6 +202,17 @@ export class MediaRelay {
       return;
     }
     for (const frame of data.split('\n')) if (sid === null || frame.includes(sid)) peer.send(frame);
+  }
+
+  /** The worker's open media socket: the one last seen while it stays open, else looked up again. */
+  private mediaSocket(): WebSocket | undefined {
+    if (this.media?.readyState !== WebSocket.OPEN) this.media = this.host.mediaSocket();
+    return this.media;
+  }
+
+  private peerSocket(): WebSocket | undefined {
+    if (this.peer?.readyState !== WebSocket.OPEN) this.peer = this.host.peerSocket();
+    return this.peer;
   }
 
   private currentTwilioStreamSid(): string | null {
