@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ErrorBody } from '@switchboard/protocol';
-import { drainQueue, receiveJobs } from './support/sqs.ts';
+import { drainQueue, takeJobs } from './support/sqs.ts';
 import { bearer, establish, mintToken, postOffer, request, tokenEnv, withEnv } from './support/edge-auth.ts';
 
 beforeEach(drainQueue);
@@ -13,7 +13,7 @@ async function expectTooMany(res: Response) {
   expect(retryAfter).toBeLessThanOrEqual(60);
   expect(ErrorBody.parse(await res.json()).error.code).toBe('too_many_sessions');
   // Refused before anything was queued.
-  expect(await receiveJobs(10, 0)).toEqual([]);
+  expect(await takeJobs(10, 0)).toEqual([]);
 }
 
 describe('MAX_SESSIONS_PER_CLIENT', () => {

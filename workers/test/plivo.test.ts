@@ -2,7 +2,7 @@ import { SELF } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { hashedSessionId, nextText, openStreamUrl, sessionStatus, type Socket } from './support/media.ts';
 import { plivoCallUuid, plivoForm, plivoStart, plivoStreamUrl, postPlivo } from './support/plivo.ts';
-import { drainQueue, nextJob, receiveJobs } from './support/sqs.ts';
+import { drainQueue, nextJob, takeJobs } from './support/sqs.ts';
 import { claim, dialMedia, handover, type Claim } from './support/worker-client.ts';
 
 /**
@@ -54,7 +54,7 @@ describe('Plivo webhook signatures (V3)', () => {
       expect(res.headers.get('Content-Type')).toMatch(/^text\/plain/);
       expect(await res.text()).toBe(FORBIDDEN);
     }
-    expect(await receiveJobs(10, 0)).toEqual([]);
+    expect(await takeJobs(10, 0)).toEqual([]);
   });
 });
 
@@ -69,7 +69,7 @@ describe('POST /plivo/voice', () => {
     expect(hold).toContain('<Speak>Please hold while we connect you.</Speak>');
     expect(hold).toMatch(/<Wait length="\d+"\/><Redirect method="POST">http:\/\/127\.0\.0\.1:8787\/plivo\/voice<\/Redirect>/);
     expect(hold).not.toContain('<Stream');
-    const jobs = await receiveJobs(10, 0);
+    const jobs = await takeJobs(10, 0);
     expect(jobs.map((j) => j.job)).toMatchObject([{ sessionId: id, kind: 'phone' }]);
     const worker = await claim(jobs[0]!.job);
     expect(await handover(worker)).toMatchObject({

@@ -4,7 +4,7 @@ import { CallResponse, ErrorBody, SessionStatus } from '@switchboard/protocol';
 import { ANSWER, chromeOffer } from '../../test/fixtures/sdp.ts';
 import { RESUME_WINDOW_MS, type SessionRecord } from '../src/session/record.ts';
 import { bearer, establish as establishWithToken, mintToken, request } from './support/edge-auth.ts';
-import { deleteJob, drainQueue, nextJob, receiveJobs } from './support/sqs.ts';
+import { drainQueue, nextJob, takeJobs } from './support/sqs.ts';
 import { claim, type Claim } from './support/worker-client.ts';
 
 const EDGE = 'http://edge.test';
@@ -127,10 +127,9 @@ describe('POST /v1/sessions/{id}/resume', () => {
     expect(ErrorBody.parse(await res.json()).error.code).toBe('no_worker');
     expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
     // The job was on the queue (and re-sent while unclaimed); drop those copies.
-    const copies = await receiveJobs(10, 1);
+    const copies = await takeJobs(10, 1);
     expect(copies.length).toBeGreaterThanOrEqual(1);
     expect(copies.every((g) => g.job.sessionId === id)).toBe(true);
-    for (const g of copies) await deleteJob(g.receiptHandle);
     await drainQueue();
     await new Promise((r) => setTimeout(r, 1500));
     expect(await status(id)).toMatchObject({ state: 'live' });
@@ -167,7 +166,7 @@ describe('POST /v1/sessions/{id}/resume', () => {
     expect(res.status).toBe(410);
     expect(ErrorBody.parse(await res.json()).error.code).toBe('gone');
     // Nothing was queued for it.
-    expect(await receiveJobs(10, 0)).toEqual([]);
+    expect(await takeJobs(10, 0)).toEqual([]);
   });
 
   it('answers 410 for a resume after the window even before the alarm has run, and ends the session', async () => {

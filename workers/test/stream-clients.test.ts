@@ -3,7 +3,7 @@ import { ErrorBody } from '@switchboard/protocol';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { bearer, mintToken, request, tokenEnv } from './support/edge-auth.ts';
 import { expectSilence, nextBinary, nextText, socketOf, type Socket } from './support/media.ts';
-import { drainQueue, nextJob, receiveJobs } from './support/sqs.ts';
+import { drainQueue, nextJob, takeJobs } from './support/sqs.ts';
 import { claim, dialMedia, handover, type Claim } from './support/worker-client.ts';
 
 /**
@@ -59,7 +59,7 @@ describe('GET /v1/stream: the upgrade and its auth', () => {
     expect(none.status).toBe(401);
     const bad = await openStream('', bearer('not-a-token'));
     expect(bad.status).toBe(401);
-    expect(await receiveJobs(10, 0)).toEqual([]);
+    expect(await takeJobs(10, 0)).toEqual([]);
     const token = await mintToken({ identity: `stream-${crypto.randomUUID()}` });
     const byHeader = await openStream('', bearer(token));
     expect(byHeader.status).toBe(101);

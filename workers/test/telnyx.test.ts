@@ -1,7 +1,7 @@
 import { SELF } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { hashedSessionId, nextText, openStreamUrl, sessionStatus, type Socket } from './support/media.ts';
-import { drainQueue, nextJob, receiveJobs } from './support/sqs.ts';
+import { drainQueue, nextJob, takeJobs } from './support/sqs.ts';
 import {
   foreignKey,
   postTelnyx,
@@ -65,7 +65,7 @@ describe('Telnyx webhook signatures', () => {
       expect(res.headers.get('Content-Type')).toMatch(/^text\/plain/);
       expect(await res.text()).toBe(FORBIDDEN);
     }
-    expect(await receiveJobs(10, 0)).toEqual([]);
+    expect(await takeJobs(10, 0)).toEqual([]);
   });
 
   it('accepts a signature within the 300 s window', async () => {
@@ -85,7 +85,7 @@ describe('POST /telnyx/voice', () => {
     expect(hold).toContain('<Say>Please hold while we connect you.</Say>');
     expect(hold).toContain('<Pause length="1"/><Redirect method="POST">http://127.0.0.1:8787/telnyx/voice</Redirect>');
     expect(hold).not.toContain('<Stream');
-    const jobs = await receiveJobs(10, 0);
+    const jobs = await takeJobs(10, 0);
     expect(jobs.map((j) => j.job)).toMatchObject([{ sessionId: id, kind: 'phone' }]);
     const worker = await claim(jobs[0]!.job);
     const session = await handover(worker);

@@ -1,7 +1,7 @@
 import { SELF } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { expectSilence, nextText, sessionStatus, socketOf } from './support/media.ts';
-import { drainQueue, nextJob, receiveJobs } from './support/sqs.ts';
+import { drainQueue, nextJob, takeJobs } from './support/sqs.ts';
 import {
   callSid,
   openMediaStream,
@@ -31,7 +31,7 @@ describe('POST /twilio/voice', () => {
     expect(unsigned.headers.get('Content-Type')).toMatch(/^text\/plain/);
     expect((await postSigned('/twilio/voice', voiceForm(sid), { token: 'wrong' })).status).toBe(403);
     expect((await postSigned('/twilio/voice', voiceForm(sid), { tamper: true })).status).toBe(403);
-    expect(await receiveJobs(10, 0)).toEqual([]);
+    expect(await takeJobs(10, 0)).toEqual([]);
   });
 
   it('holds with a redirect until a worker claims, then connects the stream; retries are idempotent', async () => {
@@ -44,7 +44,7 @@ describe('POST /twilio/voice', () => {
     expect(hold).toContain('<Redirect method="POST">http://127.0.0.1:8787/twilio/voice</Redirect>');
     // Twilio retries the same webhook: still one job for the call.
     expect((await postSigned('/twilio/voice', voiceForm(sid))).status).toBe(200);
-    const jobs = await receiveJobs(10, 0);
+    const jobs = await takeJobs(10, 0);
     expect(jobs.map((j) => j.job.sessionId)).toEqual([`c_${sid}`]);
     expect(jobs[0]!.job.kind).toBe('phone');
     const c = await claim(jobs[0]!.job);

@@ -19,14 +19,24 @@ export interface Received {
   receiptHandle: string;
 }
 
-/** ReceiveMessage on the real fauxqs queue the edge sends to. */
-export async function receiveJobs(max = 10, waitS = 0): Promise<Received[]> {
+/** ReceiveMessage on the real fauxqs queue the edge sends to; what it returns is hidden for 30 s, not gone. */
+async function receiveJobs(max = 10, waitS = 0): Promise<Received[]> {
   const r = await call<{ Messages?: { Body: string; ReceiptHandle: string }[] }>('ReceiveMessage', {
     MaxNumberOfMessages: max,
     WaitTimeSeconds: waitS,
     VisibilityTimeout: 30,
   });
   return (r.Messages ?? []).map((m) => ({ job: parseSessionJob(m.Body), receiptHandle: m.ReceiptHandle }));
+}
+
+/**
+ * Takes the jobs on the queue now (waiting up to `waitS` for the first), deleting them: a job only
+ * received would come back 30 s later, in whichever test file runs then.
+ */
+export async function takeJobs(max = 10, waitS = 0): Promise<Received[]> {
+  const got = await receiveJobs(max, waitS);
+  for (const g of got) await deleteJob(g.receiptHandle);
+  return got;
 }
 
 export async function deleteJob(receiptHandle: string): Promise<void> {
