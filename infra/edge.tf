@@ -38,6 +38,7 @@ locals {
     API_KEYS                      = join(",", local.api_keys)
     AUTH_MODE                     = "token"
     MAX_SESSIONS_PER_CLIENT       = tostring(var.max_sessions_per_client)
+    CORS_ORIGINS                  = var.cors_origins
     TURN_PROVIDER                 = var.turn_provider
     TWILIO_ACCOUNT_SID            = var.twilio_account_sid
     TWILIO_AUTH_TOKEN             = var.twilio_auth_token
@@ -58,7 +59,7 @@ locals {
 
   edge_secret_names = concat(
     ["PUBLIC_BASE_URL", "SQS_QUEUE_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-    "CONTROL_SECRET", "TOKEN_SECRET", "API_KEYS", "AUTH_MODE", "MAX_SESSIONS_PER_CLIENT", "TURN_PROVIDER"],
+    "CONTROL_SECRET", "TOKEN_SECRET", "API_KEYS", "AUTH_MODE", "MAX_SESSIONS_PER_CLIENT", "CORS_ORIGINS", "TURN_PROVIDER"],
     var.twilio_account_sid != "" ? ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"] : [],
     var.twilio_from != "" ? ["TWILIO_FROM"] : [],
     ["TELEPHONY_PROVIDER"],

@@ -374,6 +374,17 @@ variable "max_sessions_per_client" {
   }
 }
 
+variable "cors_origins" {
+  type        = string
+  description = "CORS_ORIGINS of the edge: comma-separated web origins whose pages may call /v1/ with the browser SDK (e.g. \"https://app.example.com\"), or \"*\" for any (the API takes bearer tokens, not cookies)."
+  default     = "*"
+
+  validation {
+    condition     = can(regex("^(\\*|https?://[^/,\\s]+(,https?://[^/,\\s]+)*)$", var.cors_origins))
+    error_message = "cors_origins: origins such as https://app.example.com (scheme and host, no path), comma-separated, or *."
+  }
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags added to every AWS resource."

@@ -29,6 +29,13 @@ describe('edge settings', () => {
     const always = /^\$\{concat\(\s*\[([^\]]*)\]/.exec(names)?.[1] ?? '';
     expect(always).toContain('"AUTH_MODE"');
     expect(always).toContain('"MAX_SESSIONS_PER_CLIENT"');
+    expect(always).toContain('"CORS_ORIGINS"');
+    expect(values.CORS_ORIGINS).toBe(ref('var.cors_origins'));
+    expect(tf.variables.get('cors_origins')?.default).toBe('*');
+    expect(validationErrors('cors_origins', 'https://app.example.com/path')).toHaveLength(1);
+    expect(validationErrors('cors_origins', 'app.example.com')).toHaveLength(1);
+    expect(validationErrors('cors_origins', 'https://app.example.com,http://localhost:3000')).toEqual([]);
+    expect(validationErrors('cors_origins', '*')).toEqual([]);
     expect(validationErrors('max_sessions_per_client', 0)).toHaveLength(1);
     expect(validationErrors('max_sessions_per_client', 2.5)).toHaveLength(1);
     expect(validationErrors('max_sessions_per_client', 20)).toEqual([]);

@@ -31,6 +31,44 @@ export const TurnMetrics = z.strictObject({
   /** The configured silence that decided the end of the turn. */
   silenceMs: z.number(),
 });
+/**
+ * Per-stage timings of one turn of a cascaded agent (speech to text, language model, text to
+ * speech), sent by the cascade after the turn's first audio. Stage latencies are the providers';
+ * hand-offs are the platform's own overhead between them.
+ */
+export const StageMetrics = z.strictObject({
+  type: z.literal('metrics.stages'),
+  turn: z.number().int(),
+  /** The STT's end of turn (its VAD) to its final transcript, when it reports both. */
+  sttFinalMs: z.number().optional(),
+  /** Final transcript to the LLM request sent (platform). */
+  sttToLlmMs: z.number(),
+  /** LLM request to its first token. */
+  llmFirstTokenMs: z.number(),
+  /** First complete sentence to the TTS request sent (platform). */
+  sentenceToTtsMs: z.number(),
+  /** TTS request to its first audio. */
+  ttsFirstAudioMs: z.number(),
+  /** First TTS audio received to its first frame handed to the transport (platform). */
+  ttsToOutputMs: z.number(),
+  /** Final transcript to the first reply frame handed to the transport. */
+  totalMs: z.number(),
+});
+export type StageMetrics = z.infer<typeof StageMetrics>;
+
+/** A transcript line of the conversation, from a cascade or speech-to-speech adapter. */
+export const TranscriptEvent = z.strictObject({
+  type: z.literal('transcript'),
+  role: z.enum(['user', 'assistant']),
+  text: z.string().max(8192),
+  /** False while the words may still change (interim STT); absent or true once final. */
+  final: z.boolean().optional(),
+  /** The assistant's reply was cut by barge-in: `text` is what the caller heard. */
+  interrupted: z.boolean().optional(),
+  turn: z.number().int().optional(),
+});
+export type TranscriptEvent = z.infer<typeof TranscriptEvent>;
+
 /** `code` names a class of error the client may act on (`abuse`: the data channel's limits). */
 export const ErrorEvent = z.strictObject({ type: z.literal('error'), message: z.string(), code: z.string().max(64).optional() });
 
@@ -41,9 +79,18 @@ export const PipelineEvent = z.discriminatedUnion('type', [
   ReplyEnd,
   Interrupted,
   TurnMetrics,
+  StageMetrics,
+  TranscriptEvent,
   ErrorEvent,
 ]);
 export type PipelineEvent = z.infer<typeof PipelineEvent>;
+export type VadStart = z.infer<typeof VadStart>;
+export type VadEnd = z.infer<typeof VadEnd>;
+export type ReplyStart = z.infer<typeof ReplyStart>;
+export type ReplyEnd = z.infer<typeof ReplyEnd>;
+export type Interrupted = z.infer<typeof Interrupted>;
+export type TurnMetrics = z.infer<typeof TurnMetrics>;
+export type ErrorEvent = z.infer<typeof ErrorEvent>;
 
 /** Any event on the channel: a JSON object with a non-empty string `type`. */
 export const ChannelMessage = z.looseObject({ type: z.string().min(1).max(64) });

@@ -11,7 +11,7 @@ export const EDGE_VARS = [
   'PLIVO_AUTH_ID', 'PLIVO_AUTH_TOKEN', 'PLIVO_API_BASE', 'PLIVO_FROM',
   'SQS_QUEUE_URL', 'SQS_ENDPOINT', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY',
   'CONTROL_SECRET', 'CLAIM_TIMEOUT_MS', 'PHONE_WAIT_MS', 'SESSION_TIME_LIMIT_MS',
-  'MAX_SESSIONS_PER_CLIENT',
+  'MAX_SESSIONS_PER_CLIENT', 'CORS_ORIGINS',
 ] as const;
 
 /** Local-only defaults: never valid in production, where every secret is set explicitly. */

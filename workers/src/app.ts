@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { Env } from './env.ts';
 import { HttpError } from './errors.ts';
+import { corsForApi } from './http/cors.ts';
 import { calls } from './routes/calls.ts';
 import { control } from './routes/control.ts';
 import { demoPage } from './routes/demo-page.ts';
@@ -16,6 +17,7 @@ import { twilioRoutes } from './telephony/twilio/routes.ts';
 
 export const app = new Hono<{ Bindings: Env }>();
 
+app.use('/v1/*', corsForApi);
 app.route('/', demoPage);
 app.route('/', health);
 app.route('/', sessions);

@@ -44,6 +44,7 @@ const VAR_NAMES = [
   'PHONE_WAIT_MS',
   'SESSION_TIME_LIMIT_MS',
   'MAX_SESSIONS_PER_CLIENT',
+  'CORS_ORIGINS',
   'EDGE_ENV',
 ] as const;
 
@@ -101,6 +102,15 @@ const ConfigSchema = z.object({
   SESSION_TIME_LIMIT_MS: intMs(3_600_000),
   /** Live WebRTC sessions per client (token subject; address with AUTH_MODE=none). */
   MAX_SESSIONS_PER_CLIENT: z.coerce.number().int().min(1).max(10_000).default(5),
+  /**
+   * Web origins whose pages may call `/v1/` (CORS), comma-separated, or `*` for any. The API
+   * authenticates with bearer tokens, never cookies, so a page can only use a token it was given.
+   */
+  CORS_ORIGINS: z
+    .string()
+    .default('*')
+    .transform((s) => s.split(',').map((x) => x.trim().replace(/\/+$/, '')).filter(Boolean))
+    .pipe(z.array(z.union([z.literal('*'), z.url({ protocol: /^https?$/ })])).min(1, 'CORS_ORIGINS: list origins such as https://app.example.com, or *')),
   /** `production` (a var of wrangler.jsonc's env.production): no local defaults for auth and the URL. */
   EDGE_ENV: z.enum(['local', 'production']).default('local'),
 });

@@ -1,5 +1,6 @@
 import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import client from '../generated/client.js?raw';
 import css from '../public/demo.css?raw';
 import js from '../public/demo.js?raw';
 import html from '../public/index.html?raw';
@@ -10,6 +11,7 @@ describe('the demo page is served by the Worker', () => {
     ['/index.html', html, 'text/html'],
     ['/demo.js', js, 'text/javascript'],
     ['/demo.css', css, 'text/css'],
+    ['/client.js', client, 'text/javascript'],
   ])('GET %s returns the file from public/ with its type', async (path, body, type) => {
     const res = await SELF.fetch(`http://edge.test${path}`);
     expect(res.status).toBe(200);
@@ -21,6 +23,9 @@ describe('the demo page is served by the Worker', () => {
     expect(html).toContain('demo.js');
     expect(html).toContain('demo.css');
     expect(js.length).toBeGreaterThan(0);
+    // The demo is built on the browser SDK, served beside it.
+    expect(js).toContain("from '/client.js'");
+    expect(client).toMatch(/export\{[^}]*\bconnect\b/);
   });
 
   it('an unknown path is still a JSON 404, not a file', async () => {

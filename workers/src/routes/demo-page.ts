@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import client from '../../generated/client.js?raw';
 import css from '../../public/demo.css?raw';
 import js from '../../public/demo.js?raw';
 import html from '../../public/index.html?raw';
@@ -16,4 +17,5 @@ export const demoPage = new Hono()
   .get('/', page(html, 'text/html'))
   .get('/index.html', page(html, 'text/html'))
   .get('/demo.js', page(js, 'text/javascript'))
+  .get('/client.js', page(client, 'text/javascript'))
   .get('/demo.css', page(css, 'text/css'));

@@ -1,0 +1,79 @@
+import { SwitchboardError, errorFromResponse } from './errors.ts';
+
+/** A client token, or a function that returns a fresh one (called before each request). */
+export type TokenSource = string | (() => string | Promise<string>);
+
+export interface EdgeOptions {
+  /** The edge's base URL; relative URLs resolve against the page. */
+  url: string;
+  token?: TokenSource | undefined;
+  fetch?: typeof fetch | undefined;
+}
+
+export interface Answer {
+  sdp: string;
+  /** The session's URL (WHIP `Location`), absolute. */
+  location: string;
+  etag: string | null;
+}
+
+/** The edge's HTTP API as this client uses it: ICE servers, WHIP create/resume, trickle, hang-up. */
+export class Edge {
+  private readonly base: string;
+  private readonly token: TokenSource | undefined;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(o: EdgeOptions) {
+    this.base = new URL(o.url, globalThis.location?.href).href;
+    this.token = o.token;
+    // Called as a plain function: some runtimes refuse `fetch` called as another object's method.
+    const f = o.fetch ?? globalThis.fetch;
+    this.fetchFn = (input, init) => f(input, init);
+  }
+
+  url(path: string): string {
+    return new URL(path, this.base).href;
+  }
+
+  async iceServers(signal?: AbortSignal): Promise<RTCIceServer[]> {
+    const res = await this.request('/v1/ice-servers', { signal }, 'ICE servers');
+    const body = (await res.json().catch(() => null)) as { iceServers?: unknown } | null;
+    if (!Array.isArray(body?.iceServers)) throw new SwitchboardError('bad_response', 'ICE servers: the edge answered without iceServers');
+    return body.iceServers as RTCIceServer[];
+  }
+
+  /** WHIP: posts `offer` to `path` (`/v1/sessions`, or a session's `/resume`) and returns the answer. */
+  async offer(path: string, offer: string, signal?: AbortSignal): Promise<Answer> {
+    const res = await this.request(path, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer, signal }, 'offer', 201);
+    const location = res.headers.get('Location');
+    const sdp = await res.text();
+    if (!location || !sdp.startsWith('v=0')) throw new SwitchboardError('bad_response', 'offer: the edge answered 201 without an SDP answer and a Location');
+    return { sdp, location: this.url(location), etag: res.headers.get('ETag') };
+  }
+
+  /** WHIP PATCH with trickled candidates; a session that has moved on (412, 404) is not an error worth raising. */
+  async trickle(location: string, etag: string | null, body: string): Promise<void> {
+    const headers: Record<string, string> = { 'Content-Type': 'application/trickle-ice-sdpfrag' };
+    if (etag) headers['If-Match'] = etag;
+    await this.request(location, { method: 'PATCH', headers, body }, 'trickle', 204);
+  }
+
+  async hangup(location: string): Promise<void> {
+    await this.request(location, { method: 'DELETE', keepalive: true }, 'hang-up');
+  }
+
+  private async request(path: string, init: RequestInit, what: string, expect?: number): Promise<Response> {
+    const headers = new Headers(init.headers);
+    const token = typeof this.token === 'function' ? await this.token() : this.token;
+    if (token) headers.set('Authorization', `Bearer ${token}`);
+    let res: Response;
+    try {
+      res = await this.fetchFn(this.url(path), { ...init, headers });
+    } catch (err) {
+      if (init.signal?.aborted) throw new SwitchboardError('aborted', `${what}: aborted`, { cause: err });
+      throw new SwitchboardError('network', `${what}: the edge could not be reached (${String((err as Error)?.message ?? err)})`, { cause: err });
+    }
+    if (expect !== undefined ? res.status !== expect : !res.ok) throw await errorFromResponse(res, what);
+    return res;
+  }
+}
