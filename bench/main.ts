@@ -1,11 +1,13 @@
 /**
- * `npm run bench [-- --quick] [--only media,setup,turns,phone,dispatch,edge] [--out FILE] [--edge bundle|wrangler-dev]`
+ * `npm run bench [-- --quick] [--only media,setup,turns,agent,phone,dispatch,edge] [--out FILE] [--edge bundle|wrangler-dev]`
  *
  * Every benchmark on this machine in one run, printed as tables and written as JSON
  * (bench/results/<time>.json unless --out). --quick: the same table with small N (< 2 minutes).
  *   media     N two-way Opus echo sessions: our worker vs the aiortc baseline, CPU per session
  *   setup     WHIP POST -> 201 through the whole stack, sequential and 20 at a time
  *   turns     WebRTC: end of speech -> first reply packet (minus silence), barge-in -> reply stops
+ *   agent     cascade STT -> LLM -> TTS in a worker, providers faked at 0 ms and at realistic latencies:
+ *             STT speech_final sent -> first reply packet at a WebRTC client, the cascade's hand-offs
  *   phone     per transport (Twilio, Telnyx, Plivo, /v1/stream): webhook, turn latency, barge-in -> clear,
  *             worker and edge CPU per session over N sessions at once
  *   dispatch  jobs across 4 workers: claim latency, double claims
@@ -27,10 +29,11 @@ import { printMediaSection, runMediaSection } from './media/media-section.ts';
 import { EDGE_PID, WORKER_PID, measurePhoneRows, phoneRowsTable } from './phone-rows.ts';
 import { measureSetup } from './setup-latency.ts';
 import { measureWebRtcTurns } from './webrtc-turns.ts';
+import { printAgentSection, runAgentSection } from './agent-turns.ts';
 import { cpuWindow } from './media/proc-cpu.ts';
 import { edgeProcesses } from './stack/edge-processes.ts';
 
-const SECTIONS = ['media', 'setup', 'turns', 'phone', 'dispatch', 'edge'] as const;
+const SECTIONS = ['media', 'setup', 'turns', 'agent', 'phone', 'dispatch', 'edge'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: args } = parseArgs({
@@ -58,8 +61,8 @@ for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw ne
 const wants = (s: Section) => only.has(s);
 
 const P = quick
-  ? { mediaSizes: [10], mediaRounds: 1, warmupMs: 2000, windowMs: 4000, setupSessions: 20, setupConcurrency: 10, turnCalls: 2, phoneCalls: 2, phoneConcurrent: 4, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
-  : { mediaSizes: [10, 20, 40, 60, 80], mediaRounds: 2, warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 10, phoneCalls: 6, phoneConcurrent: 10, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
+  ? { mediaSizes: [10], mediaRounds: 1, warmupMs: 2000, windowMs: 4000, setupSessions: 20, setupConcurrency: 10, turnCalls: 2, agentCalls: 2, agentTurns: 5, phoneCalls: 2, phoneConcurrent: 4, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
+  : { mediaSizes: [10, 20, 40, 60, 80], mediaRounds: 2, warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 10, agentCalls: 4, agentTurns: 10, phoneCalls: 6, phoneConcurrent: 10, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
 
 if (args.sizes) {
   const sizes = args.sizes.split(',').map(Number);
@@ -175,6 +178,13 @@ try {
     const r = await withWorkers(1, { HANDLER: handlerPath('phone-tone') }, () => measureWebRtcTurns(edge!.url, P.turnCalls, 600));
     console.table({ 'end of speech -> first reply packet leaves the worker, minus 600 ms silence': r.toLeavingWorkerMinusSilence, 'end of speech -> first reply packet arrives, minus 600 ms silence': r.turnMinusSilence, 'VAD decision -> first packet sent (worker)': r.decisionToFirstPacket, 'speech onset -> reply stops arriving': r.bargeIn });
     results['turns'] = r;
+  }
+
+  if (wants('agent')) {
+    section('agent: cascade STT -> LLM -> TTS through a worker, providers faked');
+    const r = await runAgentSection(edge!.url, { calls: P.agentCalls, turnsPerCall: P.agentTurns }, (env, fn) => withWorkers(1, env, fn));
+    printAgentSection(r);
+    results['agent'] = r;
   }
 
   if (wants('phone')) {

@@ -5,8 +5,8 @@
 
 # Missing packages of the tests: headless Chromium for the browser test, coturn's turnserver for
 # the TURN relay tests, iproute2 and nftables for the NAT traversal and strict-firewall tests,
-# certutil and openssl for the latter's TURN over TLS, and the bench baseline's
-# (its e2e test runs it).
+# certutil and openssl for the latter's TURN over TLS, pocketsphinx for the assistant demo's
+# speech recognizer, and the bench baseline's (its e2e test runs it).
 sb_test_packages_missing() {
   [ -x /usr/bin/chromium ] || echo chromium
   [ -x /usr/bin/turnserver ] || echo coturn
@@ -17,7 +17,15 @@ sb_test_packages_missing() {
   # (TURN over TLS); the test CA itself is made with the openssl CLI.
   [ -x /usr/bin/certutil ] || echo libnss3-tools
   [ -x /usr/bin/openssl ] || echo openssl
+  sb_assistant_packages_missing
   sb_bench_packages_missing
+}
+
+# Missing packages of the assistant demo's speech recognizer (HANDLER=assistant, and its tests):
+# CMU pocketsphinx (BSD-2, run out of process) and its US English acoustic model and dictionary.
+sb_assistant_packages_missing() {
+  [ -x /usr/bin/pocketsphinx_batch ] || echo pocketsphinx
+  [ -f /usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict ] || echo pocketsphinx-en-us
 }
 
 # Missing packages of the CPU benchmark's baseline (bench/baseline/aiortc_echo.py): aiortc 1.4.0,
@@ -49,6 +57,12 @@ sb_apt_install() {
 sb_system_deps() {
   # shellcheck disable=SC2046 # one package name per line, none with spaces
   sb_apt_install $(sb_test_packages_missing)
+}
+
+# `npm start` with HANDLER=assistant: what that handler needs, and nothing else.
+sb_assistant_system_deps() {
+  # shellcheck disable=SC2046
+  sb_apt_install $(sb_assistant_packages_missing)
 }
 
 sb_bench_system_deps() {

@@ -20,4 +20,5 @@ export type {
 export { audioFrame, durationMs, isAudioFrame, sampleCount, type AudioFrame } from './audio/frame.ts';
 export { concatFrames, float32ToInt16, int16ToFloat32, readWav, rms, silence, toMono, writeWav } from './audio/pcm.ts';
 export { StreamResampler, resampleOnce } from './audio/resampler.ts';
+export { say, FliteBusyError, FLITE_VOICE_NAMES, type FliteVoice, type SayOptions } from './voice/say.ts';
 export type { ChannelMessage } from '@switchboard/protocol';

@@ -9,6 +9,7 @@ import { installProcessErrorHandlers } from './process-errors.ts';
 import { createVadFactory } from './vad/factory.ts';
 import { MediaWorker } from './worker.ts';
 import { installWeriftPatches } from './werift-patches/index.ts';
+import { startTracing, tracingConfigFromEnv, type Tracing } from './telemetry/tracing.ts';
 
 /**
  * `node <WORKER_NODE_FLAGS> media-worker/src/main.ts` (node-flags.ts): loads config,
@@ -41,6 +42,15 @@ async function main(): Promise<void> {
     idleDisableMs: config.TASK_PROTECTION_IDLE_MS,
   });
   const worker = new MediaWorker(config, handler, vad, metrics, undefined, protection);
+  // Optional OTel traces (telemetry/tracing.ts): on with OTEL_EXPORTER_OTLP_ENDPOINT; a bad
+  // OTEL_* setting is reported and the worker runs without traces rather than not at all.
+  let tracing: Tracing | undefined;
+  try {
+    tracing = startTracing(tracingConfigFromEnv(process.env), { instanceId: worker.id });
+    if (tracing) console.log(`tracing: exporting spans to ${tracing.config.url} as ${tracing.config.serviceName}`);
+  } catch (err) {
+    console.error(`tracing disabled: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const http = await startHttp({ host: config.WORKER_HTTP_HOST, port: config.WORKER_HTTP_PORT, metrics, ready: () => worker.ready });
   worker.start();
   // The same busy count as scale-in protection (sessions + claims in flight), over MAX_SESSIONS.
@@ -70,6 +80,8 @@ async function main(): Promise<void> {
     // Sampled through the drain; the last partial window is written before exit.
     utilization.stop();
     http.close();
+    // The last spans: at most ~2 s (SHUTDOWN_TIMEOUT_MS), however dead the collector.
+    await tracing?.shutdown();
     process.exit(exitCode);
   };
   process.on('SIGTERM', () => void shutdown?.('SIGTERM', 0));

@@ -93,8 +93,27 @@ describe('the demo page in headless Chromium, through edge, queue and a media wo
     expect(r).toBeGreaterThan(0.45);
     expect(r - control).toBeGreaterThan(0.15);
 
+    // The page built on the SDK: a conversation line per turn, a latency bar per turn, mute.
+    const ui = await page.evaluate(() => ({
+      notes: [...document.querySelectorAll('#conversation li')].map((li) => li.textContent),
+      bars: document.querySelectorAll('#chart rect').length,
+    }));
+    expect(ui.notes[0]).toMatch(/^connected: session \S+$/);
+    expect(ui.bars).toBe(state.turns.length);
+    await page.click('#mute');
+    expect(await page.evaluate(() => [(window as any).switchboard.call.muted, document.getElementById('mute')!.getAttribute('aria-pressed')])).toEqual([true, 'true']);
+    await page.click('#mute');
+    expect(await page.evaluate(() => (window as any).switchboard.call.muted)).toBe(false);
+
     await page.click('#hangup');
     await page.waitForFunction(() => (window as any).switchboard.status === 'idle');
+
+    // The phone field places an outbound call (POST /v1/calls; the stack's Twilio API is a fake).
+    await page.fill('#phone', '+15551230000');
+    await page.click('#dial-button');
+    await page.waitForFunction(() => document.getElementById('dial-result')!.textContent !== '', null, { timeout: 10_000 });
+    expect(await page.locator('#dial-result').textContent()).toMatch(/^calling: session c_CA[0-9a-f]{32}$/);
+    expect(errors).toEqual([]);
     await page.close();
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { isHandler, loadHandler } from './load.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'handler-load-'));
@@ -21,6 +21,22 @@ describe('loadHandler', () => {
     expect(await loadHandler()).toBe(echo);
     expect(await loadHandler('  ')).toBe(echo);
     expect((await loadHandler('tone')).kind).toBe('reply-on-pause');
+    expect((await loadHandler('assistant')).kind).toBe('reply-on-pause');
+  });
+
+  it('loads the OpenAI demo only with OPENAI_API_KEY, and names the variable when it is missing', async () => {
+    const key = process.env['OPENAI_API_KEY'];
+    delete process.env['OPENAI_API_KEY'];
+    try {
+      await expect(loadHandler('openai')).rejects.toThrow(/^HANDLER=openai: OPENAI_API_KEY is not set/);
+      process.env['OPENAI_API_KEY'] = 'sk-test';
+      vi.resetModules();
+      const { loadHandler: fresh } = await import('./load.ts');
+      expect((await fresh('openai')).kind).toBe('stream');
+    } finally {
+      if (key === undefined) delete process.env['OPENAI_API_KEY'];
+      else process.env['OPENAI_API_KEY'] = key;
+    }
   });
 
   it('loads a .ts module (default export) by absolute or cwd-relative path', async () => {
@@ -37,7 +53,7 @@ describe('loadHandler', () => {
   });
 
   it('explains a missing file', async () => {
-    await expect(loadHandler(join(dir, 'nope.ts'))).rejects.toThrow(/handler module not found: .*nope\.ts .*"echo" or "tone"/);
+    await expect(loadHandler(join(dir, 'nope.ts'))).rejects.toThrow(/handler module not found: .*nope\.ts .*"echo" or "tone" or "assistant" or "openai"/);
   });
 
   it('explains a module without a handler export', async () => {

@@ -1,5 +1,6 @@
 /**
- * `loadHandler(spec)`: the worker's `HANDLER` setting. `echo` (the default) and `tone` name the
+ * `loadHandler(spec)`: the worker's `HANDLER` setting. `echo` (the default), `tone`, `assistant` (offline:
+ * Flite and pocketsphinx) and `openai` (the OpenAI Realtime API, with OPENAI_API_KEY) name the
  * shipped demos; anything else is a path (resolved from the current directory) to the user's
  * module, whose default export, or named export `handler`, is a Handler (made with
  * `replyOnPause(...)` or `stream(...)`). `.ts` modules load directly on Node 24 (type stripping),
@@ -11,7 +12,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Handler } from './types.ts';
 
-export const DEMO_HANDLERS = ['echo', 'tone'] as const;
+export const DEMO_HANDLERS = ['echo', 'tone', 'assistant', 'openai'] as const;
 
 export class HandlerLoadError extends Error {
   override name = 'HandlerLoadError';
@@ -21,6 +22,8 @@ export async function loadHandler(spec = 'echo'): Promise<Handler> {
   const name = spec.trim() || 'echo';
   if (name === 'echo') return (await import('./echo.ts')).default;
   if (name === 'tone') return (await import('./tone.ts')).default;
+  if (name === 'assistant') return loadDemo('assistant', () => import('./assistant/index.ts'));
+  if (name === 'openai') return loadDemo('openai', () => import('./openai.ts'));
 
   const path = resolve(process.cwd(), name);
   const info = await stat(path).catch(() => undefined);
@@ -53,6 +56,16 @@ export async function loadHandler(spec = 'echo'): Promise<Handler> {
     throw new HandlerLoadError(`handler module ${path}: export "${exportName}" is not a handler (${hint})`);
   }
   return value;
+}
+
+/** A shipped demo whose set-up can fail (a missing API key): the error says which demo and what to set. */
+async function loadDemo(name: string, load: () => Promise<{ default: Handler }>): Promise<Handler> {
+  try {
+    return (await load()).default;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new HandlerLoadError(`HANDLER=${name}: ${message}`, { cause: err });
+  }
 }
 
 /** A Handler as built by replyOnPause() or stream(). */

@@ -29,6 +29,7 @@ import { runReply } from './reply-runner.ts';
 import { SerialQueue } from './serial-queue.ts';
 import type { SessionContext } from './session-context.ts';
 import { TurnAudioBuffer } from './turn-audio.ts';
+import { recordPipelineTurn } from '../telemetry/spans.ts';
 
 /** What the pipeline needs of a VAD stream (vad/streaming-vad.ts's StreamingVad). */
 export interface VadStream {
@@ -48,6 +49,8 @@ const MAX_BACKLOG_FRAMES = 250;
 interface ActiveReply {
   readonly turn: number;
   readonly controller: AbortController;
+  /** Set by a barge-in (for the turn's trace span). */
+  interruption?: { at: number; playedMs: number };
 }
 
 export interface TurnRunnerOptions {
@@ -232,6 +235,7 @@ export class TurnRunner {
     this.active = undefined;
     const playedMs = sc.clearPlayback();
     const interruption = { turn: reply.turn, playedMs, at: sc.now() };
+    reply.interruption = interruption;
     sc.lastInterruption = interruption;
     reply.controller.abort(new InterruptedError(interruption));
     sc.stats.interruptions++;
@@ -250,15 +254,22 @@ export class TurnRunner {
     const ctx = sc.handlerContext(controller.signal);
     const run = runReply(sc, turn, controller.signal, () => source(ctx))
       .then((outcome) => {
-        if (decidedAt === undefined || outcome.firstFrameAt === undefined) return;
-        const m = turnMetrics({
-          turn,
-          endOfSpeechToFirstFrameMs: outcome.firstFrameAt - decidedAt,
-          handlerFirstFrameMs: outcome.firstFrameAt - outcome.calledAt,
-          silenceMs: handler.options.silenceMs,
-        });
-        sc.send(m);
-        onMetrics?.(m);
+        if (decidedAt === undefined) return;
+        let m: TurnMetricsEvent | undefined;
+        if (outcome.firstFrameAt !== undefined) {
+          m = turnMetrics({
+            turn,
+            endOfSpeechToFirstFrameMs: outcome.firstFrameAt - decidedAt,
+            handlerFirstFrameMs: outcome.firstFrameAt - outcome.calledAt,
+            silenceMs: handler.options.silenceMs,
+          });
+          sc.send(m);
+          onMetrics?.(m);
+        }
+        // The turn's trace span (telemetry/spans.ts; nothing without OTEL_EXPORTER_OTLP_ENDPOINT),
+        // with the metrics' own numbers; it ends at the barge-in, or now: the reply played out.
+        const endAt = reply.interruption?.at ?? sc.now();
+        recordPipelineTurn({ session: sc.session, turn, decidedAt, endAt, interruption: reply.interruption, metrics: m, failed: outcome.status === 'failed' });
       })
       .catch((err: unknown) => sc.log.error('pipeline: reply runner failed', { session: sc.session.id, turn, error: String(err) }))
       .finally(() => {

@@ -1,0 +1,337 @@
+/**
+ * One call's conversation with the Realtime API: the caller's frames go out as
+ * `input_audio_buffer.append`, the server's events come in and become audio frames and events
+ * for the handler's generator (through the bounded EventQueue), transcripts and tool calls.
+ *
+ * Barge-in is handled when `input_audio_buffer.speech_started` arrives, in the socket's message
+ * callback, not when the generator reaches it: the pipeline stops pulling the generator while
+ * 5 s of audio wait for playout, and the caller must not hear that much more.
+ *
+ * No reconnect: a connection lost mid-call ends the handler with an Error naming the cause (the
+ * stream runner then ends the session); the conversation's history lives on OpenAI's side and
+ * would not survive a new connection anyway.
+ */
+import type { ChannelMessage } from '@switchboard/protocol';
+import { audioFrame, type AudioFrame } from '../../audio/frame.ts';
+import type { HandlerContext, ReplyChunk } from '../../handlers/types.ts';
+import { connect, type Connection } from './connection.ts';
+import { EventQueue } from './event-queue.ts';
+import { appendLine, historyOf, replayEvents, type Line } from './history.ts';
+import type { ResolvedOptions } from './options.ts';
+import { MAX_TRANSCRIPT_CHARS, ReplyTracker, type Reply } from './reply-tracker.ts';
+import { greetingResponse, sessionUpdate } from './session-config.ts';
+import { answerToolCalls, type ToolCall } from './tools.ts';
+import { REALTIME_SAMPLE_RATE, decodePcm16, encodePcm16, parseServerEvent, pcmMs, type ClientEvent, type ServerEventOf } from './wire.ts';
+
+/** Caller audio allowed to wait in the socket (bytes): 256 KiB is 4 s of base64 PCM16 at 24 kHz; beyond it frames are dropped (and counted). */
+const MAX_SEND_BUFFER = 256 * 1024;
+/** Bytes of PCM16 per ms at 24 kHz. */
+const BYTES_PER_MS = (REALTIME_SAMPLE_RATE * 2) / 1000;
+/** Function calls run per response; more are not run (the client gets an error event). */
+const MAX_CALLS_PER_RESPONSE = 16;
+/** Cancelled response ids remembered (their late deltas are dropped). */
+const MAX_DROPPED = 32;
+
+type Item =
+  | { kind: 'audio'; reply: Reply; itemId: string; samples: Int16Array }
+  | { kind: 'transcript'; reply: Reply; text: string }
+  | { kind: 'end'; reply: Reply }
+  | { kind: 'event'; event: ChannelMessage };
+
+export interface RealtimeStats {
+  /** Model audio held between the socket and playout now (ms). */
+  bufferedMs: number;
+  /** The most held at once (ms). */
+  peakBufferedMs: number;
+  /** Times reading the socket was paused because the buffer was full. */
+  pauses: number;
+  /** Caller frames dropped because the socket to OpenAI was backed up. */
+  droppedInputFrames: number;
+  /** Barge-ins that cut a reply. */
+  interruptions: number;
+}
+
+export class RealtimeSession {
+  readonly #o: ResolvedOptions;
+  readonly #ctx: HandlerContext;
+  readonly #queue: EventQueue<Item>;
+  readonly #tracker = new ReplyTracker();
+  #conn: Connection | undefined;
+  #closed = false;
+  #turns = 0;
+  #active: string | undefined;
+  #bargeIns = 0;
+  #lastError: string | undefined;
+  readonly #dropped = new Set<string>();
+  readonly #replyOf = new Map<string, Reply>();
+  readonly #calls = new Map<string, ToolCall[]>();
+  #droppedInput = 0;
+  #interruptions = 0;
+  /** The conversation as text in ctx.state (history.ts), and each reply's line in it. */
+  readonly #history: Line[];
+  readonly #lineOf = new WeakMap<Reply, Line>();
+
+  constructor(o: ResolvedOptions, ctx: HandlerContext) {
+    this.#o = o;
+    this.#ctx = ctx;
+    this.#history = historyOf(ctx.state);
+    this.#queue = new EventQueue<Item>({
+      highWater: o.maxBufferedMs * BYTES_PER_MS,
+      lowWater: (o.maxBufferedMs * BYTES_PER_MS) / 2,
+      onPause: () => this.#conn?.pause(),
+      onResume: () => this.#conn?.resume(),
+    });
+  }
+
+  get stats(): RealtimeStats {
+    return {
+      bufferedMs: this.#queue.weight / BYTES_PER_MS,
+      peakBufferedMs: this.#queue.peakWeight / BYTES_PER_MS,
+      pauses: this.#queue.pauses,
+      droppedInputFrames: this.#droppedInput,
+      interruptions: this.#interruptions,
+    };
+  }
+
+  async *run(input: AsyncIterable<AudioFrame>): AsyncGenerator<ReplyChunk> {
+    const ctx = this.#ctx;
+    const onAbort = (): void => this.#shutdown();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const conn = connect({
+        url: this.#o.url,
+        apiKey: this.#o.apiKey,
+        timeoutMs: this.#o.connectTimeoutMs,
+        signal: ctx.signal,
+        onMessage: (text) => this.#onMessage(text),
+        onLost: (why) => this.#fail(`${why}${this.#lastError ? `; OpenAI's last error: ${this.#lastError}` : ''}`),
+      });
+      this.#conn = conn;
+      try {
+        await conn.opened;
+      } catch (err) {
+        throw new Error(`openai-realtime: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      this.#send(sessionUpdate(this.#o));
+      // A call taken over from a lost worker: the new model session learns the conversation so far.
+      if (ctx.session.takeover) for (const e of replayEvents(this.#history)) this.#send(e);
+      const greeting = ctx.session.takeover ? undefined : greetingResponse(this.#o);
+      if (greeting) this.#send(greeting);
+      void this.#pumpInput(input);
+      for (;;) {
+        const item = await this.#queue.next(ctx.signal);
+        if (!item) return;
+        if (item.kind === 'audio') {
+          const { reply } = item;
+          if (reply.turn === undefined) {
+            reply.turn = ++this.#turns;
+            yield { type: 'reply.start', at: Date.now(), turn: reply.turn };
+          }
+          // Counted before the yield: the runner pushes a yielded frame to playout before anything else runs.
+          this.#tracker.yielded(reply, item.itemId, pcmMs(item.samples.length));
+          yield audioFrame(item.samples, REALTIME_SAMPLE_RATE);
+        } else if (item.kind === 'transcript') {
+          yield { type: 'transcript', role: 'assistant', text: item.text, final: true, ...(item.reply.turn !== undefined && { turn: item.reply.turn }) };
+        } else if (item.kind === 'end') {
+          if (item.reply.turn !== undefined) yield { type: 'reply.end', at: Date.now(), turn: item.reply.turn };
+        } else {
+          yield item.event;
+        }
+      }
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+      this.#shutdown();
+    }
+  }
+
+  /** Push to talk (turnDetection 'none'): commits the caller's audio and asks for a reply. False once the session is closed. */
+  commit(): boolean {
+    if (this.#closed || !this.#conn) return false;
+    this.#send({ type: 'input_audio_buffer.commit' });
+    if (!this.#active) this.#send({ type: 'response.create' });
+    return true;
+  }
+
+  /** The caller starts a turn (push to talk): interrupts the reply playing and drops stale input. */
+  interrupt(): void {
+    if (this.#closed || !this.#conn) return;
+    this.#bargeIn();
+    this.#send({ type: 'input_audio_buffer.clear' });
+  }
+
+  async #pumpInput(input: AsyncIterable<AudioFrame>): Promise<void> {
+    try {
+      for await (const f of input) {
+        if (this.#closed) return;
+        if (f.sampleRate !== REALTIME_SAMPLE_RATE || f.channels !== 1) {
+          throw new Error(`caller audio must be mono ${REALTIME_SAMPLE_RATE} Hz, got ${f.channels} ch at ${f.sampleRate} Hz`);
+        }
+        if ((this.#conn?.bufferedAmount ?? 0) > MAX_SEND_BUFFER) this.#droppedInput++;
+        else this.#send({ type: 'input_audio_buffer.append', audio: encodePcm16(f.samples) });
+      }
+    } catch (err) {
+      this.#fail(`sending caller audio failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  #onMessage(text: string): void {
+    if (this.#closed) return;
+    const parsed = parseServerEvent(text);
+    if (!parsed.ok) return this.#fail(`OpenAI sent ${parsed.error}`);
+    const e = parsed.event;
+    try {
+      switch (e.type) {
+        case 'error':
+          return this.#onError(e);
+        case 'input_audio_buffer.speech_started':
+          return this.#bargeIn();
+        case 'conversation.item.input_audio_transcription.completed':
+          if (e.transcript.trim()) {
+            const text = e.transcript.slice(0, MAX_TRANSCRIPT_CHARS);
+            appendLine(this.#history, 'user', text);
+            this.#ctx.send({ type: 'transcript', role: 'user', text, final: true });
+          }
+          return;
+        case 'response.created':
+          this.#active = e.response.id;
+          return;
+        case 'response.output_audio.delta': {
+          if (this.#dropped.has(e.response_id)) return;
+          const samples = decodePcm16(e.delta);
+          if (samples.length === 0) return;
+          const reply = this.#replyFor(e.response_id);
+          this.#tracker.received(reply, e.item_id, pcmMs(samples.length));
+          return this.#queue.push({ kind: 'audio', reply, itemId: e.item_id, samples }, samples.byteLength);
+        }
+        case 'response.output_audio_transcript.delta':
+          if (!this.#dropped.has(e.response_id)) this.#tracker.text(this.#replyFor(e.response_id), e.item_id, e.delta, false);
+          return;
+        case 'response.output_audio_transcript.done': {
+          if (this.#dropped.has(e.response_id)) return;
+          const reply = this.#replyFor(e.response_id);
+          this.#tracker.text(reply, e.item_id, e.transcript, true);
+          const text = e.transcript.slice(0, MAX_TRANSCRIPT_CHARS);
+          if (text) {
+            // One line per reply (a tool chain's responses speak as one): later items add to it.
+            const line = this.#lineOf.get(reply);
+            if (line) line.text = `${line.text} ${text}`.slice(0, MAX_TRANSCRIPT_CHARS);
+            else this.#lineOf.set(reply, appendLine(this.#history, 'assistant', text));
+            this.#queue.push({ kind: 'transcript', reply, text }, text.length + 64);
+          }
+          return;
+        }
+        case 'response.output_audio.done': {
+          if (this.#dropped.has(e.response_id)) return;
+          const it = this.#tracker.item(this.#replyFor(e.response_id), e.item_id);
+          if (it) it.audioDone = true;
+          return;
+        }
+        case 'response.function_call_arguments.done': {
+          const calls = this.#calls.get(e.response_id) ?? [];
+          if (calls.length >= MAX_CALLS_PER_RESPONSE) {
+            this.#ctx.send({ type: 'error', message: `OpenAI Realtime: more than ${MAX_CALLS_PER_RESPONSE} function calls in one response; "${e.name.slice(0, 64)}" was not run` });
+            return;
+          }
+          calls.push({ callId: e.call_id, name: e.name, arguments: e.arguments });
+          this.#calls.set(e.response_id, calls);
+          return;
+        }
+        case 'response.done':
+          return this.#onResponseDone(e);
+        default:
+          return; // session.created/updated and the events the adapter has no use for
+      }
+    } catch (err) {
+      this.#fail(`handling OpenAI's ${e.type} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** The reply a response's audio joins: an open one (a tool chain's), or a new one. */
+  #replyFor(responseId: string): Reply {
+    let reply = this.#replyOf.get(responseId);
+    if (!reply) {
+      reply = this.#tracker.current();
+      this.#replyOf.set(responseId, reply);
+    }
+    return reply;
+  }
+
+  #onError(e: ServerEventOf<'error'>): void {
+    const code = e.error.code ?? undefined;
+    // Our response.cancel lost the race with the server's own (turn_detection.interrupt_response): harmless.
+    if (code === 'response_cancel_not_active') return;
+    this.#lastError = e.error.message.slice(0, 300);
+    this.#ctx.send({ type: 'error', message: `OpenAI Realtime: ${e.error.message}`.slice(0, 1000), ...(code && { code: code.slice(0, 64) }) });
+  }
+
+  #onResponseDone(e: ServerEventOf<'response.done'>): void {
+    const id = e.response.id;
+    if (this.#active === id) this.#active = undefined;
+    const calls = this.#calls.get(id) ?? [];
+    this.#calls.delete(id);
+    const reply = this.#replyOf.get(id);
+    this.#replyOf.delete(id);
+    if (this.#dropped.has(id)) return; // interrupted: barge-in settled its reply
+    if (e.response.status === 'failed') this.#ctx.send({ type: 'error', message: `OpenAI Realtime: response ${id} failed` });
+    // A reply whose response asked for tools goes on with the response to their output.
+    if (e.response.status === 'completed' && calls.length > 0) return void this.#runTools(calls);
+    const open = reply ?? this.#tracker.open();
+    if (open && !open.closed) {
+      open.closed = true;
+      this.#queue.push({ kind: 'end', reply: open }, 64);
+    }
+  }
+
+  async #runTools(calls: ToolCall[]): Promise<void> {
+    const epoch = this.#bargeIns;
+    const outputs = await answerToolCalls(calls, this.#o.tools, this.#ctx, this.#o.toolTimeoutMs);
+    if (this.#closed) return;
+    for (const [i, call] of calls.entries()) {
+      this.#send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: call.callId, output: outputs[i]! } });
+    }
+    // After a barge-in the caller is speaking: the server's VAD answers when they finish.
+    if (epoch === this.#bargeIns && !this.#active) this.#send({ type: 'response.create' });
+  }
+
+  /** The caller started speaking: cut the reply playing to what they heard, here and in the model's memory. */
+  #bargeIn(): void {
+    this.#bargeIns++;
+    if (this.#active && !this.#dropped.has(this.#active)) {
+      this.#send({ type: 'response.cancel' });
+      this.#dropped.add(this.#active);
+      if (this.#dropped.size > MAX_DROPPED) this.#dropped.delete(this.#dropped.values().next().value!);
+    }
+    if (!this.#tracker.hasAudio) return;
+    this.#queue.remove((it) => it.kind !== 'event');
+    const played = this.#ctx.clearPlayback();
+    for (const cut of this.#tracker.interrupt(played)) {
+      for (const t of cut.truncations) this.#send({ type: 'conversation.item.truncate', item_id: t.itemId, content_index: 0, audio_end_ms: t.audioEndMs });
+      // The history keeps what the caller heard of the reply, as the model's truncated item does.
+      const line = this.#lineOf.get(cut.reply);
+      if (line) line.text = cut.heardText;
+      else if (cut.heardText) this.#lineOf.set(cut.reply, appendLine(this.#history, 'assistant', cut.heardText));
+      if (cut.reply.turn === undefined) continue; // never started playing: nothing the client saw
+      this.#interruptions++;
+      const turn = cut.reply.turn;
+      this.#queue.push({ kind: 'event', event: { type: 'interrupted', at: Date.now(), turn, playedMs: Math.round(cut.heardMs * 10) / 10 } }, 64);
+      this.#queue.push({ kind: 'event', event: { type: 'transcript', role: 'assistant', text: cut.heardText, interrupted: true, turn } }, cut.heardText.length + 64);
+    }
+  }
+
+  #send(event: ClientEvent): void {
+    this.#conn?.send(event);
+  }
+
+  #fail(why: string): void {
+    if (this.#closed) return;
+    this.#queue.fail(new Error(`openai-realtime: ${why}`));
+    this.#shutdown();
+  }
+
+  #shutdown(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue.close();
+    this.#conn?.close();
+  }
+}
