@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 // Cross-package tests. `e2e/` runs against the real local stack (fauxqs + the edge under
 // wrangler dev) started once by its global setup; its files run one at a time (one shared queue).
 // `deploy/` checks the deploy artefacts (media-worker/Dockerfile, replayed outside Docker): slow (npm ci).
-// The three run one after another (sequence.groupOrder): the deploy replay (npm ci, 2.5 minutes)
+// `packaging/` builds the npm packages and installs them in a scaffolded project: slow (npm install).
+// The four run one after another (sequence.groupOrder): the deploy replay (npm ci, 2.5 minutes)
 // ran beside the e2e files, and the 20-call phone test, timing-sensitive on 2 cores, failed twice
 // in CI while it did (it passes alone).
 export default defineConfig({
@@ -11,6 +12,8 @@ export default defineConfig({
     projects: [
       { test: { name: 'cross', include: ['*.test.ts'], testTimeout: 30_000, sequence: { groupOrder: 0 } } },
       { test: { name: 'deploy', include: ['deploy/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 300_000, sequence: { groupOrder: 2 } } },
+      // Packs the npm packages, scaffolds a project from them and installs it (about 1.5 minutes).
+      { test: { name: 'packaging', include: ['packaging/**/*.test.ts'], testTimeout: 150_000, hookTimeout: 240_000, sequence: { groupOrder: 3 } } },
       {
         test: {
           name: 'e2e',

@@ -95,7 +95,7 @@ describe('the demo page in headless Chromium, through edge, queue and a media wo
 
     // The page built on the SDK: a conversation line per turn, a latency bar per turn, mute.
     const ui = await page.evaluate(() => ({
-      notes: [...document.querySelectorAll('#conversation li')].map((li) => li.textContent),
+      notes: Array.from(document.querySelectorAll('#conversation li'), (li) => li.textContent),
       bars: document.querySelectorAll('#chart rect').length,
     }));
     expect(ui.notes[0]).toMatch(/^connected: session \S+$/);

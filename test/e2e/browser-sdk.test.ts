@@ -122,7 +122,8 @@ describe('the browser SDK in headless Chromium, from another origin, through the
     expect(await page.evaluate(() => (window as any).call.state)).toBe('connected');
     const sessionUrl = await page.evaluate(() => (window as any).call.sessionUrl as string);
     expect(sessionUrl).toMatch(new RegExp(`^${edge}/v1/sessions/\\S+$`));
-    expect((await status(sessionUrl)).state).toBe('live');
+    // The worker reports `live` to the edge just after the media connects.
+    await expect.poll(async () => (await status(sessionUrl)).state, { timeout: 5000 }).toBe('live');
 
     // A turn: the phrase is echoed, with typed pipeline events and the handler's transcripts.
     await page.waitForFunction(() => (window as any).rec.metrics.length >= 1, null, { timeout: 20_000 });
@@ -131,7 +132,9 @@ describe('the browser SDK in headless Chromium, from another origin, through the
     expect(types).toEqual(expect.arrayContaining(['vad.start', 'vad.end', 'reply.start', 'reply.end', 'metrics', 'transcript']));
     expect(types).not.toContain('pong');
     expect(rec.metrics[0]).toMatchObject({ type: 'metrics', turn: expect.any(Number), endOfSpeechToFirstFrameMs: expect.any(Number) });
-    expect(rec.transcripts[0]).toMatchObject({ type: 'transcript', role: 'user', text: expect.stringMatching(/^you spoke for \d+ ms$/) });
+    // The greeting's event was sent before the channel opened, and still arrived, first.
+    expect(rec.transcripts[0]).toMatchObject({ type: 'transcript', role: 'assistant', text: 'hello from the handler' });
+    expect(rec.transcripts[1]).toMatchObject({ type: 'transcript', role: 'user', text: expect.stringMatching(/^you spoke for \d+ ms$/) });
     expect(rec.iterated).toHaveLength(3);
     expect(rec.states).toEqual(['connected']);
     // Levels: the microphone while the phrase played, the reply while it was echoed.
@@ -185,6 +188,7 @@ describe('the browser SDK in headless Chromium, from another origin, through the
     await page.waitForFunction(() => document.querySelectorAll('#transcript li.assistant').length >= 1, null, { timeout: 20_000 });
     await page.waitForFunction(() => Number(document.getElementById('turns')?.textContent) >= 1, null, { timeout: 10_000 });
     expect(await page.locator('#transcript li.user').first().textContent()).toMatch(/^you spoke for \d+ ms$/);
+    expect(await page.locator('#transcript li.assistant').first().textContent()).toBe('hello from the handler');
     await page.click('#mute');
     expect(await text('muted')).toBe('true');
     await page.click('#hangup');

@@ -1,5 +1,6 @@
 /**
- * The handler the browser SDK test calls (a worker process loads it as HANDLER): echoes each turn
+ * The handler the browser SDK test calls (a worker process loads it as HANDLER): greets with a
+ * transcript event only (no audio), echoes each turn
  * and says so in a `transcript` event, and answers each client event with a handler event
  * `{type: 'handler.echo', got}` (what `call.send()` delivered).
  */
@@ -13,6 +14,10 @@ export default replyOnPause(
     ctx.send({ type: 'transcript', role: 'assistant', text: 'that was you' });
   },
   {
+    // Sent as the call connects, before the browser's `events` channel is open: held and delivered.
+    async *greeting() {
+      yield { type: 'transcript', role: 'assistant', text: 'hello from the handler' };
+    },
     onEvent(event, ctx) {
       ctx.send({ type: 'handler.echo', got: event });
     },

@@ -8,8 +8,8 @@
  * with the close code and Deepgram's reason (e.g. "1011 NET-0001 …", "1008 DATA-0000 …").
  */
 import WebSocket from 'ws';
+import { FlowQueue } from '../shared/flow-queue.ts';
 import type { SttEvent, SttSession } from '../types.ts';
-import { EventQueue } from './event-queue.ts';
 import { DeepgramMessageParser } from './messages.ts';
 
 export interface DeepgramSessionLimits {
@@ -39,7 +39,7 @@ export class DeepgramSession implements SttSession {
   lastBadMessage: string | undefined;
   readonly #ws: WebSocket;
   readonly #limits: DeepgramSessionLimits;
-  readonly #queue: EventQueue<SttEvent>;
+  readonly #queue: FlowQueue<SttEvent>;
   readonly #parser = new DeepgramMessageParser();
   readonly #now: () => number;
   readonly #keepAlive: ReturnType<typeof setInterval>;
@@ -54,7 +54,9 @@ export class DeepgramSession implements SttSession {
     this.#limits = limits;
     this.#now = now;
     this.#signal = signal;
-    this.#queue = new EventQueue(limits.maxQueuedEvents);
+    // Bounded so a consumer that stops reading cannot make it grow without limit (overflowing
+    // fails the session); a failure reaches the consumer after the events already received.
+    this.#queue = new FlowQueue<SttEvent>({ bound: { kind: 'reject', capacity: limits.maxQueuedEvents }, failure: 'after-drain', name: 'STT events' });
     this.events = this.#queue;
     this.#lastSentAt = now();
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
@@ -130,6 +132,7 @@ export class DeepgramSession implements SttSession {
     clearInterval(this.#keepAlive);
     this.#signal.removeEventListener('abort', this.#onAbort);
     if (terminate && this.#ws.readyState !== WebSocket.CLOSED) this.#ws.terminate();
-    this.#queue.end(error);
+    if (error) this.#queue.fail(error);
+    else this.#queue.end();
   }
 }

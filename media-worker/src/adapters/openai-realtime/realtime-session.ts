@@ -1,7 +1,7 @@
 /**
  * One call's conversation with the Realtime API: the caller's frames go out as
  * `input_audio_buffer.append`, the server's events come in and become audio frames and events
- * for the handler's generator (through the bounded EventQueue), transcripts and tool calls.
+ * for the handler's generator (through a bounded FlowQueue), transcripts and tool calls.
  *
  * Barge-in is handled when `input_audio_buffer.speech_started` arrives, in the socket's message
  * callback, not when the generator reaches it: the pipeline stops pulling the generator while
@@ -14,8 +14,8 @@
 import type { ChannelMessage } from '@switchboard/protocol';
 import { audioFrame, type AudioFrame } from '../../audio/frame.ts';
 import type { HandlerContext, ReplyChunk } from '../../handlers/types.ts';
+import { FlowQueue } from '../shared/flow-queue.ts';
 import { connect, type Connection } from './connection.ts';
-import { EventQueue } from './event-queue.ts';
 import { appendLine, historyOf, replayEvents, type Line } from './history.ts';
 import type { ResolvedOptions } from './options.ts';
 import { MAX_TRANSCRIPT_CHARS, ReplyTracker, type Reply } from './reply-tracker.ts';
@@ -54,7 +54,7 @@ export interface RealtimeStats {
 export class RealtimeSession {
   readonly #o: ResolvedOptions;
   readonly #ctx: HandlerContext;
-  readonly #queue: EventQueue<Item>;
+  readonly #queue: FlowQueue<Item>;
   readonly #tracker = new ReplyTracker();
   #conn: Connection | undefined;
   #closed = false;
@@ -75,19 +75,18 @@ export class RealtimeSession {
     this.#o = o;
     this.#ctx = ctx;
     this.#history = historyOf(ctx.state);
-    this.#queue = new EventQueue<Item>({
-      highWater: o.maxBufferedMs * BYTES_PER_MS,
-      lowWater: (o.maxBufferedMs * BYTES_PER_MS) / 2,
-      onPause: () => this.#conn?.pause(),
-      onResume: () => this.#conn?.resume(),
-    });
+    // Weighted in bytes of audio; what is held is highWater plus one socket read (up to 64 KiB:
+    // ~1 s of audio as base64 deltas). A failure reaches the generator at once, dropping what is held.
+    const highWater = o.maxBufferedMs * BYTES_PER_MS;
+    const bound = { kind: 'pause', highWater, lowWater: highWater / 2, onPause: () => this.#conn?.pause(), onResume: () => this.#conn?.resume() } as const;
+    this.#queue = new FlowQueue<Item>({ bound, failure: 'at-once' });
   }
 
   get stats(): RealtimeStats {
     return {
       bufferedMs: this.#queue.weight / BYTES_PER_MS,
-      peakBufferedMs: this.#queue.peakWeight / BYTES_PER_MS,
-      pauses: this.#queue.pauses,
+      peakBufferedMs: this.#queue.stats.peakWeight / BYTES_PER_MS,
+      pauses: this.#queue.stats.pauses,
       droppedInputFrames: this.#droppedInput,
       interruptions: this.#interruptions,
     };
@@ -119,8 +118,9 @@ export class RealtimeSession {
       if (greeting) this.#send(greeting);
       void this.#pumpInput(input);
       for (;;) {
-        const item = await this.#queue.next(ctx.signal);
-        if (!item) return;
+        const next = await this.#queue.next(ctx.signal);
+        if (next.done) return;
+        const item = next.value;
         if (item.kind === 'audio') {
           const { reply } = item;
           if (reply.turn === undefined) {
@@ -201,7 +201,8 @@ export class RealtimeSession {
           if (samples.length === 0) return;
           const reply = this.#replyFor(e.response_id);
           this.#tracker.received(reply, e.item_id, pcmMs(samples.length));
-          return this.#queue.push({ kind: 'audio', reply, itemId: e.item_id, samples }, samples.byteLength);
+          this.#queue.push({ kind: 'audio', reply, itemId: e.item_id, samples }, samples.byteLength);
+          return;
         }
         case 'response.output_audio_transcript.delta':
           if (!this.#dropped.has(e.response_id)) this.#tracker.text(this.#replyFor(e.response_id), e.item_id, e.delta, false);
@@ -331,7 +332,7 @@ export class RealtimeSession {
   #shutdown(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#queue.close();
+    this.#queue.end();
     this.#conn?.close();
   }
 }

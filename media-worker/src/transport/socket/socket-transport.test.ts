@@ -214,6 +214,18 @@ describe('SocketTransport (stream client)', () => {
     expect(parsed(edge).filter((m) => m.type === 'mark')).toHaveLength(2);
   });
 
+  it('holds events sent before the client\'s start (a greeting\'s transcript) and sends them, in order, after started', async () => {
+    const edge = await fakeEdge();
+    const { t } = await transport(edge, 'stream', 'stream');
+    t.sendEvent({ type: 'transcript', role: 'assistant', text: 'Hello!' });
+    t.sendEvent({ type: 'note', n: 2 });
+    await expect.poll(() => edge.got.length > 0 || servers.length > 0).toBe(true);
+    expect(parsed(edge)).toEqual([]);
+    edge.peer().send(start);
+    await expect.poll(() => parsed(edge).filter((m) => m.type !== 'started').length).toBe(2);
+    expect(parsed(edge).map((m) => m.type)).toEqual(['started', 'transcript', 'note']);
+  });
+
   it("a client echoing every mark (50/s) besides its events is within the limits: marks are not events", async () => {
     const edge = await fakeEdge(start);
     // Each check of a limit moves this clock 10 ms: a mark echo (one check) every 10 ms, a ping (two) every 20 ms.

@@ -26,6 +26,7 @@ import { PlayoutEngine } from '../../audio/playout/engine.ts';
 import { initResampler } from '../../audio/resampler.ts';
 import type { MediaTransport } from '../types.ts';
 import { ClientEvents } from '../client-events.ts';
+import { PendingEvents } from '../pending-events.ts';
 import { ChannelGuard } from '../webrtc/channel-guard.ts';
 import { AudioBudget } from './audio-budget.ts';
 import { DeferredOutput } from './deferred-output.ts';
@@ -66,6 +67,8 @@ export class SocketTransport implements MediaTransport {
   readonly #events = new Set<(e: ChannelMessage) => void>();
   readonly #closes = new Set<(reason: string) => void>();
   readonly #starts = new Set<(s: StreamStart) => void>();
+  /** Events for a stream client sent before its `start` (a greeting's transcript), sent after it. */
+  readonly #pendingEvents = new PendingEvents();
   #engine: PlayoutEngine | null = null;
   #sink: SocketSink | null = null;
   #start: StreamStart | undefined;
@@ -164,7 +167,8 @@ export class SocketTransport implements MediaTransport {
   /** A pipeline event for the far end (stream clients; a phone has no way to show one). */
   sendEvent(event: ChannelMessage): void {
     const start = this.#start;
-    if (!start || this.#closed) return;
+    if (this.#closed) return;
+    if (!start) return this.#pendingEvents.hold(event);
     const msg = this.#serializer.encodeEvent(start, event);
     if (msg !== null) this.#socket.send(msg);
   }
@@ -282,6 +286,7 @@ export class SocketTransport implements MediaTransport {
     engine.start();
     this.output.attach(engine);
     if (this.kind === 'stream') this.#socket.send(encodeStarted(start));
+    this.#pendingEvents.flush((e) => this.sendEvent(e));
     this.#watchdog.start();
     for (const l of this.#starts) l(start);
     this.#starts.clear();

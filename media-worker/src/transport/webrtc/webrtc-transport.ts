@@ -6,6 +6,7 @@ import { isOpusRate, OPUS_SAMPLE_RATE, OpusDecoderStream, type OpusEncoderOption
 import { PlayoutEngine, type PlayoutStats } from '../../audio/playout/engine.ts';
 import type { MediaTransport } from '../types.ts';
 import { ClientEvents } from '../client-events.ts';
+import { PendingEvents } from '../pending-events.ts';
 import { installWeriftPatches } from '../../werift-patches/index.ts';
 import { keepHostCandidatesOn } from './host-candidates.ts';
 import { advertisePublicIp } from './nat1to1.ts';
@@ -74,6 +75,8 @@ export class WebRtcTransport implements MediaTransport {
   private readonly connectedListeners: (() => void)[] = [];
   private channel: RTCDataChannel | null = null;
   private readonly clientEvents: ClientEvents;
+  /** Events sent before the `events` channel opened (a greeting's transcript), delivered when it does. */
+  private readonly pendingEvents = new PendingEvents();
   private readonly decoder: OpusDecoderStream;
   /** Reply audio: paced on the shared clock, segment by segment (audio/playout/engine.ts). */
   readonly output: PlayoutEngine;
@@ -143,6 +146,8 @@ export class WebRtcTransport implements MediaTransport {
       }
       if (ch.label !== 'events') return;
       this.channel = ch;
+      if (ch.readyState === 'open') this.pendingEvents.flush((e) => this.sendEvent(e));
+      else ch.stateChanged.subscribe((s) => s === 'open' && this.pendingEvents.flush((e) => this.sendEvent(e)));
       ch.onMessage.subscribe((data) => {
         if (this.closed || !this.clientEvents.admit(typeof data === 'string' ? Buffer.byteLength(data) : data.length)) return;
         const parsed = parseChannelMessage(typeof data === 'string' ? data : data.toString());
@@ -236,6 +241,7 @@ export class WebRtcTransport implements MediaTransport {
   sendEvent(event: ChannelMessage): void {
     const ch = this.channel;
     if (ch && ch.readyState === 'open') ch.send(JSON.stringify(event));
+    else if (!this.closed) this.pendingEvents.hold(event);
   }
 
   /** The reply output's counters (lateTicks and ticksRun feed the `frames late` metric). */
