@@ -33,6 +33,8 @@ export default defineConfig({
                 AWS_SECRET_ACCESS_KEY: 'test',
                 CLAIM_TIMEOUT_MS: '2000',
                 PHONE_WAIT_MS: '7000',
+                // The tests claim after the webhook has answered: a short wait keeps them quick.
+                PHONE_WEBHOOK_WAIT_MS: '300',
                 // Tests open many sessions from one address; client-limits.test.ts sets its own limit.
                 MAX_SESSIONS_PER_CLIENT: '1000',
               },

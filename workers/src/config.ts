@@ -42,6 +42,7 @@ const VAR_NAMES = [
   'CONTROL_SECRET',
   'CLAIM_TIMEOUT_MS',
   'PHONE_WAIT_MS',
+  'PHONE_WEBHOOK_WAIT_MS',
   'SESSION_TIME_LIMIT_MS',
   'MAX_SESSIONS_PER_CLIENT',
   'CORS_ORIGINS',
@@ -98,6 +99,12 @@ const ConfigSchema = z.object({
   CLAIM_TIMEOUT_MS: intMs(10_000),
   /** How long a phone caller is kept on hold (TwiML redirects) waiting for a worker. */
   PHONE_WAIT_MS: intMs(30_000),
+  /**
+   * How long one voice webhook waits for a worker's claim before answering with a hold and a
+   * redirect: a worker usually claims within a second, and connecting in the first answer spares
+   * the caller the hold message and a webhook round trip.
+   */
+  PHONE_WEBHOOK_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(3000),
   /** Hard limit on a session's life at the edge. */
   SESSION_TIME_LIMIT_MS: intMs(3_600_000),
   /** Live WebRTC sessions per client (token subject; address with AUTH_MODE=none). */

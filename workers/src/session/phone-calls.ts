@@ -7,8 +7,6 @@ import { asFailure } from './results.ts';
 import type { SessionHost } from './session-host.ts';
 import type { CallStatus } from '../telephony/provider.ts';
 
-/** How long one voice webhook waits for a claim before answering with hold music and a redirect. */
-const VOICE_WEBHOOK_WAIT_MS = 3000;
 /** Lifetime of the media token handed to the provider's stream (in its URL, or Twilio's `<Parameter name="token">`). */
 const MEDIA_TOKEN_TTL_MS = 300_000;
 /** How long a voice request waits for an attached stream to close before answering without a token. */
@@ -51,7 +49,7 @@ export class PhoneCalls {
     let rec = h.rec!;
     if (rec.state === 'created' || rec.state === 'queued') {
       const left = rec.jobExpiresAt - Date.now();
-      if (left > 0) await h.claimed.wait(Math.min(left, VOICE_WEBHOOK_WAIT_MS));
+      if (left > 0) await h.claimed.wait(Math.min(left, h.config.PHONE_WEBHOOK_WAIT_MS));
       rec = h.rec!;
     }
     if ((rec.state === 'claimed' || rec.state === 'live') && h.peerSocket()) {
