@@ -51,3 +51,38 @@ export function replayEvents(history: readonly Line[]): ClientEvent[] {
           : { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: l.text }] },
     }));
 }
+
+/**
+ * The session's side of the history: the caller's lines, and one line per assistant reply (a tool
+ * chain's responses speak as one reply), which a barge-in cuts to what the caller heard.
+ */
+export class ConversationLog<R extends object> {
+  readonly #lines: Line[];
+  readonly #lineOf = new WeakMap<R, Line>();
+
+  constructor(state: Record<string, unknown>) {
+    this.#lines = historyOf(state);
+  }
+
+  user(text: string): void {
+    appendLine(this.#lines, 'user', text);
+  }
+
+  /** More of `reply`'s words (an item's transcript): its line grows, or starts. */
+  assistant(reply: R, text: string, maxChars: number): void {
+    const line = this.#lineOf.get(reply);
+    if (line) line.text = `${line.text} ${text}`.slice(0, maxChars);
+    else this.#lineOf.set(reply, appendLine(this.#lines, 'assistant', text));
+  }
+
+  /** `reply` was cut: its line keeps what was heard (as the model's truncated item does). */
+  heard(reply: R, text: string): void {
+    const line = this.#lineOf.get(reply);
+    if (line) line.text = text;
+    else if (text) this.#lineOf.set(reply, appendLine(this.#lines, 'assistant', text));
+  }
+
+  replay(): ClientEvent[] {
+    return replayEvents(this.#lines);
+  }
+}

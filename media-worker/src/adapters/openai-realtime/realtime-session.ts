@@ -8,27 +8,25 @@
  * 5 s of audio wait for playout, and the caller must not hear that much more.
  *
  * No reconnect: a connection lost mid-call ends the handler with an Error naming the cause (the
- * stream runner then ends the session); the conversation's history lives on OpenAI's side and
- * would not survive a new connection anyway.
+ * stream runner then ends the session). The conversation is also kept as text in ctx.state
+ * (history.ts), so a call another worker takes over starts its new Realtime session with it.
  */
 import type { ChannelMessage } from '@switchboard/protocol';
 import { audioFrame, type AudioFrame } from '../../audio/frame.ts';
 import type { HandlerContext, ReplyChunk } from '../../handlers/types.ts';
 import { FlowQueue } from '../shared/flow-queue.ts';
 import { connect, type Connection } from './connection.ts';
-import { appendLine, historyOf, replayEvents, type Line } from './history.ts';
+import { ConversationLog } from './history.ts';
 import type { ResolvedOptions } from './options.ts';
 import { MAX_TRANSCRIPT_CHARS, ReplyTracker, type Reply } from './reply-tracker.ts';
 import { greetingResponse, sessionUpdate } from './session-config.ts';
-import { answerToolCalls, type ToolCall } from './tools.ts';
+import { MAX_CALLS_PER_RESPONSE, PendingCalls, answerToolCalls, type ToolCall } from './tools.ts';
 import { REALTIME_SAMPLE_RATE, decodePcm16, encodePcm16, parseServerEvent, pcmMs, type ClientEvent, type ServerEventOf } from './wire.ts';
 
 /** Caller audio allowed to wait in the socket (bytes): 256 KiB is 4 s of base64 PCM16 at 24 kHz; beyond it frames are dropped (and counted). */
 const MAX_SEND_BUFFER = 256 * 1024;
 /** Bytes of PCM16 per ms at 24 kHz. */
 const BYTES_PER_MS = (REALTIME_SAMPLE_RATE * 2) / 1000;
-/** Function calls run per response; more are not run (the client gets an error event). */
-const MAX_CALLS_PER_RESPONSE = 16;
 /** Cancelled response ids remembered (their late deltas are dropped). */
 const MAX_DROPPED = 32;
 
@@ -64,17 +62,16 @@ export class RealtimeSession {
   #lastError: string | undefined;
   readonly #dropped = new Set<string>();
   readonly #replyOf = new Map<string, Reply>();
-  readonly #calls = new Map<string, ToolCall[]>();
+  readonly #calls = new PendingCalls();
   #droppedInput = 0;
   #interruptions = 0;
-  /** The conversation as text in ctx.state (history.ts), and each reply's line in it. */
-  readonly #history: Line[];
-  readonly #lineOf = new WeakMap<Reply, Line>();
+  /** The conversation as text in ctx.state (history.ts), replayed into a taken-over call. */
+  readonly #log: ConversationLog<Reply>;
 
   constructor(o: ResolvedOptions, ctx: HandlerContext) {
     this.#o = o;
     this.#ctx = ctx;
-    this.#history = historyOf(ctx.state);
+    this.#log = new ConversationLog(ctx.state);
     // Weighted in bytes of audio; what is held is highWater plus one socket read (up to 64 KiB:
     // ~1 s of audio as base64 deltas). A failure reaches the generator at once, dropping what is held.
     const highWater = o.maxBufferedMs * BYTES_PER_MS;
@@ -113,7 +110,7 @@ export class RealtimeSession {
       }
       this.#send(sessionUpdate(this.#o));
       // A call taken over from a lost worker: the new model session learns the conversation so far.
-      if (ctx.session.takeover) for (const e of replayEvents(this.#history)) this.#send(e);
+      if (ctx.session.takeover) for (const e of this.#log.replay()) this.#send(e);
       const greeting = ctx.session.takeover ? undefined : greetingResponse(this.#o);
       if (greeting) this.#send(greeting);
       void this.#pumpInput(input);
@@ -188,7 +185,7 @@ export class RealtimeSession {
         case 'conversation.item.input_audio_transcription.completed':
           if (e.transcript.trim()) {
             const text = e.transcript.slice(0, MAX_TRANSCRIPT_CHARS);
-            appendLine(this.#history, 'user', text);
+            this.#log.user(text);
             this.#ctx.send({ type: 'transcript', role: 'user', text, final: true });
           }
           return;
@@ -213,10 +210,7 @@ export class RealtimeSession {
           this.#tracker.text(reply, e.item_id, e.transcript, true);
           const text = e.transcript.slice(0, MAX_TRANSCRIPT_CHARS);
           if (text) {
-            // One line per reply (a tool chain's responses speak as one): later items add to it.
-            const line = this.#lineOf.get(reply);
-            if (line) line.text = `${line.text} ${text}`.slice(0, MAX_TRANSCRIPT_CHARS);
-            else this.#lineOf.set(reply, appendLine(this.#history, 'assistant', text));
+            this.#log.assistant(reply, text, MAX_TRANSCRIPT_CHARS);
             this.#queue.push({ kind: 'transcript', reply, text }, text.length + 64);
           }
           return;
@@ -228,13 +222,9 @@ export class RealtimeSession {
           return;
         }
         case 'response.function_call_arguments.done': {
-          const calls = this.#calls.get(e.response_id) ?? [];
-          if (calls.length >= MAX_CALLS_PER_RESPONSE) {
+          if (!this.#calls.add(e.response_id, { callId: e.call_id, name: e.name, arguments: e.arguments })) {
             this.#ctx.send({ type: 'error', message: `OpenAI Realtime: more than ${MAX_CALLS_PER_RESPONSE} function calls in one response; "${e.name.slice(0, 64)}" was not run` });
-            return;
           }
-          calls.push({ callId: e.call_id, name: e.name, arguments: e.arguments });
-          this.#calls.set(e.response_id, calls);
           return;
         }
         case 'response.done':
@@ -268,8 +258,7 @@ export class RealtimeSession {
   #onResponseDone(e: ServerEventOf<'response.done'>): void {
     const id = e.response.id;
     if (this.#active === id) this.#active = undefined;
-    const calls = this.#calls.get(id) ?? [];
-    this.#calls.delete(id);
+    const calls = this.#calls.take(id);
     const reply = this.#replyOf.get(id);
     this.#replyOf.delete(id);
     if (this.#dropped.has(id)) return; // interrupted: barge-in settled its reply
@@ -307,10 +296,7 @@ export class RealtimeSession {
     const played = this.#ctx.clearPlayback();
     for (const cut of this.#tracker.interrupt(played)) {
       for (const t of cut.truncations) this.#send({ type: 'conversation.item.truncate', item_id: t.itemId, content_index: 0, audio_end_ms: t.audioEndMs });
-      // The history keeps what the caller heard of the reply, as the model's truncated item does.
-      const line = this.#lineOf.get(cut.reply);
-      if (line) line.text = cut.heardText;
-      else if (cut.heardText) this.#lineOf.set(cut.reply, appendLine(this.#history, 'assistant', cut.heardText));
+      this.#log.heard(cut.reply, cut.heardText);
       if (cut.reply.turn === undefined) continue; // never started playing: nothing the client saw
       this.#interruptions++;
       const turn = cut.reply.turn;

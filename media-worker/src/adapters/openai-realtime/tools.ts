@@ -66,3 +66,26 @@ export async function answerToolCalls(calls: readonly ToolCall[], tools: readonl
   for (const r of results) if (r.error) ctx.send({ type: 'error', message: `tool call failed: ${r.error}`.slice(0, 1000) });
   return results.map((r) => r.output);
 }
+
+/** Function calls run per response; more are not run (the client is told). */
+export const MAX_CALLS_PER_RESPONSE = 16;
+
+/** The function calls of each response in progress, run once the response is done. */
+export class PendingCalls {
+  readonly #byResponse = new Map<string, ToolCall[]>();
+
+  /** False when the response already has MAX_CALLS_PER_RESPONSE calls (this one is not kept). */
+  add(responseId: string, call: ToolCall): boolean {
+    const calls = this.#byResponse.get(responseId) ?? [];
+    if (calls.length >= MAX_CALLS_PER_RESPONSE) return false;
+    calls.push(call);
+    this.#byResponse.set(responseId, calls);
+    return true;
+  }
+
+  take(responseId: string): ToolCall[] {
+    const calls = this.#byResponse.get(responseId) ?? [];
+    this.#byResponse.delete(responseId);
+    return calls;
+  }
+}
