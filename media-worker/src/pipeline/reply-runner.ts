@@ -27,6 +27,8 @@ export interface ReplyOutcome {
   calledAt: number;
   /** Wall time the first frame was pushed to the output, if any was. */
   firstFrameAt: number | undefined;
+  /** How much of the reply was heard, once its playout ended (not when the reply was aborted). */
+  playedMs?: number;
 }
 
 /**
@@ -88,7 +90,10 @@ export async function runReply(
     const heard = await endRace.race(sc.finishPlayback());
     endRace.dispose();
     if (heard === ABORTED) status = 'aborted';
-    else if (!heard.interrupted && turn !== undefined) sc.send(replyEnd(sc.now(), turn));
+    else {
+      if (!heard.interrupted && turn !== undefined) sc.send(replyEnd(sc.now(), turn));
+      return { status, calledAt, firstFrameAt, playedMs: heard.playedMs };
+    }
   }
   return { status, calledAt, firstFrameAt };
 }

@@ -269,7 +269,7 @@ export class TurnRunner {
         // The turn's trace span (telemetry/spans.ts; nothing without OTEL_EXPORTER_OTLP_ENDPOINT),
         // with the metrics' own numbers; it ends at the barge-in, or now: the reply played out.
         const endAt = reply.interruption?.at ?? sc.now();
-        recordPipelineTurn({ session: sc.session, turn, decidedAt, endAt, interruption: reply.interruption, metrics: m, failed: outcome.status === 'failed' });
+        recordPipelineTurn({ session: sc.session, turn, decidedAt, endAt, interruption: reply.interruption, playedMs: outcome.playedMs, metrics: m, failed: outcome.status === 'failed' });
       })
       .catch((err: unknown) => sc.log.error('pipeline: reply runner failed', { session: sc.session.id, turn, error: String(err) }))
       .finally(() => {

@@ -86,6 +86,8 @@ export interface PipelineTurn {
   endAt: number;
   /** Set when the caller barged in: how much of the reply was heard. */
   interruption: { playedMs: number } | undefined;
+  /** How much of a reply that played out was heard (its playout's own count). */
+  playedMs?: number | undefined;
   /** The turn's `metrics` event, when the reply reached the output. */
   metrics: { endOfSpeechToFirstFrameMs: number; handlerFirstFrameMs: number } | undefined;
   /** The handler failed (its error event says why). */
@@ -96,7 +98,7 @@ export interface PipelineTurn {
 export function recordPipelineTurn(t: PipelineTurn): void {
   const tracer = activeTracer();
   if (!tracer) return;
-  const a = turnAttributes(t.session, t.turn, t.interruption !== undefined, t.interruption?.playedMs);
+  const a = turnAttributes(t.session, t.turn, t.interruption !== undefined, t.interruption?.playedMs ?? t.playedMs);
   if (t.metrics) {
     a[ATTR.endOfSpeechToFirstFrameMs] = t.metrics.endOfSpeechToFirstFrameMs;
     a[ATTR.handlerFirstFrameMs] = t.metrics.handlerFirstFrameMs;

@@ -64,7 +64,11 @@ describe('turn spans (real pipeline)', { timeout: 20_000 }, () => {
       'switchboard.interrupted': false,
       'switchboard.end_of_speech_to_first_frame_ms': m.endOfSpeechToFirstFrameMs,
       'switchboard.handler_first_frame_ms': m.handlerFirstFrameMs,
+      'switchboard.played_ms': expect.any(Number),
     });
+    // The echo played out whole: what was heard is the reply's length (the turn's own audio).
+    expect(span!.attributes['switchboard.played_ms']).toBeGreaterThan(1000);
+    expect(span!.attributes['switchboard.played_ms']).toBeLessThanOrEqual(span!.durationMs);
     // Starts exactly at the vad.end event's time (the metrics' end of speech); ends after reply.end.
     expect(Math.abs(span!.startMs - t.eventsOf<VadEndEvent>('vad.end')[0]!.at)).toBeLessThan(0.001);
     expect(span!.endMs).toBeGreaterThanOrEqual(at(t, 'reply.end'));
