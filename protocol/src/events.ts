@@ -39,7 +39,10 @@ export const TurnMetrics = z.strictObject({
 export const StageMetrics = z.strictObject({
   type: z.literal('metrics.stages'),
   turn: z.number().int(),
-  /** The STT's end of turn (its VAD) to its final transcript, when it reports both. */
+  /**
+   * The end of the caller's speech, as the STT placed it in the audio sent to it, to its final
+   * transcript received: the STT's endpointing and latency (when the STT says where speech ended).
+   */
   sttFinalMs: z.number().optional(),
   /** Final transcript to the LLM request sent (platform). */
   sttToLlmMs: z.number(),

@@ -33,7 +33,17 @@ export type SttEvent =
    * A final transcript of a stretch of speech. `endOfTurn` when the provider judged the caller
    * done speaking (Deepgram `speech_final` or `UtteranceEnd`): the cue to reply.
    */
-  | { readonly type: 'final'; readonly text: string; readonly endOfTurn: boolean; readonly at: number };
+  | {
+      readonly type: 'final';
+      readonly text: string;
+      readonly endOfTurn: boolean;
+      readonly at: number;
+      /**
+       * Where the recognized speech ends, in ms of the audio sent on this session (the provider's
+       * own timeline: Deepgram's last word `end`), when the provider says.
+       */
+      readonly audioEndMs?: number;
+    };
 
 /** A chat message in OpenAI's shape (the lingua franca of chat-completion APIs). */
 export type ChatMessage =

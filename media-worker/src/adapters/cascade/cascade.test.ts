@@ -82,6 +82,17 @@ describe('cascade', { timeout: 15_000 }, () => {
     const m = t.eventsOf<Ev>('metrics.stages')[0]!;
     for (const k of ['sttToLlmMs', 'llmFirstTokenMs', 'sentenceToTtsMs', 'ttsFirstAudioMs', 'ttsToOutputMs', 'totalMs']) expect(m[k]).toBeGreaterThanOrEqual(0);
     expect(m.totalMs).toBeGreaterThanOrEqual((m.sttToLlmMs as number) + (m.llmFirstTokenMs as number));
+    expect(m.sttFinalMs).toBeGreaterThanOrEqual(0); // audio fed faster than real time: see the next test
+  });
+
+  it("measures the STT's own time: from where its words end in the audio it was sent to its final (in real time: its 300 ms endpointing)", async () => {
+    const { t } = await start({ respond: () => ({ text: 'Yes.' }) });
+    await t.feed(speech(400), { speed: 1 });
+    await t.feed(speech(600, false), { speed: 1 });
+    await t.waitForEvent('metrics.stages');
+    const m = t.eventsOf<Ev>('metrics.stages')[0]!;
+    expect(m.sttFinalMs).toBeGreaterThanOrEqual(280);
+    expect(m.sttFinalMs).toBeLessThan(600);
   });
 
   it('resamples the TTS audio explicitly to sampleRate', async () => {

@@ -16,6 +16,7 @@ import type { LlmService, SttEvent, SttService, SttSession, TtsService } from '.
 import { clip, loadState, trimHistory, type CascadeState, type HistoryLimits } from './history.ts';
 import { Outbox } from './outbox.ts';
 import { Reply, type ReplyDeps } from './reply.ts';
+import { SentAudioClock } from './sent-audio-clock.ts';
 import type { CascadeTool } from './tools.ts';
 
 export interface ConversationConfig {
@@ -45,6 +46,9 @@ export class Conversation {
   #pending: string[] = [];
   /** Tracing only: when the STT reported the turn's first words (interim or final), for its `stt` span. */
   #sttStartAt: number | undefined;
+  /** When the audio the STT last placed the end of speech in was sent (this turn's final). */
+  #speechEndAt: number | undefined;
+  readonly #sentClock = new SentAudioClock();
   #inResampler: StreamResampler | undefined;
 
   constructor(config: ConversationConfig, ctx: HandlerContext) {
@@ -87,7 +91,11 @@ export class Conversation {
 
   async #pumpInput(input: AsyncIterable<AudioFrame>, session: SttSession): Promise<void> {
     try {
-      for await (const f of input) session.send((await this.#toStt(f)).samples);
+      for await (const f of input) {
+        const s = await this.#toStt(f);
+        session.send(s.samples);
+        this.#sentClock.sent((s.samples.length / s.sampleRate) * 1000, this.#c.now());
+      }
     } catch (err) {
       this.#out.fail(new Error(`cascade: caller audio failed: ${message(err)}`));
     }
@@ -129,6 +137,7 @@ export class Conversation {
         if (ev.text) {
           this.#bargeIn(ev.at);
           this.#sttStartAt ??= ev.at;
+          if (ev.audioEndMs !== undefined) this.#speechEndAt = this.#sentClock.wallTimeOf(ev.audioEndMs) ?? this.#speechEndAt;
           if (this.#pending.join(' ').length < MAX_PENDING_CHARS) this.#pending.push(ev.text);
         }
         if (!ev.endOfTurn || this.#pending.length === 0) return;
@@ -165,8 +174,9 @@ export class Conversation {
       maxToolRounds: c.maxToolRounds,
       toolTimeoutMs: c.toolTimeoutMs,
     };
-    const reply = new Reply(deps, turn, finalAt, { service: c.stt.name, startAt: this.#sttStartAt });
+    const reply = new Reply(deps, turn, finalAt, { service: c.stt.name, startAt: this.#sttStartAt, speechEndAt: this.#speechEndAt });
     this.#sttStartAt = undefined;
+    this.#speechEndAt = undefined;
     this.#current = reply;
     void reply.run(say);
   }

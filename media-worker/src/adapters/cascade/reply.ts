@@ -43,6 +43,8 @@ export interface ReplyDeps {
 
 /** Epoch ms of each stage of the turn. */
 export interface StageMarks {
+  /** The end of the caller's speech, as the STT placed it in the audio it was sent (when it says). */
+  speechEndAt?: number;
   finalAt?: number;
   llmRequestAt?: number;
   firstTokenAt?: number;
@@ -82,10 +84,10 @@ export class Reply {
   #ttsError: string | undefined;
 
   /** `stt`: the STT's name and its first words of this turn (epoch ms), for the turn's `stt` span. */
-  constructor(deps: ReplyDeps, turn: number, finalAt: number | undefined, stt?: { service: string; startAt: number | undefined }) {
+  constructor(deps: ReplyDeps, turn: number, finalAt: number | undefined, stt?: { service: string; startAt: number | undefined; speechEndAt?: number | undefined }) {
     this.#d = deps;
     this.turn = turn;
-    this.marks = { finalAt };
+    this.marks = { finalAt, ...(stt?.speechEndAt !== undefined && { speechEndAt: stt.speechEndAt }) };
     deps.ctx.signal.addEventListener('abort', this.#onStop, { once: true });
     if (finalAt !== undefined) this.#trace = CascadeTurnTrace.start({ session: deps.ctx.session, turn, finalAt, stt, llm: deps.llm, tts: deps.tts });
   }
@@ -306,13 +308,14 @@ export class Reply {
 
 /** The turn's stage metrics, when it had every stage (an LLM reply that reached the output). */
 export function stageMetrics(turn: number, m: StageMarks): StageMetrics | undefined {
-  const { finalAt, llmRequestAt, firstTokenAt, firstSentenceAt, ttsRequestAt, firstAudioAt, firstFrameAt } = m;
+  const { speechEndAt, finalAt, llmRequestAt, firstTokenAt, firstSentenceAt, ttsRequestAt, firstAudioAt, firstFrameAt } = m;
   if (finalAt === undefined || llmRequestAt === undefined || firstTokenAt === undefined || firstSentenceAt === undefined) return undefined;
   if (ttsRequestAt === undefined || firstAudioAt === undefined || firstFrameAt === undefined) return undefined;
   const r = (ms: number): number => Math.round(ms * 1000) / 1000;
   return {
     type: 'metrics.stages',
     turn,
+    ...(speechEndAt !== undefined && finalAt >= speechEndAt && { sttFinalMs: r(finalAt - speechEndAt) }),
     sttToLlmMs: r(llmRequestAt - finalAt),
     llmFirstTokenMs: r(firstTokenAt - llmRequestAt),
     sentenceToTtsMs: r(ttsRequestAt - firstSentenceAt),

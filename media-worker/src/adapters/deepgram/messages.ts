@@ -49,13 +49,22 @@ export class DeepgramMessageParser {
 
   #results(m: Record<string, unknown>, at: number): ParsedMessage {
     const channel = m.channel as { alternatives?: unknown } | undefined;
-    const alt = Array.isArray(channel?.alternatives) ? (channel.alternatives[0] as { transcript?: unknown } | undefined) : undefined;
+    const alt = Array.isArray(channel?.alternatives) ? (channel.alternatives[0] as { transcript?: unknown; words?: unknown } | undefined) : undefined;
     if (typeof alt?.transcript !== 'string') return { kind: 'unusable', reason: 'Results without channel.alternatives[0].transcript' };
     const text = alt.transcript.trim().slice(0, MAX_TRANSCRIPT_CHARS);
     if (m.is_final !== true) return text ? { kind: 'event', event: { type: 'interim', text, at } } : { kind: 'ignored', type: 'Results' };
     const endOfTurn = m.speech_final === true;
     if (!text && !endOfTurn) return { kind: 'ignored', type: 'Results' };
     this.#turnOpen = !endOfTurn && (this.#turnOpen || text.length > 0);
-    return { kind: 'event', event: { type: 'final', text, endOfTurn, at } };
+    const audioEndMs = text ? speechEndMs(alt, m) : undefined;
+    return { kind: 'event', event: { type: 'final', text, endOfTurn, at, ...(audioEndMs !== undefined && { audioEndMs }) } };
   }
+}
+
+/** The end of the recognized words in the stream's audio (ms): the last word's `end`, else `start + duration` (seconds). */
+function speechEndMs(alt: { words?: unknown }, m: Record<string, unknown>): number | undefined {
+  const words = Array.isArray(alt.words) ? (alt.words as Array<{ end?: unknown }>) : [];
+  const lastEnd = words.at(-1)?.end;
+  const end = typeof lastEnd === 'number' ? lastEnd : typeof m.start === 'number' && typeof m.duration === 'number' ? m.start + m.duration : undefined;
+  return end !== undefined && Number.isFinite(end) && end >= 0 ? Math.round(end * 1000) : undefined;
 }
