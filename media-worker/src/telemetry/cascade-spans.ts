@@ -136,7 +136,7 @@ export class CascadeTurnTrace {
   }
 }
 
-/** The stage events' rounding (reply.ts stageMetrics: µs). */
+/** The stage events' rounding (cascade/stage-metrics.ts: µs). */
 function ms(v: number): number {
   return Math.round(v * 1000) / 1000;
 }

@@ -9,7 +9,6 @@
  * and the same timestamps into the turn's OpenTelemetry spans (telemetry/cascade-spans.ts) when
  * tracing is on (`#trace` undefined otherwise: no span bookkeeping).
  */
-import type { StageMetrics } from '@switchboard/protocol';
 import { audioFrame, durationMs, type AudioFrame } from '../../audio/frame.ts';
 import { StreamResampler } from '../../audio/resampler.ts';
 import type { HandlerContext } from '../../handlers/types.ts';
@@ -20,6 +19,7 @@ import { heardByTime, heardByWords } from './heard.ts';
 import type { Outbox } from './outbox.ts';
 import { SentenceSplitter } from './sentences.ts';
 import { CascadeTurnTrace } from '../../telemetry/cascade-spans.ts';
+import { stageMetrics, type StageMarks } from './stage-metrics.ts';
 import { runTool, toolDefinition, type CascadeTool, type ToolContext } from './tools.ts';
 
 /** Word timings kept per reply: a TTS cannot make us hold more. */
@@ -39,19 +39,6 @@ export interface ReplyDeps {
   outputRate: number;
   maxToolRounds: number;
   toolTimeoutMs: number;
-}
-
-/** Epoch ms of each stage of the turn. */
-export interface StageMarks {
-  /** The end of the caller's speech, as the STT placed it in the audio it was sent (when it says). */
-  speechEndAt?: number;
-  finalAt?: number;
-  llmRequestAt?: number;
-  firstTokenAt?: number;
-  firstSentenceAt?: number;
-  ttsRequestAt?: number;
-  firstAudioAt?: number;
-  firstFrameAt?: number;
 }
 
 interface Round {
@@ -304,23 +291,4 @@ export class Reply {
     // A broken TTS has nothing more to say; a broken LLM leaves the TTS to speak what it got.
     if (service === this.#d.tts.name) this.controller.abort(err);
   }
-}
-
-/** The turn's stage metrics, when it had every stage (an LLM reply that reached the output). */
-export function stageMetrics(turn: number, m: StageMarks): StageMetrics | undefined {
-  const { speechEndAt, finalAt, llmRequestAt, firstTokenAt, firstSentenceAt, ttsRequestAt, firstAudioAt, firstFrameAt } = m;
-  if (finalAt === undefined || llmRequestAt === undefined || firstTokenAt === undefined || firstSentenceAt === undefined) return undefined;
-  if (ttsRequestAt === undefined || firstAudioAt === undefined || firstFrameAt === undefined) return undefined;
-  const r = (ms: number): number => Math.round(ms * 1000) / 1000;
-  return {
-    type: 'metrics.stages',
-    turn,
-    ...(speechEndAt !== undefined && finalAt >= speechEndAt && { sttFinalMs: r(finalAt - speechEndAt) }),
-    sttToLlmMs: r(llmRequestAt - finalAt),
-    llmFirstTokenMs: r(firstTokenAt - llmRequestAt),
-    sentenceToTtsMs: r(ttsRequestAt - firstSentenceAt),
-    ttsFirstAudioMs: r(firstAudioAt - ttsRequestAt),
-    ttsToOutputMs: r(firstFrameAt - firstAudioAt),
-    totalMs: r(firstFrameAt - finalAt),
-  };
 }
