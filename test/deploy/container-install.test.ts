@@ -209,7 +209,10 @@ describe('media-worker/Dockerfile', () => {
         if (await exists(join(dirname(d), 'node_modules'))) throw new Error(`${join(dirname(d), 'node_modules')} would leak into the replayed image's module resolution`);
       }
       const t0 = performance.now();
-      replay = await replayBuild(df, { context: ROOT, dir });
+      // The packages are in this machine's npm cache (the workspace's own `npm ci` put them there):
+      // reading them from it keeps the replay off the network, where a registry behind a proxy
+      // cost 2.5 minutes of retries in CI (npm there runs without the shell's CA settings).
+      replay = await replayBuild(df, { context: ROOT, dir, runEnv: { npm_config_prefer_offline: 'true' } });
       const total = performance.now() - t0;
       const du = async (p: string) => (await run('du', ['-sh', p])).stdout.split('\t')[0];
       const lines = replay.steps.filter((s) => s.ms > 200).map((s) => `  ${s.stage}:${s.line} ${s.instruction} ${(s.ms / 1000).toFixed(1)} s`);

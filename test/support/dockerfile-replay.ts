@@ -45,6 +45,11 @@ export interface ReplayOptions {
   buildArgs?: Record<string, string>;
   /** Limit of each RUN (ms). */
   runTimeoutMs?: number;
+  /**
+   * Environment every RUN gets on top of the host's, standing for what the builder machine has
+   * (e.g. `npm_config_prefer_offline` where the packages are already in the machine's npm cache).
+   */
+  runEnv?: Record<string, string>;
 }
 
 export interface Replay {
@@ -199,7 +204,7 @@ export async function replayBuild(df: Dockerfile, opts: ReplayOptions): Promise<
         }
         case 'RUN': {
           const cwd = join(root, s.workdir);
-          const { code, output } = await run(commandArgv(ins.command), cwd, commandEnv(s, Object.fromEntries(Object.entries(args).filter((e): e is [string, string] => e[1] !== undefined))), opts.runTimeoutMs ?? 300_000);
+          const { code, output } = await run(commandArgv(ins.command), cwd, commandEnv(s, { ...opts.runEnv, ...Object.fromEntries(Object.entries(args).filter((e): e is [string, string] => e[1] !== undefined)) }), opts.runTimeoutMs ?? 300_000);
           if (code !== 0) throw new DockerfileError(`line ${ins.line}: RUN exited ${code}\n${output.slice(-4000)}`);
           break;
         }
