@@ -58,4 +58,31 @@ describe('FakeRealtimeServer', () => {
     });
     expect(status).toBe(401);
   });
+
+  it('ends connections with or without a close frame, and refuses new ones with refuseStatus', async () => {
+    fake = await FakeRealtimeServer.start();
+    const closed = (ws: WebSocket): Promise<number> => new Promise((resolve) => ws.once('close', (code) => resolve(code)));
+    const a = await client(fake);
+    const aClosed = closed(a.ws);
+    fake.dropConnections();
+    expect(await aClosed).toBe(1006);
+    const b = await client(fake);
+    const bClosed = closed(b.ws);
+    fake.closeConnections(1000, 'session over');
+    expect(await bClosed).toBe(1000);
+    const statusOf = (): Promise<number | undefined> => {
+      const ws = new WebSocket(fake!.url, { headers: { Authorization: 'Bearer sk-x' } });
+      return new Promise((resolve) => {
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode));
+        ws.on('open', () => resolve(101));
+        ws.on('error', () => resolve(undefined));
+      });
+    };
+    fake.refuseStatus = 503;
+    expect(await statusOf()).toBe(503);
+    fake.refuseStatus = undefined;
+    expect(await statusOf()).toBe(101);
+    expect(fake.connections).toBe(3);
+    fake.closeConnections(1000);
+  });
 });

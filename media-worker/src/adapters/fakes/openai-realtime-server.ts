@@ -8,11 +8,12 @@
  *
  * A real WebSocket server on 127.0.0.1 (port 0). Tests script it: `responses` is a queue, one
  * entry per `response.create` (or VAD-created response); `speechStarted()` / `speechStopped()`
- * play the server VAD. Every client event is recorded in `received`. Audio is PCM16 mono 24 kHz,
+ * play the server VAD; `dropConnections()` / `closeConnections()` end the connections mid-call and
+ * `refuseStatus` refuses the next ones (a reconnecting client). Every client event is recorded in `received`. Audio is PCM16 mono 24 kHz,
  * a 440 Hz tone, sent in `chunkMs` deltas, `chunkDelayMs` apart (0: all at once, as fast as the
  * socket takes it — the model is much faster than real time).
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -71,6 +72,8 @@ export class FakeRealtimeServer {
   readonly responses: FakeResponse[] = [];
   /** The user transcript sent after the next commit (input transcription enabled). */
   userTranscript = 'hello there';
+  /** When set, every new upgrade is refused with this HTTP status (401/403: OpenAI's invalid_api_key body). */
+  refuseStatus: number | undefined;
   readonly url: string;
   readonly #http: Server;
   readonly #wss: WebSocketServer;
@@ -96,9 +99,13 @@ export class FakeRealtimeServer {
       socket.on('close', () => fake.#sockets.delete(socket));
       if (options.hangUpgrade) return; // the socket stays open, unanswered
       const key = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-      if (!key || (options.apiKey !== undefined && key !== options.apiKey)) {
-        const body = JSON.stringify({ error: { type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.' } });
-        socket.end(`HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      const status = !key || (options.apiKey !== undefined && key !== options.apiKey) ? 401 : fake.refuseStatus;
+      if (status !== undefined) {
+        const error = status === 401 || status === 403
+          ? { type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.' }
+          : { type: 'server_error', code: 'server_error', message: 'The server had an error.' };
+        const body = JSON.stringify({ error });
+        socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
         return;
       }
       wss.handleUpgrade(req, socket, head, (ws) => fake.#accept(ws));
@@ -146,6 +153,11 @@ export class FakeRealtimeServer {
   /** Drops every connection at once (no close frame). */
   dropConnections(): void {
     for (const c of this.#conns) c.ws.terminate();
+  }
+
+  /** Closes every open connection with a close frame (`code`, `reason`): the server ending the session. */
+  closeConnections(code: number, reason = ''): void {
+    for (const c of this.#conns) if (c.ws.readyState === c.ws.OPEN) c.ws.close(code, reason);
   }
 
   /** Waits until `pred()` holds (polled every 5 ms). */

@@ -10,7 +10,9 @@
  *
  * `connection.opened` resolves once the socket is open and the server has sent its first event
  * (`session.created`), within `timeoutMs`; an HTTP refusal (401 for a bad key) rejects it with its
- * status and OpenAI's message. Every message, the first included, goes to `onMessage`.
+ * status and OpenAI's message (a ConnectError carrying the status). Every message, the first
+ * included, goes to `onMessage`. A connection lost after it opened is reported once to `onLost`
+ * with the close code, so the owner can tell a dropped socket from a session the server ended.
  */
 import WebSocket from 'ws';
 import type { ClientEvent } from './wire.ts';
@@ -30,7 +32,23 @@ export interface ConnectOptions {
   /** Each text message, in order. */
   onMessage: (text: string) => void;
   /** The connection ended after it opened, without close() being called: why. */
-  onLost: (why: string) => void;
+  onLost: (loss: Loss) => void;
+}
+
+export interface Loss {
+  message: string;
+  /** The WebSocket close code (1006: dropped without a close frame); undefined when pings went unanswered. */
+  closeCode: number | undefined;
+}
+
+/** Opening the session failed; `status` is the HTTP status of a refused upgrade. */
+export class ConnectError extends Error {
+  readonly status: number | undefined;
+  constructor(message: string, status?: number) {
+    super(message);
+    this.name = 'ConnectError';
+    this.status = status;
+  }
 }
 
 export interface Connection {
@@ -47,7 +65,7 @@ export interface Connection {
 
 export function connect(o: ConnectOptions): Connection {
   let resolve!: () => void;
-  let reject!: (err: Error) => void;
+  let reject!: (err: ConnectError) => void;
   const opened = new Promise<void>((res, rej) => {
     resolve = res;
     reject = rej;
@@ -64,7 +82,7 @@ export function connect(o: ConnectOptions): Connection {
   let keepalive: ReturnType<typeof setInterval> | undefined;
   let awaitingPong = false;
 
-  const fail = (err: Error): void => {
+  const fail = (err: ConnectError): void => {
     if (settled) return;
     settled = true;
     clearTimeout(timer);
@@ -72,8 +90,8 @@ export function connect(o: ConnectOptions): Connection {
     ws.terminate();
     reject(err);
   };
-  const timer = setTimeout(() => fail(new Error(`OpenAI Realtime did not open a session within ${o.timeoutMs} ms (${redact(o.url)})`)), o.timeoutMs);
-  const onAbort = (): void => fail(new Error('connecting to OpenAI Realtime was aborted: the session ended'));
+  const timer = setTimeout(() => fail(new ConnectError(`OpenAI Realtime did not open a session within ${o.timeoutMs} ms (${redact(o.url)})`)), o.timeoutMs);
+  const onAbort = (): void => fail(new ConnectError('connecting to OpenAI Realtime was aborted: the session ended'));
   o.signal.addEventListener('abort', onAbort, { once: true });
 
   const conn: Connection = {
@@ -101,7 +119,7 @@ export function connect(o: ConnectOptions): Connection {
     let size = 0;
     const done = (): void => {
       req.destroy();
-      fail(new Error(refusalMessage(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))));
+      fail(new ConnectError(refusalMessage(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')), res.statusCode));
     };
     res.on('data', (c: Buffer) => {
       if (size < MAX_REFUSAL_BODY) chunks.push(c.subarray(0, MAX_REFUSAL_BODY - size));
@@ -112,7 +130,7 @@ export function connect(o: ConnectOptions): Connection {
     res.on('error', done);
   });
   ws.on('error', (err) => {
-    if (!settled) fail(new Error(`could not connect to OpenAI Realtime (${redact(o.url)}): ${err.message}`));
+    if (!settled) fail(new ConnectError(`could not connect to OpenAI Realtime (${redact(o.url)}): ${err.message}`));
   });
   ws.on('message', (data, isBinary) => {
     if (isBinary) return; // the API sends text only
@@ -130,15 +148,15 @@ export function connect(o: ConnectOptions): Connection {
   ws.on('pong', () => (awaitingPong = false));
   ws.on('close', (code, reason) => {
     clearInterval(keepalive);
-    if (!settled) fail(new Error(`OpenAI Realtime closed the connection before the session opened (code ${code}${reason.length ? `: ${String(reason)}` : ''})`));
-    else if (!closing) o.onLost(`OpenAI Realtime closed the connection mid-call (code ${code}${reason.length ? `: ${String(reason)}` : ''})`);
+    if (!settled) fail(new ConnectError(`OpenAI Realtime closed the connection before the session opened (code ${code}${reason.length ? `: ${String(reason)}` : ''})`));
+    else if (!closing) o.onLost({ message: `OpenAI Realtime closed the connection mid-call (code ${code}${reason.length ? `: ${String(reason)}` : ''})`, closeCode: code });
   });
 
   function ping(): void {
     // A paused reader does not see pongs: no verdict while paused.
     if (ws.isPaused) return void (awaitingPong = false);
     if (awaitingPong) {
-      o.onLost(`OpenAI Realtime stopped answering pings (none for ${KEEPALIVE_MS} ms)`);
+      o.onLost({ message: `OpenAI Realtime stopped answering pings (none for ${KEEPALIVE_MS} ms)`, closeCode: undefined });
       closing = true;
       ws.terminate();
       return;

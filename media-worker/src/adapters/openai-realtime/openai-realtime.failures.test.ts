@@ -1,4 +1,4 @@
-/** openaiRealtime's failures: configuration, refused or silent connections, server errors, a connection lost mid-reply. */
+/** openaiRealtime's failures: configuration, refused or silent connections, server errors, a session the server ends mid-reply (drops that are reopened: openai-realtime.reconnect.test.ts). */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { audioFrame } from '../../audio/frame.ts';
 import { AdapterConfigError } from '../types.ts';
@@ -53,13 +53,17 @@ describe('openaiRealtime failures', { timeout: 15_000 }, () => {
     expect(h.p.reason).toBeUndefined();
   });
 
-  it('a connection dropped mid-reply ends the handler with an error naming the cause', async () => {
+  it('a session the server closes mid-reply (close frame 1000) is not reopened: the handler ends with an error naming the cause', async () => {
     const h = await startCall();
-    await answering(h, { audioMs: 2000, chunkDelayMs: 5, disconnectAfterChunks: 3 });
+    await answering(h, { audioMs: 2000, chunkDelayMs: 5 });
+    await h.fake.waitFor(() => h.fake.sentOf('response.output_audio.delta').length >= 3, 'some audio');
+    h.fake.closeConnections(1000, 'session over');
     await h.p.done;
     expect(h.p.reason).toBe('handler-failed');
     const [error] = h.t.eventsOf('error');
-    expect(error?.message).toMatch(/^handler failed: openai-realtime: OpenAI Realtime closed the connection mid-call \(code 1006\)/);
+    expect(error?.message).toBe('handler failed: openai-realtime: OpenAI Realtime closed the connection mid-call (code 1000: session over)');
+    expect(h.fake.headers).toHaveLength(1);
+    expect(h.t.eventsOf('model.reconnecting')).toEqual([]);
   });
 
   it("the last error from OpenAI is named when it then closes the connection", async () => {
@@ -67,6 +71,7 @@ describe('openaiRealtime failures', { timeout: 15_000 }, () => {
     await answering(h, { audioMs: 1000, chunkDelayMs: 5, error: { afterChunks: 1, type: 'invalid_request_error', code: 'session_expired', message: 'Your session hit the maximum duration of 60 minutes.' }, disconnectAfterChunks: 2 });
     await h.p.done;
     expect(h.t.eventsOf('error').at(-1)?.message).toMatch(/mid-call .*OpenAI's last error: Your session hit the maximum duration of 60 minutes\./);
+    expect(h.fake.headers).toHaveLength(1); // session_expired is fatal: the dropped socket is not reopened
   });
 
   it('a refused key fails the call with the HTTP status and OpenAI\'s message', async () => {

@@ -10,6 +10,12 @@
  * opens its own WebSocket (realtime-session.ts). `reply.end` says a reply's audio was all handed
  * to playout; when the caller cuts in before hearing it all, an `interrupted` event and a
  * `transcript` with `interrupted: true` (what was heard) follow for that turn.
+ *
+ * A connection to OpenAI lost mid-call is reopened (connection-supervisor.ts): the client gets
+ * `{type: "model.reconnecting", message, abandonedToolCalls?}` at the loss (the reply playing ends
+ * with what had arrived; the tool calls named will not reach the model) and
+ * `{type: "model.reconnected", attempts, gapMs, droppedInputFrames}` once the new session knows
+ * the conversation; if it cannot be reopened the handler fails with the cause.
  */
 import type { ChannelMessage } from '@switchboard/protocol';
 import { stream, type StreamHandler } from '../../handlers/stream.ts';

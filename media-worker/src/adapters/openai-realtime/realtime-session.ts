@@ -7,28 +7,27 @@
  * callback, not when the generator reaches it: the pipeline stops pulling the generator while
  * 5 s of audio wait for playout, and the caller must not hear that much more.
  *
- * No reconnect: a connection lost mid-call ends the handler with an Error naming the cause (the
- * stream runner then ends the session). The conversation is also kept as text in ctx.state
- * (history.ts), so a call another worker takes over starts its new Realtime session with it.
+ * The conversation is kept as text in ctx.state (history.ts): a new Realtime session (a call taken
+ * over, a connection reopened mid-call by connection-supervisor.ts) starts with it. A connection
+ * that cannot be reopened ends the handler with an Error naming the cause.
  */
 import type { ChannelMessage } from '@switchboard/protocol';
 import { audioFrame, type AudioFrame } from '../../audio/frame.ts';
 import type { HandlerContext, ReplyChunk } from '../../handlers/types.ts';
 import { FlowQueue } from '../shared/flow-queue.ts';
-import { connect, type Connection } from './connection.ts';
+import { ConnectionSupervisor } from './connection-supervisor.ts';
 import { ConversationLog } from './history.ts';
 import type { ResolvedOptions } from './options.ts';
 import { MAX_TRANSCRIPT_CHARS, ReplyTracker, type Reply } from './reply-tracker.ts';
+import { Responses } from './responses.ts';
 import { greetingResponse, sessionUpdate } from './session-config.ts';
-import { MAX_CALLS_PER_RESPONSE, PendingCalls, answerToolCalls, type ToolCall } from './tools.ts';
+import { MAX_CALLS_PER_RESPONSE, answerToolCalls, type ToolCall } from './tools.ts';
 import { REALTIME_SAMPLE_RATE, decodePcm16, encodePcm16, parseServerEvent, pcmMs, type ClientEvent, type ServerEventOf } from './wire.ts';
 
 /** Caller audio allowed to wait in the socket (bytes): 256 KiB is 4 s of base64 PCM16 at 24 kHz; beyond it frames are dropped (and counted). */
 const MAX_SEND_BUFFER = 256 * 1024;
 /** Bytes of PCM16 per ms at 24 kHz. */
 const BYTES_PER_MS = (REALTIME_SAMPLE_RATE * 2) / 1000;
-/** Cancelled response ids remembered (their late deltas are dropped). */
-const MAX_DROPPED = 32;
 
 type Item =
   | { kind: 'audio'; reply: Reply; itemId: string; samples: Int16Array }
@@ -43,10 +42,12 @@ export interface RealtimeStats {
   peakBufferedMs: number;
   /** Times reading the socket was paused because the buffer was full. */
   pauses: number;
-  /** Caller frames dropped because the socket to OpenAI was backed up. */
+  /** Caller frames dropped because the socket to OpenAI was backed up, or down (being reopened). */
   droppedInputFrames: number;
   /** Barge-ins that cut a reply. */
   interruptions: number;
+  /** Lost connections replaced by a new one. */
+  reconnects: number;
 }
 
 export class RealtimeSession {
@@ -54,28 +55,32 @@ export class RealtimeSession {
   readonly #ctx: HandlerContext;
   readonly #queue: FlowQueue<Item>;
   readonly #tracker = new ReplyTracker();
-  #conn: Connection | undefined;
+  readonly #sup: ConnectionSupervisor;
   #closed = false;
   #turns = 0;
-  #active: string | undefined;
   #bargeIns = 0;
-  #lastError: string | undefined;
-  readonly #dropped = new Set<string>();
-  readonly #replyOf = new Map<string, Reply>();
-  readonly #calls = new PendingCalls();
+  readonly #rs = new Responses(this.#tracker);
   #droppedInput = 0;
+  #droppedAtLoss = 0;
   #interruptions = 0;
-  /** The conversation as text in ctx.state (history.ts), replayed into a taken-over call. */
+  /** The conversation as text in ctx.state (history.ts), replayed into each new model session but the first. */
   readonly #log: ConversationLog<Reply>;
 
   constructor(o: ResolvedOptions, ctx: HandlerContext) {
     this.#o = o;
     this.#ctx = ctx;
     this.#log = new ConversationLog(ctx.state);
+    const restore = (): ClientEvent[] => [sessionUpdate(o), ...this.#log.replay()];
+    this.#sup = new ConnectionSupervisor({ ...o, signal: ctx.signal, restore, paused: () => this.#queue.paused }, {
+      onMessage: (text) => this.#onMessage(text),
+      onLost: (why) => this.#onLost(why),
+      onRestored: (r) => ctx.send({ type: 'model.reconnected', ...r, droppedInputFrames: this.#droppedInput - this.#droppedAtLoss }),
+      onFailed: (why) => this.#fail(why),
+    });
     // Weighted in bytes of audio; what is held is highWater plus one socket read (up to 64 KiB:
     // ~1 s of audio as base64 deltas). A failure reaches the generator at once, dropping what is held.
     const highWater = o.maxBufferedMs * BYTES_PER_MS;
-    const bound = { kind: 'pause', highWater, lowWater: highWater / 2, onPause: () => this.#conn?.pause(), onResume: () => this.#conn?.resume() } as const;
+    const bound = { kind: 'pause', highWater, lowWater: highWater / 2, onPause: () => this.#sup.conn?.pause(), onResume: () => this.#sup.conn?.resume() } as const;
     this.#queue = new FlowQueue<Item>({ bound, failure: 'at-once' });
   }
 
@@ -86,6 +91,7 @@ export class RealtimeSession {
       pauses: this.#queue.stats.pauses,
       droppedInputFrames: this.#droppedInput,
       interruptions: this.#interruptions,
+      reconnects: this.#sup.reconnects,
     };
   }
 
@@ -94,25 +100,13 @@ export class RealtimeSession {
     const onAbort = (): void => this.#shutdown();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const conn = connect({
-        url: this.#o.url,
-        apiKey: this.#o.apiKey,
-        timeoutMs: this.#o.connectTimeoutMs,
-        signal: ctx.signal,
-        onMessage: (text) => this.#onMessage(text),
-        onLost: (why) => this.#fail(`${why}${this.#lastError ? `; OpenAI's last error: ${this.#lastError}` : ''}`),
-      });
-      this.#conn = conn;
+      // A call taken over from a lost worker: the new model session learns the conversation so far, and no greeting.
+      const greeting = ctx.session.takeover ? undefined : greetingResponse(this.#o);
       try {
-        await conn.opened;
+        await this.#sup.start([sessionUpdate(this.#o), ...(ctx.session.takeover ? this.#log.replay() : []), ...(greeting ? [greeting] : [])]);
       } catch (err) {
         throw new Error(`openai-realtime: ${err instanceof Error ? err.message : String(err)}`);
       }
-      this.#send(sessionUpdate(this.#o));
-      // A call taken over from a lost worker: the new model session learns the conversation so far.
-      if (ctx.session.takeover) for (const e of this.#log.replay()) this.#send(e);
-      const greeting = ctx.session.takeover ? undefined : greetingResponse(this.#o);
-      if (greeting) this.#send(greeting);
       void this.#pumpInput(input);
       for (;;) {
         const next = await this.#queue.next(ctx.signal);
@@ -143,15 +137,15 @@ export class RealtimeSession {
 
   /** Push to talk (turnDetection 'none'): commits the caller's audio and asks for a reply. False once the session is closed. */
   commit(): boolean {
-    if (this.#closed || !this.#conn) return false;
+    if (this.#closed || !this.#sup.conn) return false;
     this.#send({ type: 'input_audio_buffer.commit' });
-    if (!this.#active) this.#send({ type: 'response.create' });
+    if (!this.#rs.active) this.#send({ type: 'response.create' });
     return true;
   }
 
   /** The caller starts a turn (push to talk): interrupts the reply playing and drops stale input. */
   interrupt(): void {
-    if (this.#closed || !this.#conn) return;
+    if (this.#closed) return;
     this.#bargeIn();
     this.#send({ type: 'input_audio_buffer.clear' });
   }
@@ -163,8 +157,10 @@ export class RealtimeSession {
         if (f.sampleRate !== REALTIME_SAMPLE_RATE || f.channels !== 1) {
           throw new Error(`caller audio must be mono ${REALTIME_SAMPLE_RATE} Hz, got ${f.channels} ch at ${f.sampleRate} Hz`);
         }
-        if ((this.#conn?.bufferedAmount ?? 0) > MAX_SEND_BUFFER) this.#droppedInput++;
-        else this.#send({ type: 'input_audio_buffer.append', audio: encodePcm16(f.samples) });
+        // No connection while one is reopened: the frame is dropped like one the socket has no room for.
+        const conn = this.#sup.conn;
+        if (!conn || conn.bufferedAmount > MAX_SEND_BUFFER) this.#droppedInput++;
+        else conn.send({ type: 'input_audio_buffer.append', audio: encodePcm16(f.samples) });
       }
     } catch (err) {
       this.#fail(`sending caller audio failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -190,23 +186,23 @@ export class RealtimeSession {
           }
           return;
         case 'response.created':
-          this.#active = e.response.id;
+          this.#rs.active = e.response.id;
           return;
         case 'response.output_audio.delta': {
-          if (this.#dropped.has(e.response_id)) return;
+          if (this.#rs.dropped(e.response_id)) return;
           const samples = decodePcm16(e.delta);
           if (samples.length === 0) return;
-          const reply = this.#replyFor(e.response_id);
+          const reply = this.#rs.replyFor(e.response_id);
           this.#tracker.received(reply, e.item_id, pcmMs(samples.length));
           this.#queue.push({ kind: 'audio', reply, itemId: e.item_id, samples }, samples.byteLength);
           return;
         }
         case 'response.output_audio_transcript.delta':
-          if (!this.#dropped.has(e.response_id)) this.#tracker.text(this.#replyFor(e.response_id), e.item_id, e.delta, false);
+          if (!this.#rs.dropped(e.response_id)) this.#tracker.text(this.#rs.replyFor(e.response_id), e.item_id, e.delta, false);
           return;
         case 'response.output_audio_transcript.done': {
-          if (this.#dropped.has(e.response_id)) return;
-          const reply = this.#replyFor(e.response_id);
+          if (this.#rs.dropped(e.response_id)) return;
+          const reply = this.#rs.replyFor(e.response_id);
           this.#tracker.text(reply, e.item_id, e.transcript, true);
           const text = e.transcript.slice(0, MAX_TRANSCRIPT_CHARS);
           if (text) {
@@ -216,13 +212,13 @@ export class RealtimeSession {
           return;
         }
         case 'response.output_audio.done': {
-          if (this.#dropped.has(e.response_id)) return;
-          const it = this.#tracker.item(this.#replyFor(e.response_id), e.item_id);
+          if (this.#rs.dropped(e.response_id)) return;
+          const it = this.#tracker.item(this.#rs.replyFor(e.response_id), e.item_id);
           if (it) it.audioDone = true;
           return;
         }
         case 'response.function_call_arguments.done': {
-          if (!this.#calls.add(e.response_id, { callId: e.call_id, name: e.name, arguments: e.arguments })) {
+          if (!this.#rs.calls.add(e.response_id, { callId: e.call_id, name: e.name, arguments: e.arguments })) {
             this.#ctx.send({ type: 'error', message: `OpenAI Realtime: more than ${MAX_CALLS_PER_RESPONSE} function calls in one response; "${e.name.slice(0, 64)}" was not run` });
           }
           return;
@@ -237,32 +233,18 @@ export class RealtimeSession {
     }
   }
 
-  /** The reply a response's audio joins: an open one (a tool chain's), or a new one. */
-  #replyFor(responseId: string): Reply {
-    let reply = this.#replyOf.get(responseId);
-    if (!reply) {
-      reply = this.#tracker.current();
-      this.#replyOf.set(responseId, reply);
-    }
-    return reply;
-  }
-
   #onError(e: ServerEventOf<'error'>): void {
     const code = e.error.code ?? undefined;
     // Our response.cancel lost the race with the server's own (turn_detection.interrupt_response): harmless.
     if (code === 'response_cancel_not_active') return;
-    this.#lastError = e.error.message.slice(0, 300);
+    this.#sup.noteError(code, e.error.message);
     this.#ctx.send({ type: 'error', message: `OpenAI Realtime: ${e.error.message}`.slice(0, 1000), ...(code && { code: code.slice(0, 64) }) });
   }
 
   #onResponseDone(e: ServerEventOf<'response.done'>): void {
-    const id = e.response.id;
-    if (this.#active === id) this.#active = undefined;
-    const calls = this.#calls.take(id);
-    const reply = this.#replyOf.get(id);
-    this.#replyOf.delete(id);
-    if (this.#dropped.has(id)) return; // interrupted: barge-in settled its reply
-    if (e.response.status === 'failed') this.#ctx.send({ type: 'error', message: `OpenAI Realtime: response ${id} failed` });
+    const { reply, calls, cancelled } = this.#rs.done(e.response.id);
+    if (cancelled) return; // interrupted: barge-in settled its reply
+    if (e.response.status === 'failed') this.#ctx.send({ type: 'error', message: `OpenAI Realtime: response ${e.response.id} failed` });
     // A reply whose response asked for tools goes on with the response to their output.
     if (e.response.status === 'completed' && calls.length > 0) return void this.#runTools(calls);
     const open = reply ?? this.#tracker.open();
@@ -274,23 +256,23 @@ export class RealtimeSession {
 
   async #runTools(calls: ToolCall[]): Promise<void> {
     const epoch = this.#bargeIns;
+    const losses = this.#sup.losses;
+    this.#rs.calls.started(calls);
     const outputs = await answerToolCalls(calls, this.#o.tools, this.#ctx, this.#o.toolTimeoutMs);
-    if (this.#closed) return;
+    this.#rs.calls.finished(calls);
+    // The session that asked was lost meanwhile: the calls were abandoned (model.reconnecting named them).
+    if (this.#closed || losses !== this.#sup.losses) return;
     for (const [i, call] of calls.entries()) {
       this.#send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: call.callId, output: outputs[i]! } });
     }
     // After a barge-in the caller is speaking: the server's VAD answers when they finish.
-    if (epoch === this.#bargeIns && !this.#active) this.#send({ type: 'response.create' });
+    if (epoch === this.#bargeIns && !this.#rs.active) this.#send({ type: 'response.create' });
   }
 
   /** The caller started speaking: cut the reply playing to what they heard, here and in the model's memory. */
   #bargeIn(): void {
     this.#bargeIns++;
-    if (this.#active && !this.#dropped.has(this.#active)) {
-      this.#send({ type: 'response.cancel' });
-      this.#dropped.add(this.#active);
-      if (this.#dropped.size > MAX_DROPPED) this.#dropped.delete(this.#dropped.values().next().value!);
-    }
+    if (this.#rs.cancelActive()) this.#send({ type: 'response.cancel' });
     if (!this.#tracker.hasAudio) return;
     this.#queue.remove((it) => it.kind !== 'event');
     const played = this.#ctx.clearPlayback();
@@ -305,8 +287,24 @@ export class RealtimeSession {
     }
   }
 
+  /**
+   * The model session was lost (another is being opened): its response and tool calls will not finish. The reply being
+   * received plays what came and ends there; its transcript (client, log, replay) is the text received with that audio.
+   */
+  #onLost(why: string): void {
+    const abandonedToolCalls = this.#rs.lost();
+    const lost = this.#tracker.detach();
+    if (lost?.text) {
+      this.#log.assistant(lost.reply, lost.text, MAX_TRANSCRIPT_CHARS);
+      this.#queue.push({ kind: 'transcript', reply: lost.reply, text: lost.text }, lost.text.length + 64);
+    }
+    if (lost) this.#queue.push({ kind: 'end', reply: lost.reply }, 64);
+    this.#droppedAtLoss = this.#droppedInput;
+    this.#ctx.send({ type: 'model.reconnecting', message: `OpenAI Realtime: ${why}`.slice(0, 1000), ...(abandonedToolCalls.length > 0 && { abandonedToolCalls }) });
+  }
+
   #send(event: ClientEvent): void {
-    this.#conn?.send(event);
+    this.#sup.conn?.send(event);
   }
 
   #fail(why: string): void {
@@ -319,6 +317,6 @@ export class RealtimeSession {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue.end();
-    this.#conn?.close();
+    this.#sup.close();
   }
 }

@@ -68,3 +68,23 @@ describe('ReplyTracker.interrupt', () => {
     expect(cuts[0]!.truncations).toEqual([{ itemId: 'b', audioEndMs: 50 }]);
   });
 });
+
+describe('ReplyTracker.detach', () => {
+  it('closes the reply being received with its unfinished items\' text, and asks no truncation of lost items', () => {
+    const tr = new ReplyTracker();
+    const r = tr.current();
+    tr.received(r, 'a', 1000);
+    tr.text(r, 'a', 'first item', true);
+    tr.received(r, 'b', 1000);
+    tr.text(r, 'b', 'second ', false);
+    tr.text(r, 'b', 'item so ', false);
+    tr.yielded(r, 'a', 1000);
+    tr.yielded(r, 'b', 1000);
+    expect(tr.detach()).toEqual({ reply: r, text: 'second item so' });
+    expect(r.closed).toBe(true);
+    expect(tr.detach()).toBeUndefined();
+    const [cut] = tr.interrupt(1500);
+    expect(cut!.truncations).toEqual([]);
+    expect(cut!.heardText).toBe('first item second');
+  });
+});

@@ -8,6 +8,9 @@
  * tool calls (the turn goes on after the tool output), so it maps to one playout segment.
  * Heard text is approximated by the heard fraction of each item's audio applied to its
  * transcript (speech rate taken as even), cut back to a word boundary.
+ *
+ * When the model session is lost (detach()), its items are gone from the model's conversation:
+ * their replies still play and can still be cut by a barge-in, but no truncation is asked for them.
  */
 
 /** What the transcript event allows (protocol TranscriptEvent.text). */
@@ -29,6 +32,8 @@ export interface ItemAudio {
   text: string;
   /** `response.output_audio.done` came: receivedMs is all its audio. */
   audioDone: boolean;
+  /** Its final transcript came (the owner logged it). */
+  textDone: boolean;
 }
 
 export class Reply {
@@ -36,8 +41,10 @@ export class Reply {
   turn: number | undefined;
   yieldedMs = 0;
   receivedMs = 0;
-  /** No more audio joins it (its last response ended without tool calls). */
+  /** No more audio joins it (its last response ended without tool calls, or the model session was lost). */
   closed = false;
+  /** Its items belong to a model session that was lost (nothing to truncate). */
+  detached = false;
   readonly items = new Map<string, ItemAudio>();
 }
 
@@ -78,7 +85,7 @@ export class ReplyTracker {
   item(reply: Reply, itemId: string): ItemAudio | undefined {
     let it = reply.items.get(itemId);
     if (!it && reply.items.size < MAX_ITEMS) {
-      it = { itemId, receivedMs: 0, yieldedMs: 0, startMs: undefined, text: '', audioDone: false };
+      it = { itemId, receivedMs: 0, yieldedMs: 0, startMs: undefined, text: '', audioDone: false, textDone: false };
       reply.items.set(itemId, it);
     }
     return it;
@@ -93,7 +100,27 @@ export class ReplyTracker {
   /** Appends a transcript delta, or (final) replaces the text. */
   text(reply: Reply, itemId: string, text: string, final: boolean): void {
     const it = this.item(reply, itemId);
-    if (it) it.text = (final ? text : it.text + text).slice(0, MAX_TRANSCRIPT_CHARS);
+    if (!it) return;
+    it.text = (final ? text : it.text + text).slice(0, MAX_TRANSCRIPT_CHARS);
+    it.textDone ||= final;
+  }
+
+  /**
+   * The model session was lost: every reply is detached, and the one being received is closed
+   * (its unreceived rest will not come). Returns that reply, with the transcript received of its
+   * items whose final transcript never came.
+   */
+  detach(): { reply: Reply; text: string } | undefined {
+    const open = this.open();
+    for (const r of this.#replies) r.detached = true;
+    if (!open) return undefined;
+    open.closed = true;
+    const text = orderOfPlay(open)
+      .filter((it) => !it.textDone)
+      .map((it) => it.text.trim())
+      .filter(Boolean)
+      .join(' ');
+    return { reply: open, text: text.slice(0, MAX_TRANSCRIPT_CHARS) };
   }
 
   /** `ms` of the item were handed to playout. Replies older than this one have left the playout segment. */
@@ -131,7 +158,7 @@ export class ReplyTracker {
         if (it.receivedMs <= 0) continue;
         const end = it.startMs === undefined ? 0 : Math.min(Math.max(0, heard - it.startMs), it.receivedMs);
         const whole = it.audioDone && end >= it.receivedMs - 1;
-        if (!whole) truncations.push({ itemId: it.itemId, audioEndMs: Math.floor(end) });
+        if (!whole && !r.detached) truncations.push({ itemId: it.itemId, audioEndMs: Math.floor(end) });
         const text = whole ? it.text : cutText(it.text, end / it.receivedMs);
         if (text) texts.push(text);
       }

@@ -70,9 +70,11 @@ export async function answerToolCalls(calls: readonly ToolCall[], tools: readonl
 /** Function calls run per response; more are not run (the client is told). */
 export const MAX_CALLS_PER_RESPONSE = 16;
 
-/** The function calls of each response in progress, run once the response is done. */
+/** The function calls of each response in progress, run once the response is done, and those running. */
 export class PendingCalls {
   readonly #byResponse = new Map<string, ToolCall[]>();
+  /** Ids of the calls being run (their output not yet sent). */
+  readonly #running = new Set<string>();
 
   /** False when the response already has MAX_CALLS_PER_RESPONSE calls (this one is not kept). */
   add(responseId: string, call: ToolCall): boolean {
@@ -87,5 +89,24 @@ export class PendingCalls {
     const calls = this.#byResponse.get(responseId) ?? [];
     this.#byResponse.delete(responseId);
     return calls;
+  }
+
+  started(calls: readonly ToolCall[]): void {
+    for (const c of calls) this.#running.add(c.callId);
+  }
+
+  finished(calls: readonly ToolCall[]): void {
+    for (const c of calls) this.#running.delete(c.callId);
+  }
+
+  /**
+   * The model session that made the calls was lost: the calls not yet run are forgotten (the
+   * client never heard of them); returns the ids of those running, whose output has nowhere to go.
+   */
+  abandon(): string[] {
+    const running = [...this.#running];
+    this.#byResponse.clear();
+    this.#running.clear();
+    return running;
   }
 }
