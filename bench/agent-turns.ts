@@ -159,6 +159,8 @@ export interface AgentRow {
   audioEndToFirstPacket: Stat;
   /** Per turn: finalToFirstPacket - totalMs: the final's trip to the worker plus first frame handed to the transport -> packet arrived. */
   outsideCascade: Stat;
+  /** The STT's end of speech (its last word's end, as the cascade places it in time) -> its final received; null when it never said. */
+  sttFinalMs: Stat | null;
   stages: Record<'sttToLlmMs' | 'llmFirstTokenMs' | 'sentenceToTtsMs' | 'ttsFirstAudioMs' | 'ttsToOutputMs' | 'totalMs', Stat>;
   turns: AgentTurn[];
 }
@@ -170,6 +172,7 @@ function row(latency: ProviderLatency, turns: AgentTurn[]): AgentRow {
     finalToFirstPacket: stat(turns.map((t) => t.finalToFirstPacket)),
     audioEndToFirstPacket: stat(turns.map((t) => t.audioEndToFirstPacket)),
     outsideCascade: stat(turns.map((t) => t.finalToFirstPacket - t.stages.totalMs)),
+    sttFinalMs: ((xs) => (xs.length > 0 ? stat(xs) : null))(turns.flatMap((t) => (t.stages.sttFinalMs === undefined ? [] : [t.stages.sttFinalMs]))),
     stages: { sttToLlmMs: s('sttToLlmMs'), llmFirstTokenMs: s('llmFirstTokenMs'), sentenceToTtsMs: s('sentenceToTtsMs'), ttsFirstAudioMs: s('ttsFirstAudioMs'), ttsToOutputMs: s('ttsToOutputMs'), totalMs: s('totalMs') },
     turns,
   };
@@ -218,7 +221,9 @@ export function printAgentSection(r: AgentSection): void {
   console.log(`  ms over ${r.calls} calls at once x ${r.turnsPerCall} turns; providers at 0 ms, then realistic (STT ${l.sttResultMs} ms result delay,`);
   console.log(`  LLM ${l.llmFirstTokenMs} ms first token + ${l.llmPerTokenMs} ms/token, TTS ${l.ttsFirstAudioMs} ms first audio). Stages from the worker's metrics.stages events.`);
   const line = (get: (x: AgentRow) => Stat) => ({ 'providers 0: p50': get(r.zero).p50, p95: get(r.zero).p95, 'realistic: p50': get(r.realistic).p50, 'p95 ': get(r.realistic).p95 });
+  const none: Stat = { n: 0, p50: Number.NaN, p95: Number.NaN, max: Number.NaN };
   console.table({
+    'STT end of speech (its last word) -> its final received (sttFinalMs)': line((x) => x.sttFinalMs ?? none),
     'STT speech_final sent -> first reply RTP packet arrives': line((x) => x.finalToFirstPacket),
     '  STT final received -> LLM request (sttToLlmMs)': line((x) => x.stages.sttToLlmMs),
     '  LLM request -> first token (llmFirstTokenMs)': line((x) => x.stages.llmFirstTokenMs),
