@@ -1,50 +1,15 @@
-import type { ChannelMessage, PipelineEvent } from '@switchboard/protocol';
-import { Edge, type TokenSource } from './edge.ts';
+import type { CallEvent, CallListeners, CallState, ConnectOptions, PipelineListeners } from './call-types.ts';
+
+export type { CallEvent, CallListeners, CallState, ConnectOptions } from './call-types.ts';
+import { Edge } from './edge.ts';
 import { Emitter } from './emitter.ts';
 import { SwitchboardError } from './errors.ts';
 import { EventQueue } from './event-queue.ts';
 import { LevelMeter } from './levels.ts';
 import { Liveness } from './liveness.ts';
+import { defaultAudio, getMicrophone } from './microphone.ts';
 import { newPeerConnection, whenConnected } from './peer.ts';
 import { Trickler } from './trickle.ts';
-
-export type CallState = 'connecting' | 'connected' | 'reconnecting' | 'ended' | 'failed';
-/** An event from the worker: a pipeline event (typed) or one of the handler's own. */
-export type CallEvent = PipelineEvent | ChannelMessage;
-
-type PipelineListeners = { [E in PipelineEvent as E['type']]: (event: E) => void };
-export interface CallListeners extends PipelineListeners {
-  /** Every event from the worker, handler events included. */
-  event: (event: CallEvent) => void;
-  state: (state: CallState) => void;
-  /** The connection was lost; a resume attempt starts. */
-  reconnecting: (info: { reason: 'liveness' | 'ice'; attempt: number }) => void;
-  /** Resumed on a new connection, `afterMs` after the loss was noticed. */
-  reconnected: (info: { afterMs: number; resumes: number }) => void;
-  /** A problem the call survived (a refused resume attempt, a failed trickle). */
-  warning: (error: SwitchboardError) => void;
-}
-
-export interface ConnectOptions {
-  /** The edge's base URL (default: the page's origin). */
-  url?: string;
-  /** A client token (`POST /v1/tokens` on your server), or a function returning a fresh one. */
-  token?: TokenSource;
-  /** The microphone: constraints for getUserMedia (default: echo cancellation, noise suppression), or your own stream. */
-  audio?: MediaTrackConstraints | MediaStream;
-  /** Where the reply plays (default: a detached <audio> element the call owns). */
-  output?: HTMLAudioElement;
-  /** 'relay' sends all media through the TURN relay. */
-  iceTransportPolicy?: RTCIceTransportPolicy;
-  /** Resume the session on a new connection when this one is lost (default true). */
-  resume?: boolean;
-  /** How long connecting may take before `connect_failed` (default 15000 ms). */
-  connectTimeoutMs?: number;
-  /** Listeners attached before anything happens, so no event is missed. */
-  on?: Partial<CallListeners>;
-  signal?: AbortSignal;
-  fetch?: typeof fetch;
-}
 
 /** The edge keeps a session whose connection was lost resumable this long (its RESUME_WINDOW_MS). */
 export const RESUME_WINDOW_MS = 30_000;
@@ -326,15 +291,5 @@ export class Call {
     this.queues.clear();
     this.setState(s);
     this.finish(s);
-  }
-}
-
-const defaultAudio: MediaTrackConstraints = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
-
-async function getMicrophone(constraints: MediaTrackConstraints): Promise<MediaStream> {
-  try {
-    return await navigator.mediaDevices.getUserMedia({ audio: constraints });
-  } catch (err) {
-    throw new SwitchboardError('media_denied', `microphone: ${String((err as Error)?.message ?? err)}`, { cause: err });
   }
 }
