@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeElevenLabsServer, type FakeElevenLabsOptions } from '../fakes/elevenlabs-tts-server.ts';
-import { AdapterConfigError, type TtsChunk, type TtsStream, type WordTiming } from '../types.ts';
+import { collect } from '../tts-ws/collect.test-helper.ts';
+import { AdapterConfigError } from '../types.ts';
 import { elevenlabsTts, type ElevenLabsReply, type ElevenLabsTtsOptions } from './elevenlabs-tts.ts';
 
 let fake: FakeElevenLabsServer | undefined;
@@ -17,19 +18,6 @@ async function setup(fakeOptions: FakeElevenLabsOptions = {}, options: Partial<E
   return { fake, tts };
 }
 
-async function collect(stream: TtsStream, eachChunk?: (c: TtsChunk) => Promise<void>) {
-  const parts: Int16Array[] = [];
-  const words: WordTiming[] = [];
-  for await (const chunk of stream.audio) {
-    parts.push(chunk.samples);
-    words.push(...(chunk.words ?? []));
-    await eachChunk?.(chunk);
-  }
-  const samples = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) samples.set(p, (at += p.length) - p.length);
-  return { samples, words, bytes: Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength) };
-}
 
 describe('elevenlabsTts', () => {
   it('speaks the documented handshake and messages', async () => {
