@@ -26,7 +26,7 @@ resource "aws_ecs_task_definition" "worker" {
     image     = local.image
     essential = true
 
-    environment = [for k, v in local.worker_environment : { name = k, value = v }]
+    environment = [for k, v in merge(local.worker_environment, local.recording_environment) : { name = k, value = v }]
     secrets     = [for k, p in aws_ssm_parameter.handler_secret : { name = k, valueFrom = p.arn }]
 
     # WebRTC media; only reachable when the security group opens it (network_mode 'public').

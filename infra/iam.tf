@@ -2,7 +2,8 @@
 # - the edge (a Cloudflare Worker, outside AWS: an IAM user's access keys) may only send jobs;
 # - the task role (the worker's own code) may only receive, delete and re-time jobs, and set
 #   and read its own task's scale-in protection, on this cluster's tasks only (through the ECS
-#   agent endpoint, which signs with this role);
+#   agent endpoint, which signs with this role); with recordings_enabled it may also upload call
+#   recordings, and nothing else in their bucket (recordings.tf);
 # - the execution role (the ECS agent starting the task) may pull the image, write the log
 #   stream and read the handler's secrets.
 # Publishing the utilisation metric needs no permission: it is embedded metric format in the

@@ -67,6 +67,15 @@ locals {
     TASK_PROTECTION_MINUTES = "60"
     PUBLIC_IP_LOOKUP_URL    = local.public ? var.public_ip_lookup_url : ""
   }
+
+  # Where the worker streams call recordings (recordings.tf); empty without recordings_enabled.
+  # Kept apart from worker_environment until media-worker/src/config.ts declares them (the
+  # worker-task test holds worker_environment to the settings the worker knows); the task
+  # definition passes both.
+  recording_environment = {
+    RECORDING_BUCKET = local.recordings ? aws_s3_bucket.recordings[0].bucket : ""
+    RECORDING_PREFIX = local.recordings ? local.recording_prefix : ""
+  }
 }
 
 resource "aws_ecr_repository" "worker" {

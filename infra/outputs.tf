@@ -43,6 +43,21 @@ output "log_group_name" {
   value       = aws_cloudwatch_log_group.worker.name
 }
 
+output "recordings_bucket_name" {
+  description = "S3 bucket of the call recordings (under recordings/<sessionId>/); null without recordings_enabled."
+  value       = one(aws_s3_bucket.recordings[*].bucket)
+}
+
+output "recordings_bucket_arn" {
+  description = "ARN of the recordings bucket, for granting a reader s3:GetObject on <arn>/recordings/*; null without recordings_enabled."
+  value       = one(aws_s3_bucket.recordings[*].arn)
+}
+
+output "recordings_kms_key_arn" {
+  description = "KMS key the recordings are encrypted with (a reader also needs kms:Decrypt on it); null without recordings_kms."
+  value       = one(aws_kms_key.recordings[*].arn)
+}
+
 output "twilio_voice_webhook_url" {
   description = "Set as the Twilio number's voice webhook (HTTP POST)."
   value       = "${var.edge_public_url}/twilio/voice"

@@ -385,6 +385,47 @@ variable "cors_origins" {
   }
 }
 
+variable "recordings_enabled" {
+  type        = bool
+  description = "Store call recordings in S3: the bucket, its key and policies, the task role's upload grant and the worker's RECORDING_BUCKET. False: none of these is created."
+  default     = true
+}
+
+variable "recordings_bucket_name" {
+  type        = string
+  description = "Name of the recordings bucket. Empty: '<name>-recordings-<account id>-<region>' (must then fit S3's 63 characters; set a name if it does not)."
+  default     = ""
+
+  validation {
+    # No dots: a dotted name breaks TLS on virtual-hosted-style URLs.
+    condition     = var.recordings_bucket_name == "" || can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", var.recordings_bucket_name))
+    error_message = "recordings_bucket_name: 3-63 lower-case letters, digits and '-', starting and ending with a letter or digit; or empty for the default."
+  }
+}
+
+variable "recordings_kms" {
+  type        = bool
+  description = "Encrypt recordings with a dedicated customer-managed KMS key (rotated yearly; its use is logged in CloudTrail and can be revoked). False: S3-managed keys (SSE-S3, AES256)."
+  default     = true
+}
+
+variable "recordings_versioning" {
+  type        = bool
+  description = "Turn on versioning of the recordings bucket (needed for replication or Object Lock). Off: each recording is written once under its own key and the workers cannot delete, so versions would only keep data past its retention."
+  default     = false
+}
+
+variable "recording_retention_days" {
+  type        = number
+  description = "Days a recording is kept before S3 deletes it."
+  default     = 90
+
+  validation {
+    condition     = var.recording_retention_days >= 1 && floor(var.recording_retention_days) == var.recording_retention_days
+    error_message = "recording_retention_days: a whole number of days >= 1."
+  }
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags added to every AWS resource."

@@ -2,8 +2,9 @@
  * A small evaluator for the subset of Terraform expressions the tests need to compute concrete
  * values offline (what the worker's environment will be, whether a variable's validation accepts
  * a value): string templates with `${...}`, string/number/bool/list literals, `var.x`, `local.x`,
- * resource attributes (from a resolver), `+ - * /`, `==`/`!=`/`<`/`<=`/`>`/`>=`, `&&`/`||`/`!`,
- * `cond ? a : b`, parentheses and the functions in FUNCTIONS (`can()` is special: see below).
+ * resource attributes (from a resolver; also `type.name[0].attr`), `+ - * /`,
+ * `==`/`!=`/`<`/`<=`/`>`/`>=`, `&&`/`||`/`!`, `cond ? a : b`, parentheses and the functions in
+ * FUNCTIONS (`can()` is special: see below).
  * Anything else throws, naming it.
  */
 export interface EvalContext {
@@ -303,6 +304,12 @@ class Parser {
       if (!seg) throw new Error(`bad traversal in ${this.#s}`);
       path.push(seg[0]);
       this.#i += seg[0].length;
+    }
+    // One instance of a counted resource: `type.name[0].attr`.
+    const index = path.length === 2 ? /^\[(\d+)\]\.([A-Za-z_][\w-]*)/.exec(this.#s.slice(this.#i)) : null;
+    if (index) {
+      this.#i += index[0].length;
+      return this.#ctx.attribute(`${path[0]}.${path[1]}[${index[1]}]`, index[2] ?? '');
     }
     const [head, a, b] = path;
     if (head === 'var' && a && path.length === 2) return this.#ctx.variable(a);

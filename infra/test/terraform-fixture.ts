@@ -21,10 +21,10 @@ export function statements(doc: Body): Body[] {
 }
 export const actionsOf = (doc: Body): string[] => statements(doc).flatMap((s) => s.actions as string[]);
 
-/** The policy document a user or role policy attaches: it must be a data source's JSON. */
+/** The policy document a policy resource attaches: it must be a data source's JSON (`[0]` of a counted one). */
 export function attachedDocument(policyAddress: string): Body {
   const policy = str(mustGet(tf.resources, policyAddress).policy);
-  const m = /^\$\{data\.aws_iam_policy_document\.([\w-]+)\.json\}$/.exec(policy);
+  const m = /^\$\{data\.aws_iam_policy_document\.([\w-]+)(?:\[0\])?\.json\}$/.exec(policy);
   if (!m?.[1]) throw new Error(`${policyAddress}: policy is not a data.aws_iam_policy_document (${policy})`);
   return mustGet(tf.data, `aws_iam_policy_document.${m[1]}`);
 }
@@ -33,6 +33,7 @@ export function attachedDocument(policyAddress: string): Body {
 const SAMPLE_ATTRIBUTES: Record<string, string> = {
   'aws_sqs_queue.jobs.url': 'https://sqs.us-east-1.amazonaws.com/123456789012/switchboard-jobs',
   'aws_ecr_repository.worker.repository_url': '123456789012.dkr.ecr.us-east-1.amazonaws.com/switchboard/media-worker',
+  'aws_s3_bucket.recordings[0].bucket': 'switchboard-recordings-123456789012-us-east-1',
 };
 
 /** Concrete values for variables: the example tfvars over the declared defaults. */
