@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { parseJson } from './parse.ts';
 import { SessionId, SessionKind } from './job.ts';
 import { IceServer } from './ice.ts';
+import { PhoneProvider } from './phone-provider.ts';
+
+export { PhoneProvider } from './phone-provider.ts';
 import { EndReason, WorkerEndReason } from './session-state.ts';
+import { LegId, MAX_LEGS } from './legs.ts';
 
 /**
  * The control WebSocket between a session's Durable Object (edge) and the media worker that
@@ -17,9 +21,6 @@ import { EndReason, WorkerEndReason } from './session-state.ts';
  * client's) frames over it verbatim.
  */
 
-/** The telephony providers a phone call can come through (TELEPHONY_PROVIDER picks the default for outbound calls). */
-export const PhoneProvider = z.enum(['twilio', 'telnyx', 'plivo']);
-export type PhoneProvider = z.infer<typeof PhoneProvider>;
 
 export const PhoneCall = z.strictObject({
   /** Whose call it is; absent in records made before there was a choice: Twilio. */
@@ -31,6 +32,14 @@ export const PhoneCall = z.strictObject({
   direction: z.enum(['inbound', 'outbound']),
 });
 export type PhoneCall = z.infer<typeof PhoneCall>;
+
+/** What a worker needs to carry a leg: its id, its call, and the token for its media socket. */
+export const LegHandover = z.strictObject({
+  legId: LegId,
+  call: PhoneCall,
+  resumeToken: z.string().min(16).max(512),
+});
+export type LegHandover = z.infer<typeof LegHandover>;
 
 /**
  * A handler's `ctx.state` travels as JSON text of at most this many UTF-8 bytes: checkpointed to
@@ -74,7 +83,17 @@ export const ControlToWorker = z.discriminatedUnion('type', [
     takeover: z.boolean().optional(),
     /** The handler's last checkpointed `ctx.state` (JSON text), when the session is taken over or resumed. */
     state: StateJson.optional(),
+    /** Legs the session added that are still up (a takeover): the worker dials each one's media socket. */
+    legs: z.array(LegHandover).max(MAX_LEGS).optional(),
   }),
+  /**
+   * A leg was dialled (`POST /v1/sessions/{id}/legs`): the worker dials its media socket at once
+   * (`/internal/sessions/{legId}/media` with `resumeToken`), where the callee's stream starts when
+   * they answer.
+   */
+  z.strictObject({ type: z.literal('leg.add'), leg: LegHandover }),
+  /** The leg is over at the edge (hung up, failed, removed): the worker drops it from the call. */
+  z.strictObject({ type: z.literal('leg.remove'), legId: LegId, reason: EndReason }),
   /**
    * The client resumed (`POST /v1/sessions/{id}/resume`) while this worker still holds the
    * session: a fresh SDP offer to answer with a new peer connection (the worker sends `answer`).
@@ -113,6 +132,10 @@ export const ControlToEdge = z.discriminatedUnion('type', [
   /** The handler's `ctx.state` at a turn end (JSON text), kept by the edge for a takeover. */
   z.strictObject({ type: z.literal('checkpoint'), state: StateJson }),
   z.strictObject({ type: z.literal('ice.refresh') }),
+  /** A leg's stream started (the callee answered and hears the call). */
+  z.strictObject({ type: z.literal('leg.joined'), legId: LegId }),
+  /** The worker dropped a leg (its stream stopped or its socket closed), with its own reason. */
+  z.strictObject({ type: z.literal('leg.left'), legId: LegId, reason: WorkerEndReason, detail: z.string().max(256).optional() }),
 ]);
 export type ControlToEdge = z.infer<typeof ControlToEdge>;
 

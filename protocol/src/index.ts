@@ -11,3 +11,4 @@ export * from './parse.ts';
 export * from './telnyx-media.ts';
 export * from './plivo-media.ts';
 export * from './stream-client.ts';
+export * from './legs.ts';

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { SessionId, SessionKind } from './job.ts';
+import { LegState } from './legs.ts';
+import { PhoneProvider } from './phone-provider.ts';
 
 export const SessionState = z.enum(['created', 'queued', 'claimed', 'live', 'ended']);
 export type SessionState = z.infer<typeof SessionState>;
@@ -43,6 +45,22 @@ export const WorkerEndReason = z.enum([
 ]);
 export type WorkerEndReason = z.infer<typeof WorkerEndReason>;
 
+/** One leg in the session status (`legs`). Times are epoch ms. */
+export const LegStatus = z.strictObject({
+  legId: z.string(),
+  kind: z.enum(['webrtc', 'phone', 'stream']),
+  state: LegState,
+  provider: PhoneProvider.optional(),
+  callSid: z.string().optional(),
+  to: z.string().optional(),
+  reason: EndReason.optional(),
+  detail: z.string().max(256).optional(),
+  createdAt: z.number(),
+  joinedAt: z.number().optional(),
+  leftAt: z.number().optional(),
+});
+export type LegStatus = z.infer<typeof LegStatus>;
+
 /** `GET /v1/sessions/{id}/status` body. Times are epoch ms. */
 export const SessionStatus = z.strictObject({
   id: SessionId,
@@ -57,5 +75,7 @@ export const SessionStatus = z.strictObject({
   endedAt: z.number().optional(),
   workerId: z.string().optional(),
   callSid: z.string().optional(),
+  /** The session's legs (`POST /v1/sessions/{id}/legs`), its first caller first; absent while it has only that one. */
+  legs: z.array(LegStatus).optional(),
 });
 export type SessionStatus = z.infer<typeof SessionStatus>;

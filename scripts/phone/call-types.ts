@@ -1,5 +1,5 @@
 import type { Turn } from './energy-turns.ts';
-import type { Provider } from './providers/types.ts';
+import type { DialOutcome, Provider } from './providers/types.ts';
 
 /**
  * A simulated phone call against the Switchboard edge, in real time, as Twilio, Telnyx (TeXML) or
@@ -12,6 +12,10 @@ import type { Provider } from './providers/types.ts';
  *    timeline): the caller's audio in 20 ms frames, DTMF, the server's audio played in real time,
  *    marks / checkpoints answered once played, and the hang-up;
  * 3. the signed end-of-call request (Twilio / Telnyx status callback, Plivo hangup URL).
+ *
+ * With `providerApiUrl` (a local fake of the provider's REST API), requests the edge makes there
+ * for this call are played as the provider would: a hang-up ends the call, a redirect ends the
+ * stream and runs the new URL's markup. `<Dial>` is played with `dialOutcome`.
  */
 export interface SimulateCallOptions {
   baseUrl: string;                 // where to send HTTP, e.g. http://127.0.0.1:8787
@@ -33,6 +37,12 @@ export interface SimulateCallOptions {
   hangupAtMs?: number;             // hang up at this stream time (default: audio end + tailMs)
   dropStreamAtMs?: number[];       // drop the stream's connection (no stop, no close frame) at these stream times, as a network failure would
   maxHoldMs?: number;              // give up if still on hold after this long (default 30000)
+  voiceUrl?: string;               // the first instruction request's URL, query included, signed as written (the REST request's Url / answer_url); default {publicBaseUrl}/{provider}/voice
+  statusCallbackUrl?: string;      // the end-of-call request's URL (StatusCallback / hangup_url); default {publicBaseUrl}/{provider}/status
+  providerApiUrl?: string;         // a fake provider API (scripts/stack/*-api-fake.ts): its GET /__requests is polled for hang-ups and redirects of this call
+  providerApiCursor?: number;      // the first log entry that counts (default: the log's length when the call starts)
+  dialOutcome?: DialOutcome;       // how every <Dial> ends (default 'completed')
+  dialTalkMs?: number;             // how long a completed <Dial> leg talks before the human hangs up (default 500)
   onLog?: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -68,7 +78,13 @@ export interface CallResult {
   marksEchoed: number; marksReceived: number; // marks (Plivo: checkpoints) answered / received
   sentFrames: number;              // media frames sent
   sendLatenessMs: { p50: number; p99: number; max: number };
-  closedBy: 'caller' | 'server'; closeCode?: number; closeReason?: string;
+  /** Who ended the call: the caller (hang-up time), the server (close, or markup that hangs up), the provider (its REST API). */
+  closedBy: 'caller' | 'server' | 'provider'; closeCode?: number; closeReason?: string;
+  hungUpBy?: 'api';                // set when the edge hung the call up through the provider's REST API
+  /** Redirects through the provider's REST API, by stream time; `resumedAtMs`: the next stream's start (NaN: none). */
+  redirects: Array<{ atMs: number; url: string; resumedAtMs: number }>;
+  /** `<Dial>`s played, by ms since the call's first instruction request. */
+  dials: Array<{ to: string; callerId?: string; atMs: number; outcome: DialOutcome }>;
   streams: number;                 // streams the call used (1 unless a stream closed and its action gave a new one)
   reconnects: Array<{ lostAtMs: number; resumedAtMs: number; closeCode: number }>;
   turns: Turn[];                   // end of each caller speech segment -> first audible heard audio after it

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { audioFrame, readWav, toMono, writeWav } from '@switchboard/media-worker';
 import { LOCAL_DEFAULTS } from '../stack/config.ts';
+import { API_BASE_ENV, waitForPlacedCall } from './answer.ts';
 import { simulateCall, type CallResult } from './caller.ts';
 
 /**
@@ -25,6 +26,16 @@ const USAGE = `usage: npm run phone -- <speech.wav> [options]
   --call-sid SID      the CallSid / CallUUID to use (default random; for outbound-api, the provider's)
   --request-uuid U    Plivo outbound-api: the request_uuid the Call API answered
   --from N, --to N    caller and called numbers
+  --voice-url URL     where the first instruction request goes, query kept and signed as written
+                      (the REST request's Url / answer_url; default <public-url>/<provider>/voice)
+  --status-callback-url URL  where the end-of-call request goes (default <public-url>/<provider>/status)
+  --api-url URL       the local fake provider API (scripts/stack/*-api-fake.ts); while the call runs its
+                      GET /__requests is polled and the edge's hang-ups and redirects of this call are played
+  --answer            wait for the next call placed through --api-url (default env TWILIO_API_BASE,
+                      TELNYX_API_BASE or PLIVO_API_BASE) and answer it as the callee (outbound-api, its
+                      Url / answer_url and status callback)
+  --dial-outcome O    how a <Dial> ends: completed (default), busy, no-answer or failed
+  --dial-talk MS      a completed <Dial>'s talk time before the human hangs up (default 500)
   --quiet             print only the summary`;
 
 class UsageError extends Error {}
@@ -71,6 +82,12 @@ function parseCommandLine() {
         'call-sid': { type: 'string' },
         from: { type: 'string' },
         to: { type: 'string' },
+        'voice-url': { type: 'string' },
+        'status-callback-url': { type: 'string' },
+        'api-url': { type: 'string' },
+        answer: { type: 'boolean' },
+        'dial-outcome': { type: 'string' },
+        'dial-talk': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -89,7 +106,16 @@ function parseCommandLine() {
   const provider = v.provider ?? 'twilio';
   if (provider !== 'twilio' && provider !== 'telnyx' && provider !== 'plivo') throw new UsageError(`--provider must be twilio, telnyx or plivo, got ${JSON.stringify(provider)}`);
   const url = v.url ?? 'http://127.0.0.1:8787';
-  for (const [name, u] of [['url', url], ['public-url', v['public-url']]] as const) {
+  const dialOutcome = v['dial-outcome'] ?? 'completed';
+  if (!['completed', 'busy', 'no-answer', 'failed'].includes(dialOutcome)) throw new UsageError(`--dial-outcome must be completed, busy, no-answer or failed, got ${JSON.stringify(dialOutcome)}`);
+  const answer = v.answer ?? false;
+  const apiUrl = v['api-url'] ?? (answer ? process.env[API_BASE_ENV[provider as 'twilio']] || undefined : undefined);
+  if (answer && apiUrl === undefined) {
+    throw new UsageError(`--answer needs --api-url: the fake ${provider} API listens on a port chosen when it starts (test/support/stack.ts; \`npm start\` runs none), so give its URL (or set ${API_BASE_ENV[provider as 'twilio']})`);
+  }
+  if (answer && v.direction !== undefined && v.direction !== 'outbound-api') throw new UsageError('--answer answers a placed call: its direction is outbound-api');
+  const urls = [['url', url], ['public-url', v['public-url']], ['voice-url', v['voice-url']], ['status-callback-url', v['status-callback-url']], ['api-url', apiUrl]] as const;
+  for (const [name, u] of urls) {
     if (u !== undefined && !/^https?:\/\/[^/]/.test(u)) throw new UsageError(`--${name} must be an http:// or https:// URL, got ${JSON.stringify(u)}`);
   }
   return {
@@ -111,6 +137,12 @@ function parseCommandLine() {
     callSid: v['call-sid'],
     from: v.from,
     to: v.to,
+    voiceUrl: v['voice-url'],
+    statusCallbackUrl: v['status-callback-url'],
+    apiUrl,
+    answer,
+    dialOutcome: dialOutcome as 'completed' | 'busy' | 'no-answer' | 'failed',
+    dialTalkMs: number('dial-talk', v['dial-talk']),
     quiet: v.quiet ?? false,
   };
 }
@@ -138,11 +170,13 @@ function summary(r: CallResult, outPath: string): string[] {
     lines.push(`clears received: ${r.clears.length}${r.clears.length > 0 ? ` (at ${r.clears.map(s).join(', ')})` : ''}`);
     lines.push(`marks: ${r.marksEchoed} echoed of ${r.marksReceived} received`);
     lines.push(`sent ${r.sentFrames} media frames; pacing lateness p50 ${r.sendLatenessMs.p50} ms, p99 ${r.sendLatenessMs.p99} ms, max ${r.sendLatenessMs.max} ms`);
-    lines.push(`closed by ${r.closedBy}: ${r.closeCode ?? '-'}${r.closeReason ? ` ${r.closeReason}` : ''}`);
+    lines.push(`closed by ${r.closedBy}${r.hungUpBy === 'api' ? ' (hung up through the REST API)' : ''}: ${r.closeCode ?? '-'}${r.closeReason ? ` ${r.closeReason}` : ''}`);
+    for (const d of r.redirects) lines.push(`redirected through the REST API at ${Math.round(d.atMs)} ms to ${d.url}; next stream at ${Number.isNaN(d.resumedAtMs) ? 'none' : `${Math.round(d.resumedAtMs)} ms`}`);
     for (const g of r.reconnects) lines.push(`stream lost at ${Math.round(g.lostAtMs)} ms (${g.closeCode}); next stream at ${Number.isNaN(g.resumedAtMs) ? 'none' : `${Math.round(g.resumedAtMs)} ms`}`);
     if (r.protocolErrors.length > 0) lines.push(`protocol errors (${r.protocolErrors.length}): ${r.protocolErrors.slice(0, 3).join('; ')}`);
     lines.push(`heard audio (${s((r.heard.length / r.heardSampleRate) * 1000)} at ${r.heardSampleRate} Hz) written to ${outPath}`);
   }
+  for (const d of r.dials) lines.push(`dialed ${d.to}${d.callerId ? ` from ${d.callerId}` : ''} at ${s(d.atMs)} of the call: ${d.outcome}`);
   const sc = r.statusCallback;
   lines.push(`${r.provider === 'plivo' ? 'hangup URL' : 'status callback'}: ${sc.status ?? 'failed'}${sc.error ? ` (${sc.error})` : ''}`);
   return lines;
@@ -181,6 +215,21 @@ async function main(): Promise<void> {
   const log = args.quiet ? undefined : (line: string) => process.stdout.write(`  . ${line}\n`);
   if (!args.quiet) process.stdout.write(`calling ${args.url} as ${args.provider}${args.publicUrl !== args.url ? ` (signed for ${args.publicUrl})` : ''} with ${args.wav}\n`);
 
+  let placed: Awaited<ReturnType<typeof waitForPlacedCall>> | undefined;
+  if (args.answer) {
+    if (!args.quiet) process.stdout.write(`waiting for a call placed through ${args.apiUrl} (${args.provider})...\n`);
+    try {
+      placed = await waitForPlacedCall({ apiUrl: args.apiUrl!, provider: args.provider, signal: abort.signal, log });
+    } catch (err) {
+      die(1, (err as Error).message);
+    }
+    if (!args.quiet) process.stdout.write(`call placed to ${placed.to ?? '?'} from ${placed.from ?? '?'}: answering at ${placed.url}\n`);
+    const idGiven = args.provider === 'plivo' ? args.requestUuid : args.callSid;
+    if (!placed.id && !idGiven) {
+      process.stderr.write(`phone: the fake API does not log the ${args.provider === 'plivo' ? 'request_uuid' : 'call sid'} it answered, so this call gets a random one the edge does not know; pass ${args.provider === 'plivo' ? '--request-uuid' : '--call-sid'} with the id the edge's POST /v1/calls answered\n`);
+    }
+  }
+  const placedId = placed?.id;
   let result: CallResult;
   try {
     result = await simulateCall({
@@ -189,11 +238,18 @@ async function main(): Promise<void> {
       provider: args.provider,
       authToken: args.provider === 'twilio' ? args.authToken : undefined,
       plivoAuthToken: args.provider === 'plivo' ? args.authToken : undefined,
-      plivoRequestUuid: args.requestUuid,
-      callSid: args.callSid,
-      from: args.from,
-      to: args.to,
-      direction: args.direction,
+      plivoRequestUuid: args.requestUuid ?? (args.provider === 'plivo' ? placedId : undefined),
+      // Plivo gives a single-destination call's CallUUID the request_uuid's value.
+      callSid: args.callSid ?? placedId,
+      from: args.from ?? placed?.from,
+      to: args.to ?? placed?.to,
+      direction: placed ? 'outbound-api' : args.direction,
+      voiceUrl: args.voiceUrl ?? placed?.url,
+      statusCallbackUrl: args.statusCallbackUrl ?? placed?.statusCallbackUrl,
+      providerApiUrl: args.apiUrl,
+      providerApiCursor: placed?.cursor,
+      dialOutcome: args.dialOutcome,
+      dialTalkMs: args.dialTalkMs,
       audio: { samples: audio.samples, sampleRate: audio.sampleRate },
       leadSilenceMs: args.leadSilenceMs,
       tailMs: args.tailMs,

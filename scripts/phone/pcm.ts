@@ -43,3 +43,14 @@ export const fromBase64 = base64ToMulaw;
 export function describeCodec(c: Codec): string {
   return c.encoding === 'mulaw' ? `mu-law ${c.rate} Hz` : `L16 ${c.rate} Hz ${c.bigEndian ? 'big' : 'little'}-endian`;
 }
+
+/** The parts one after another. */
+export function concatPcm(parts: readonly Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

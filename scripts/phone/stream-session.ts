@@ -1,10 +1,12 @@
 import WebSocket from 'ws';
 import { FrameClock } from './frame-clock.ts';
-import { encodePcm, frameSamples } from './pcm.ts';
+import { concatPcm, encodePcm, frameSamples } from './pcm.ts';
+import { ReceivedLog } from './received-log.ts';
 import { PlaybackBuffer, TICK_MS } from './playback-buffer.ts';
+import type { ApiCommand, CallControl } from './call-control.ts';
 import type { MarkupOutcome } from './markup-loop.ts';
 import type { ProviderAdapter, StreamProtocol, StreamTarget } from './providers/types.ts';
-import type { CallResult, ReceivedFrame } from './call-types.ts';
+import type { CallResult } from './call-types.ts';
 
 /**
  * The connected part of a call, in real time, for any provider: the caller's audio sent as one
@@ -19,7 +21,9 @@ import type { CallResult, ReceivedFrame } from './call-types.ts';
  *
  * When the server closes the stream without the call ending and the markup gave an action URL,
  * the call goes on: the action is requested and its markup runs (a new stream on the same call
- * clock, holds, or a hang-up); the gap sends nothing and plays nothing.
+ * clock, holds, or a hang-up); the gap sends nothing and plays nothing. `control` brings the
+ * provider's own changes (REST API): a hang-up ends the call (stop, close); a redirect ends the
+ * stream the same way and its URL's markup runs as an action's would.
  */
 export interface SessionSetup {
   adapter: ProviderAdapter;
@@ -32,19 +36,18 @@ export interface SessionSetup {
   dropStreamAtMs: number[];
   log: (l: string) => void;
   signal?: AbortSignal;
-  follow: (action: { url: string; method: 'GET' | 'POST' }) => Promise<MarkupOutcome>;
+  follow: (action: { url: string; method: 'GET' | 'POST' }, signal: AbortSignal) => Promise<MarkupOutcome>;
   open: (target: StreamTarget) => Promise<WebSocket>;
+  control?: CallControl;
 }
 
 export type SessionResult = Pick<
   CallResult,
-  'startedAt' | 'heard' | 'heardSampleRate' | 'received' | 'clears' | 'marksEchoed' | 'marksReceived' | 'sentFrames' | 'sendLatenessMs' | 'closedBy' | 'closeCode' | 'closeReason' | 'protocolErrors' | 'streams' | 'reconnects' | 'streamSid'
+  'startedAt' | 'heard' | 'heardSampleRate' | 'received' | 'clears' | 'marksEchoed' | 'marksReceived' | 'sentFrames' | 'sendLatenessMs' | 'closedBy' | 'closeCode' | 'closeReason' | 'protocolErrors' | 'streams' | 'reconnects' | 'streamSid' | 'hungUpBy' | 'redirects'
 > & { failure?: Error };
 
 /** How long to wait for the server's close frame after ours before dropping the TCP connection. */
 const CLOSE_TIMEOUT_MS = 3000;
-/** Media frames arriving closer than this to the previous one are merged into one `received` entry. */
-const MEDIA_BURST_GAP_MS = 100;
 
 export async function runStream(s: SessionSetup): Promise<SessionResult> {
   const { adapter, log } = s;
@@ -57,13 +60,11 @@ export async function runStream(s: SessionSetup): Promise<SessionResult> {
   const buffer = new PlaybackBuffer(outRate);
   const silence = () => new Int16Array(buffer.tickSamples);
   const heard: Int16Array[] = [silence()]; // [0, 20 ms): before the first tick
-  const received: ReceivedFrame[] = [];
-  const clears: number[] = [];
-  const protocolErrors: string[] = [];
+  const frames = new ReceivedLog();
+  const { received, clears, protocolErrors } = frames;
   const dtmf = [...s.dtmf].sort((a, b) => a.atMs - b.atMs);
   const drops = [...s.dropStreamAtMs].sort((a, b) => a - b);
   let serverEndAtMs = target.endsAfterS === undefined ? Infinity : target.endsAfterS * 1000;
-  let lastMediaAt = -Infinity;
   let marksEchoed = 0;
   let marksReceived = 0;
   let sentFrames = 0;
@@ -80,6 +81,11 @@ export async function runStream(s: SessionSetup): Promise<SessionResult> {
   let closeCode: number | undefined;
   let closeReason: string | undefined;
   const reconnects: CallResult['reconnects'] = [];
+  const redirects: CallResult['redirects'] = [];
+  let hungUpBy: CallResult['hungUpBy'];
+  let followGen = 0; // a newer follow (a redirect) supersedes an older one
+  let followAbort: AbortController | undefined;
+  const retired = new WeakSet<WebSocket>(); // streams the provider itself ended (redirect)
   let endCall: () => void = () => {};
   const closed = new Promise<void>((resolve) => (endCall = resolve));
 
@@ -97,6 +103,7 @@ export async function runStream(s: SessionSetup): Promise<SessionResult> {
     stopped = true;
     closedBy = by;
     clock.stop();
+    followAbort?.abort(new Error('the call was hung up'));
     if (reconnecting || ws.readyState !== WebSocket.OPEN) {
       log(`hanging up at ${streamTime().toFixed(0)} ms (${why}) while no stream is open`);
       endCall();
@@ -157,30 +164,22 @@ export async function runStream(s: SessionSetup): Promise<SessionResult> {
     try {
       msg = proto.parse(data.toString(), isBinary);
     } catch (err) {
-      protocolErrors.push(`${atMs.toFixed(0)} ms: ${(err as Error).message}`);
+      frames.error(atMs, (err as Error).message);
       log(`protocol error: ${(err as Error).message}`);
       return;
     }
     if (msg.event === 'media') {
       buffer.appendPcm(msg.pcm);
-      const last = received[received.length - 1];
-      if (last?.event === 'media' && atMs - lastMediaAt <= MEDIA_BURST_GAP_MS) {
-        last.bytes = (last.bytes ?? 0) + msg.pcm.length;
-        last.frames = (last.frames ?? 0) + 1;
-      } else {
-        received.push({ atMs, event: 'media', bytes: msg.pcm.length, frames: 1 });
-      }
-      lastMediaAt = atMs;
+      frames.media(atMs, msg.pcm.length);
     } else if (msg.event === 'mark') {
       marksReceived++;
-      received.push({ atMs, event: 'mark', name: msg.name });
+      frames.mark(atMs, msg.name);
       if (buffer.mark(msg.name)) {
         if (slotPlaying) reachedMarks.push(msg.name);
         else answerMarks([msg.name]);
       }
     } else {
-      received.push({ atMs, event: 'clear' });
-      clears.push(atMs);
+      frames.clear(atMs);
       const dropped = buffer.clear();
       answerMarks(reachedMarks); // the slot that reached them did play
       reachedMarks = [];
@@ -191,10 +190,15 @@ export async function runStream(s: SessionSetup): Promise<SessionResult> {
     }
   };
 
-  const followAction = async (action: { url: string; method: 'GET' | 'POST' }) => {
+  /** Requests `action` and runs its markup; `gap` gets the new stream's start time. */
+  const followAction = async (action: { url: string; method: 'GET' | 'POST' }, gap: { resumedAtMs: number }) => {
+    const gen = ++followGen;
+    followAbort?.abort(new Error('superseded'));
+    const abort = (followAbort = new AbortController());
+    const stale = () => stopped || gen !== followGen;
     try {
-      const next = await s.follow(action);
-      if (stopped) return;
+      const next = await s.follow(action, abort.signal);
+      if (stale()) return;
       if ('hangup' in next) {
         log(`action ${action.url} hung up${next.hangup.say ? `: "${next.hangup.say}"` : ''}`);
         closedBy = 'server';
@@ -204,7 +208,7 @@ export async function runStream(s: SessionSetup): Promise<SessionResult> {
         return;
       }
       const nextWs = await s.open(next.connect);
-      if (stopped) {
+      if (stale()) {
         nextWs.close(1000);
         return;
       }
@@ -216,10 +220,10 @@ export async function runStream(s: SessionSetup): Promise<SessionResult> {
       if (target.endsAfterS !== undefined) serverEndAtMs = streamT0 + target.endsAfterS * 1000;
       streams++;
       reconnecting = false;
-      const last = reconnects[reconnects.length - 1];
-      if (last) last.resumedAtMs = streamT0;
+      gap.resumedAtMs = streamT0;
       log(`stream ${proto.streamId} started at ${streamT0.toFixed(0)} ms (the call goes on)`);
     } catch (err) {
+      if (stale()) return;
       failure = err instanceof Error ? err : new Error(String(err));
       log(`following the stream's action failed: ${failure.message}`);
       closedBy = 'server';
@@ -232,7 +236,7 @@ export async function runStream(s: SessionSetup): Promise<SessionResult> {
   const attach = (socket: WebSocket) => {
     ws = socket;
     socket.on('close', (code, reason) => {
-      if (socket !== ws) return;
+      if (socket !== ws || retired.has(socket)) return;
       clearTimeout(closeTimer);
       closeCode = code;
       closeReason = reason.toString();
@@ -242,8 +246,9 @@ export async function runStream(s: SessionSetup): Promise<SessionResult> {
         buffer.clear(); // buffered audio goes with the stream; its marks are never answered
         reachedMarks = [];
         slotPlaying = false;
-        reconnects.push({ lostAtMs: streamTime(), resumedAtMs: NaN, closeCode: code });
-        void followAction(target.action);
+        const gap = { lostAtMs: streamTime(), resumedAtMs: NaN, closeCode: code };
+        reconnects.push(gap);
+        void followAction(target.action, gap);
         return;
       }
       if (!stopped) {
@@ -258,6 +263,34 @@ export async function runStream(s: SessionSetup): Promise<SessionResult> {
     socket.on('error', (err) => log(`media stream error: ${err.message}`));
   };
   attach(ws);
+
+  /** The provider ends the current stream itself (stop, close) and the call waits for new markup. */
+  const leaveStream = (why: string) => {
+    const old = ws;
+    retired.add(old);
+    if (!reconnecting && old.readyState === WebSocket.OPEN) {
+      const stop = proto.stop();
+      log(`${why} at ${streamTime().toFixed(0)} ms: ${stop ? 'stop, ' : ''}close 1000`);
+      if (stop) old.send(stop);
+      old.close(1000);
+      setTimeout(() => old.terminate(), CLOSE_TIMEOUT_MS).unref();
+    }
+    reconnecting = true;
+    buffer.clear(); // buffered audio goes with the stream; its marks are never answered
+    reachedMarks = [];
+    slotPlaying = false;
+  };
+  const onCommand = (c: ApiCommand) => {
+    if (stopped) return;
+    if (c.kind === 'hangup') {
+      hungUpBy = 'api';
+      return hangUp('hung up through the provider API', 'provider');
+    }
+    const gap = { atMs: streamTime(), url: c.url, resumedAtMs: NaN };
+    redirects.push(gap);
+    leaveStream(`redirected through the provider API to ${c.url}`);
+    void followAction(c, gap);
+  };
   const onAbort = () => hangUp('aborted');
   s.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -266,21 +299,13 @@ export async function runStream(s: SessionSetup): Promise<SessionResult> {
   log(`stream ${firstStreamId} started (call ${adapter.callSid})`);
   clock.start(startedAt);
   if (s.signal?.aborted) hangUp('aborted');
+  s.control?.take(onCommand);
 
   await closed;
   s.signal?.removeEventListener('abort', onAbort);
   return {
-    streamSid: firstStreamId, startedAt, heard: concat(heard), heardSampleRate: outRate, received, clears, marksEchoed, marksReceived,
+    streamSid: firstStreamId, startedAt, heard: concatPcm(heard), heardSampleRate: outRate, received, clears, marksEchoed, marksReceived,
     sentFrames, sendLatenessMs: clock.lateness(), closedBy, closeCode, closeReason, protocolErrors, streams, reconnects, failure,
+    redirects, ...(hungUpBy ? { hungUpBy } : {}),
   };
-}
-
-export function concat(parts: readonly Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

@@ -1,4 +1,5 @@
-import { MarkupError, attrs, children, httpMethod, resolveUrl, responseVerbs, seconds, tagOf, text } from './xml-doc.ts';
+import { readDial, type DialVerb } from './dial-markup.ts';
+import { MarkupError, attrs, children, httpMethod, resolveUrl, responseVerbs, seconds, tagOf, text, type OrderedNode } from './xml-doc.ts';
 
 /**
  * Reads the TwiML a voice webhook answers with, the way Twilio executes it: verbs in document
@@ -9,11 +10,14 @@ import { MarkupError, attrs, children, httpMethod, resolveUrl, responseVerbs, se
  *     (with `action`, Twilio requests that URL when the stream ends and runs the TwiML it gets)
  *   <Say/>* <Pause length/>* <Redirect method>url</Redirect>           -> redirect (hold)
  *   <Say/>* <Hangup/> | <Reject/> | end of document                     -> hangup
+ *   <Say/>* <Dial action timeout callerId><Number/></Dial>              -> dial (without `action`,
+ *     Twilio goes on with the verbs after it: `then`)
  */
 export type TwimlAction =
   | { connect: { url: string; parameters: Record<string, string>; action?: { url: string; method: 'GET' | 'POST' } } }
   | { redirect: { url: string; method: 'GET' | 'POST'; pauseS: number; say: string } }
-  | { hangup: { say: string } };
+  | { hangup: { say: string } }
+  | { dial: DialVerb & { then: TwimlAction } };
 
 export class TwimlError extends MarkupError {
   override name = 'TwimlError';
@@ -39,9 +43,13 @@ export function streamParameters(stream: Record<string, unknown>, make: (m: stri
  * has no `<Response>` root, or uses a verb this simulator does not implement.
  */
 export function parseTwiml(xml: string, documentUrl?: string): TwimlAction {
+  return parseVerbs(responseVerbs(xml, fail), documentUrl);
+}
+
+function parseVerbs(verbs: OrderedNode[], documentUrl?: string): TwimlAction {
   const said: string[] = [];
   let pauseS = 0;
-  for (const verb of responseVerbs(xml, fail)) {
+  for (const [i, verb] of verbs.entries()) {
     const tag = tagOf(verb)!;
     switch (tag) {
       case 'Say':
@@ -70,6 +78,8 @@ export function parseTwiml(xml: string, documentUrl?: string): TwimlAction {
       case 'Hangup':
       case 'Reject':
         return { hangup: { say: said.join(' ') } };
+      case 'Dial':
+        return { dial: { ...readDial(verb, documentUrl, said, pauseS, fail), then: parseVerbs(verbs.slice(i + 1), documentUrl) } };
       default:
         throw fail(`unsupported TwiML verb <${tag}>`);
     }

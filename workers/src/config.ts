@@ -29,6 +29,7 @@ const VAR_NAMES = [
   'TELNYX_API_KEY',
   'TELNYX_API_BASE',
   'TELNYX_APP_ID',
+  'TELNYX_ACCOUNT_SID',
   'TELNYX_FROM',
   'PLIVO_AUTH_ID',
   'PLIVO_AUTH_TOKEN',
@@ -83,6 +84,8 @@ const ConfigSchema = z.object({
   TELNYX_API_BASE: z.url().default('https://api.telnyx.com'),
   /** The TeXML application whose number places outbound calls. */
   TELNYX_APP_ID: z.string().default(''),
+  /** The Telnyx account id: with it, live calls are updated (hang-up, redirect) through TeXML's current endpoint; without, through the deprecated one that needs none. */
+  TELNYX_ACCOUNT_SID: z.string().default(''),
   TELNYX_FROM: z.string().default(''),
   PLIVO_AUTH_ID: z.string().default(''),
   /** Plivo's auth token: signs its webhooks (X-Plivo-Signature-V3) and authenticates the Call API. */

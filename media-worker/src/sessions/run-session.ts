@@ -10,6 +10,7 @@ import { serializerFor } from '../transport/socket/serializers/index.ts';
 import { SocketTransport } from '../transport/socket/socket-transport.ts';
 import { errorEnd, hangupEnd, transportEnd, detailOf } from './end-reason.ts';
 import { IceCredentialRefresher } from './ice-refresh.ts';
+import { SessionLegs } from './session-legs.ts';
 import { WebRtcCall } from './webrtc-call.ts';
 
 /** How long a claimed session may wait for the edge's `session` message. */
@@ -80,6 +81,13 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
     const timers: ReturnType<typeof setTimeout>[] = [];
     const refresher = new IceCredentialRefresher({ request: () => channel.send({ type: 'ice.refresh' }) });
     const log = (m: string) => deps.log(`session ${job.sessionId}: ${m}`);
+    const legs = new SessionLegs({
+      sessionId: job.sessionId,
+      sampleRate: deps.handler.options.inputSampleRate,
+      socket: { edgeUrl: deps.config.PUBLIC_BASE_URL, workerId: deps.workerId },
+      report: (msg) => channel.send(msg),
+      log,
+    });
 
     /**
      * Stops everything and closes the control channel with `closeCode`: 1000 after `end`, or
@@ -100,7 +108,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
       // `done` waits until everything is released: the handler, the peer connection (its UDP
       // sockets; the SCTP ABORT that tells the client) and the control socket (so the `end`
       // message reaches the edge even when the process exits right after, as on SIGTERM).
-      const released = [pipeline?.done, webrtcClosed, phoneClosed, channel.close(closeCode, reason), starting.catch(() => {})];
+      const released = [pipeline?.done, webrtcClosed, phoneClosed, legs.close(reason), channel.close(closeCode, reason), starting.catch(() => {})];
       void Promise.all(released).finally(() => resolveDone());
     };
 
@@ -147,6 +155,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
           handedOver = true;
           clearTimeout(timers.shift());
           ({ state, json: stateJson } = restoreState(msg.state, log));
+          for (const leg of msg.legs ?? []) legs.add(leg);
           if (msg.kind === 'phone' || msg.kind === 'stream') {
             starting = startSocket(msg.kind, { id: msg.sessionId, kind: msg.kind, call: msg.call, takeover: msg.takeover }, msg.resumeToken, msg.endsAt);
             await starting;
@@ -191,6 +200,12 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
           webrtc?.current?.updateIceServers(msg.iceServers);
           refresher.schedule(msg.expiresAt);
           return;
+        case 'leg.add':
+          legs.add(msg.leg);
+          return;
+        case 'leg.remove':
+          legs.remove(msg.legId, msg.reason);
+          return;
         case 'media.lost':
           // The stream closed without stop: the call goes on in the next stream Twilio opens.
           await starting;
@@ -203,7 +218,8 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
     function startPipeline(t: MediaTransport, session: SessionInfo): Pipeline {
       return runPipeline({
         handler: deps.handler,
-        transport: t,
+        // The pipeline hears and speaks through the session's legs: the primary alone, or the conference.
+        transport: legs.attach(t),
         session,
         vad: deps.vad,
         onMetrics: () => deps.metrics.turns.inc(),

@@ -1,3 +1,4 @@
+import { readDial } from '../dial-markup.ts';
 import type { Codec } from '../pcm.ts';
 import { MarkupError, attrs, httpMethod, resolveUrl, responseVerbs, seconds, tagOf, text, type OrderedNode } from '../xml-doc.ts';
 import type { MarkupAction, StreamTarget } from './types.ts';
@@ -10,6 +11,8 @@ import type { MarkupAction, StreamTarget } from './types.ts';
  *     lasts only the <Wait>s after the stream: `endsAfterS`)
  *   <Speak/>* <Wait length/>* <Redirect method>url</Redirect>                          -> redirect (hold)
  *   <Speak/>* <Hangup/> | end of document                                               -> hangup
+ *   <Speak/>* <Dial action timeout callerId><Number/></Dial>                            -> dial (without
+ *     `action`, Plivo goes on with the elements after it: `then`)
  *
  * contentType: audio/x-l16;rate=8000 (the default), audio/x-l16;rate=16000 or audio/x-mulaw;rate=8000.
  */
@@ -48,14 +51,16 @@ function streamTarget(node: OrderedNode): StreamTarget & { keepCallAlive: boolea
   };
 }
 
-
-
 export function parsePlivoXml(xml: string, documentUrl?: string): MarkupAction {
+  return parseElements(responseVerbs(xml, fail), documentUrl);
+}
+
+function parseElements(elements: OrderedNode[], documentUrl?: string): MarkupAction {
   const said: string[] = [];
   let waitS = 0;
   let stream: ReturnType<typeof streamTarget> | undefined;
   const afterStream = () => ({ connect: stream!.keepCallAlive ? stream! : { ...stream!, endsAfterS: waitS } });
-  for (const el of responseVerbs(xml, fail)) {
+  for (const [i, el] of elements.entries()) {
     const tag = tagOf(el)!;
     if (stream?.keepCallAlive) break; // the stream runs alone until it disconnects
     switch (tag) {
@@ -76,6 +81,9 @@ export function parsePlivoXml(xml: string, documentUrl?: string): MarkupAction {
         if (!target) throw fail('<Redirect> without a URL');
         return { redirect: { url: resolveUrl(target, documentUrl), method: httpMethod(attrs(el).method, '<Redirect>', fail), pauseS: waitS, say: said.join(' ') } };
       }
+      case 'Dial':
+        if (stream) throw fail('<Dial> after a <Stream> without keepCallAlive (not implemented)');
+        return { dial: { ...readDial(el, documentUrl, said, waitS, fail), then: parseElements(elements.slice(i + 1), documentUrl) } };
       case 'Hangup':
         return stream ? afterStream() : { hangup: { say: said.join(' ') } };
       default:

@@ -45,16 +45,22 @@ export function plivoAdapter(ctx: CallContext, creds: PlivoCredentials = {}): Pr
   return {
     provider: 'plivo',
     callSid: callUuid,
-    firstUrl: `${ctx.publicBase}/plivo/voice`,
+    firstUrl: ctx.voiceUrl ?? `${ctx.publicBase}/plivo/voice`,
     signatureHeader: 'X-Plivo-Signature-V3',
     // An inbound call is answered while it rings; a Call API call once the callee has answered.
-    webhook: (r) => send(r.method, r.url, params(!ctx.outbound && r.first ? 'ringing' : 'in-progress'), r.signal),
+    webhook: (r) => send(r.method, r.url, { ...params(!ctx.outbound && r.first ? 'ringing' : 'in-progress'), ...r.extra }, r.signal),
     markup: (body, documentUrl): MarkupAction => parsePlivoXml(body, documentUrl),
+    // Plivo's <Dial action> request: DialStatus, DialALegUUID, DialBLegUUID (answered legs).
+    dialParams: (outcome) => ({
+      DialALegUUID: callUuid,
+      DialStatus: outcome,
+      ...(outcome === 'completed' ? { DialBLegUUID: randomUUID() } : {}),
+    }),
     upgradeHeaders: () => ({}),
     stream: (target: StreamTarget) =>
       plivoStream({ accountId: authId, callUuid, extraHeaders: (target as { extraHeaders?: string }).extraHeaders ?? '' }, target),
     async end(durationS) {
-      const url = `${ctx.publicBase}/plivo/status`;
+      const url = ctx.statusCallbackUrl ?? `${ctx.publicBase}/plivo/status`;
       const p: FormParams = {
         ...params('completed'),
         BillDuration: String(durationS),

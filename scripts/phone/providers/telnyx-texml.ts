@@ -1,4 +1,5 @@
 import type { Codec } from '../pcm.ts';
+import { readDial } from '../dial-markup.ts';
 import { streamParameters } from '../twiml.ts';
 import { MarkupError, attrs, children, httpMethod, resolveUrl, responseVerbs, seconds, tagOf, text, type OrderedNode } from '../xml-doc.ts';
 import type { MarkupAction, StreamTarget } from './types.ts';
@@ -11,6 +12,8 @@ import type { MarkupAction, StreamTarget } from './types.ts';
  *     up when the verbs run out, so the call lasts the pauses after <Start> (`endsAfterS`)
  *   <Say/>* <Pause/>* <Redirect method>url</Redirect>                      -> redirect (hold)
  *   <Say/>* <Hangup/> | <Reject/> | end of document                        -> hangup
+ *   <Say/>* <Dial action timeout callerId><Number/></Dial>                 -> dial (without
+ *     `action`, Telnyx goes on with the verbs after it: `then`)
  *
  * `<Stream>` attributes: `codec` (the streamed audio: PCMU, PCMA, G722, OPUS, AMR-WB, L16, default
  * = the call's, PCMU here), `bidirectionalMode` (mp3 by default, rtp for raw audio back),
@@ -53,10 +56,14 @@ function streamTarget(stream: OrderedNode): StreamTarget {
 }
 
 export function parseTexml(xml: string, documentUrl?: string): MarkupAction {
+  return parseVerbs(responseVerbs(xml, fail), documentUrl);
+}
+
+function parseVerbs(verbs: OrderedNode[], documentUrl?: string): MarkupAction {
   const said: string[] = [];
   let pauseS = 0;
   let started: StreamTarget | undefined;
-  for (const verb of responseVerbs(xml, fail)) {
+  for (const [i, verb] of verbs.entries()) {
     const tag = tagOf(verb)!;
     switch (tag) {
       case 'Say':
@@ -87,6 +94,9 @@ export function parseTexml(xml: string, documentUrl?: string): MarkupAction {
         if (action !== undefined) target.action = { url: resolveUrl(action, documentUrl), method: httpMethod(method, '<Connect>', fail) };
         return { connect: target };
       }
+      case 'Dial':
+        if (started) throw fail('<Dial> after <Start><Stream> (not implemented)');
+        return { dial: { ...readDial(verb, documentUrl, said, pauseS, fail), then: parseVerbs(verbs.slice(i + 1), documentUrl) } };
       case 'Hangup':
       case 'Reject':
         return started ? { connect: { ...started, endsAfterS: pauseS } } : { hangup: { say: said.join(' ') } };

@@ -51,15 +51,21 @@ export function telnyxAdapter(ctx: CallContext, creds: TelnyxCredentials = {}): 
   return {
     provider: 'telnyx',
     callSid,
-    firstUrl: `${ctx.publicBase}/telnyx/voice`,
+    firstUrl: ctx.voiceUrl ?? `${ctx.publicBase}/telnyx/voice`,
     signatureHeader: 'telnyx-signature-ed25519',
     // Telnyx answers an inbound call before it fetches instructions, so every request is in-progress.
-    webhook: (r) => send(r.method, r.url, params('in-progress'), r.signal),
+    webhook: (r) => send(r.method, r.url, { ...params('in-progress'), ...r.extra }, r.signal),
     markup: (body, documentUrl) => parseTexml(body, documentUrl),
+    // TeXML's <Dial action> request (TwiML-compatible): DialCallStatus, DialCallSid, DialCallDuration (answered legs).
+    dialParams: (outcome, talkS) => ({
+      DialCallSid: telnyxCallSid(),
+      DialCallStatus: outcome,
+      ...(outcome === 'completed' ? { DialCallDuration: String(talkS) } : {}),
+    }),
     upgradeHeaders: () => ({}),
     stream: (target) => telnyxStream({ accountSid, callSid, from: ctx.from, to: ctx.to }, target),
     async end(durationS) {
-      const url = `${ctx.publicBase}/telnyx/status`;
+      const url = ctx.statusCallbackUrl ?? `${ctx.publicBase}/telnyx/status`;
       const p: FormParams = {
         ...params('completed'),
         CallbackSource: 'call-progress-events',

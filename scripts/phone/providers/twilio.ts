@@ -5,7 +5,7 @@ import { MULAW_8K } from '../pcm.ts';
 import { transportUrl } from '../public-url.ts';
 import { sendWebhook, twilioSignature, type FormParams } from '../signed-webhook.ts';
 import { TwilioStreamMessages, parseServerMessage } from '../stream-messages.ts';
-import { parseTwiml } from '../twiml.ts';
+import { parseTwiml, type TwimlAction } from '../twiml.ts';
 import type { CallContext, MarkupAction, ProviderAdapter, StreamProtocol, StreamTarget } from './types.ts';
 
 /**
@@ -40,20 +40,23 @@ export function twilioAdapter(ctx: CallContext, creds: TwilioCredentials): Provi
   return {
     provider: 'twilio',
     callSid,
-    firstUrl: `${ctx.publicBase}/twilio/voice`,
+    firstUrl: ctx.voiceUrl ?? `${ctx.publicBase}/twilio/voice`,
     signatureHeader: 'X-Twilio-Signature',
     // Twilio's first request for an inbound call is made while it rings; later ones (redirects,
     // or an outbound call the callee answered) while the call is in progress.
-    webhook: (r) => send(r.method, r.url, params(!ctx.outbound && r.first ? 'ringing' : 'in-progress'), r.signal),
-    markup(body, documentUrl): MarkupAction {
-      const a = parseTwiml(body, documentUrl);
-      if (!('connect' in a)) return a;
-      return { connect: { ...a.connect, inbound: MULAW_8K, outbound: MULAW_8K } };
-    },
+    webhook: (r) => send(r.method, r.url, { ...params(!ctx.outbound && r.first ? 'ringing' : 'in-progress'), ...r.extra }, r.signal),
+    markup: (body, documentUrl) => withCodecs(parseTwiml(body, documentUrl)),
+    // Twilio's <Dial action> request: DialCallStatus, DialCallSid, DialCallDuration (answered legs), DialBridged.
+    dialParams: (outcome, talkS) => ({
+      DialBridged: String(outcome === 'completed'),
+      DialCallSid: `CA${hex(16)}`,
+      DialCallStatus: outcome,
+      ...(outcome === 'completed' ? { DialCallDuration: String(talkS) } : {}),
+    }),
     upgradeHeaders: (streamUrl) => ({ 'X-Twilio-Signature': twilioSignature(creds.authToken, streamUrl, {}) }),
     stream: (target) => twilioStream(accountSid, callSid, target),
     async end(durationS) {
-      const url = `${ctx.publicBase}/twilio/status`;
+      const url = ctx.statusCallbackUrl ?? `${ctx.publicBase}/twilio/status`;
       const p: FormParams = {
         ...params('completed'),
         CallDuration: String(durationS),
@@ -63,6 +66,13 @@ export function twilioAdapter(ctx: CallContext, creds: TwilioCredentials): Provi
       return { ...(await send('POST', url, p)), url };
     },
   };
+}
+
+/** TwiML streams are mu-law 8 kHz both ways (a dial's remaining verbs included). */
+function withCodecs(a: TwimlAction): MarkupAction {
+  if ('connect' in a) return { connect: { ...a.connect, inbound: MULAW_8K, outbound: MULAW_8K } };
+  if ('dial' in a) return { dial: { ...a.dial, then: withCodecs(a.dial.then) } };
+  return a;
 }
 
 function twilioStream(accountSid: string, callSid: string, target: StreamTarget): StreamProtocol {

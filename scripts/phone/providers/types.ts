@@ -1,5 +1,6 @@
+import type { DialVerb } from '../dial-markup.ts';
 import type { Codec } from '../pcm.ts';
-import type { WebhookAnswer } from '../signed-webhook.ts';
+import type { FormParams, WebhookAnswer } from '../signed-webhook.ts';
 
 /**
  * What the provider-neutral call driver needs from each provider: its webhooks (params and
@@ -28,7 +29,11 @@ export interface StreamTarget {
 export type MarkupAction =
   | { connect: StreamTarget }
   | { redirect: { url: string; method: 'GET' | 'POST'; pauseS: number; say: string } }
-  | { hangup: { say: string } };
+  | { hangup: { say: string } }
+  | { dial: DialVerb & { then: MarkupAction } };
+
+/** How a dialed party's leg ends (Twilio's and Telnyx's DialCallStatus, Plivo's DialStatus). */
+export type DialOutcome = 'completed' | 'busy' | 'no-answer' | 'failed';
 
 /** One server frame, as the provider understands it. */
 export type ServerMessage =
@@ -70,7 +75,9 @@ export interface ProviderAdapter {
   /** Header named in errors when the edge refuses a request (403). */
   readonly signatureHeader: string;
   /** One signed instruction request; `first` is the call's first one. */
-  webhook(req: { method: 'GET' | 'POST'; url: string; first: boolean; signal?: AbortSignal }): Promise<WebhookAnswer>;
+  webhook(req: { method: 'GET' | 'POST'; url: string; first: boolean; extra?: FormParams; signal?: AbortSignal }): Promise<WebhookAnswer>;
+  /** The fields a `<Dial action>` request adds to the usual ones for this outcome (`talkS`: the bridged leg's length). */
+  dialParams(outcome: DialOutcome, talkS: number): FormParams;
   /** Reads a markup answer; throws MarkupError when unusable. */
   markup(body: string, documentUrl: string): MarkupAction;
   /** Headers of the stream's WebSocket upgrade. */
@@ -90,4 +97,8 @@ export interface CallContext {
   /** Answering a call the edge placed through the provider's REST API. */
   outbound: boolean;
   callSid?: string;
+  /** Where the first instruction request goes (the REST request's Url / answer_url); default the edge's voice path. */
+  voiceUrl?: string;
+  /** Where the end-of-call request goes (StatusCallback / hangup_url); default the edge's status path. */
+  statusCallbackUrl?: string;
 }

@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { PhoneCall, SessionStatus } from '@switchboard/protocol';
+import type { EndReason, LegRequest, LegStatus, PhoneCall, SessionStatus } from '@switchboard/protocol';
 import type { Caller } from '../auth/guards.ts';
 import type { Env } from '../env.ts';
 import type { TrickleFragment } from '../sdp/trickle.ts';
@@ -7,12 +7,14 @@ import type { CallStatus } from '../telephony/provider.ts';
 import type { PhoneVoiceAction } from '../telephony/voice-action.ts';
 import { ClientApi } from './client-api.ts';
 import { jsonError } from './json-error.ts';
+import { LegCall } from './leg-call.ts';
 import { MediaRelay } from './media-relay.ts';
 import type { PeerKind } from './peer-start.ts';
 import { PhoneCalls } from './phone-calls.ts';
 import { CONTROL_GRACE_MS, lostDeadline, nextDeadline } from './record.ts';
 import type { Result } from './results.ts';
 import { CONTROL, MEDIA, PEER, SessionHost, closeQuietly } from './session-host.ts';
+import { SessionLegs } from './session-legs.ts';
 import { WorkerLink } from './worker-link.ts';
 
 /**
@@ -30,6 +32,8 @@ export class CallSession extends DurableObject<Env> {
   private readonly client: ClientApi;
   private readonly phone: PhoneCalls;
   private readonly relay: MediaRelay;
+  private readonly legs: SessionLegs;
+  private readonly leg: LegCall;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -38,6 +42,10 @@ export class CallSession extends DurableObject<Env> {
     this.client = new ClientApi(this.host, this.link);
     this.phone = new PhoneCalls(this.host);
     this.relay = new MediaRelay(this.host, this.link);
+    this.legs = new SessionLegs(this.host, this.client);
+    this.leg = new LegCall(this.host);
+    this.link.legs = this.legs;
+    this.host.endHooks.push((ended) => (ended.parentId ? this.leg.ended(ended) : this.legs.sessionEnded(ended)));
   }
 
   // ---- RPC from the routes -------------------------------------------------------------------
@@ -76,6 +84,33 @@ export class CallSession extends DurableObject<Env> {
 
   startStream(args: Parameters<ClientApi['startStream']>[0]): Promise<Result<object>> {
     return this.client.startStream(args);
+  }
+
+  // ---- Legs: the session's (`/v1/sessions/{id}/legs`), and a leg's own object ----------------
+
+  addLeg(caller: Caller, req: LegRequest): Promise<Result<{ legId: string; callSid: string }>> {
+    return this.legs.add(caller, req);
+  }
+
+  removeLeg(caller: Caller, legId: string): Promise<Result<{ leg: LegStatus }>> {
+    return this.legs.remove(caller, legId);
+  }
+
+  /** From a leg's object: the leg ended. */
+  legEnded(legId: string, reason: EndReason, detail: string | undefined): Promise<void> {
+    return this.legs.legEnded(legId, reason, detail);
+  }
+
+  startLeg(args: Parameters<LegCall['start']>[0]): Promise<Result<object>> {
+    return this.leg.start(args);
+  }
+
+  reassignLeg(parentId: string, workerId: string): Promise<Result<{ call: PhoneCall }>> {
+    return this.leg.reassign(parentId, workerId);
+  }
+
+  endLeg(reason: EndReason): Promise<void> {
+    return this.leg.end(reason);
   }
 
   // ---- WebSocket upgrades: the worker's control and media sockets, the peer's media socket ----

@@ -142,7 +142,7 @@ export class ClientApi {
    * created by a token of the same subject. Anything else is the 404 of an unknown session, so a
    * client learns nothing of sessions that are not its own, phone sessions included.
    */
-  private checkClient(caller: Caller): Failure | null {
+  checkClient(caller: Caller): Failure | null {
     const rec = this.host.rec;
     if (!rec) return fail(404, 'not_found', 'no such session');
     if (caller.kind === 'apiKey' || caller.kind === 'open') return null;

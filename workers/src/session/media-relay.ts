@@ -121,7 +121,7 @@ export class MediaRelay {
     h.streamClosed.resolveAll(null);
     // The edge restarted under both sockets: no worker holds the call and no drop was seen.
     const after = h.current()!;
-    if ((after.state === 'claimed' || after.state === 'live') && !h.controlSocket() && after.controlLostAt === undefined)
+    if ((after.state === 'claimed' || after.state === 'live') && !after.parentId && !h.controlSocket() && after.controlLostAt === undefined)
       await this.link.requeue(after, 'control WebSocket gone without a close (the edge restarted)');
   }
 

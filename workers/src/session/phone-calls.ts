@@ -1,4 +1,4 @@
-import type { PhoneCall } from '@switchboard/protocol';
+import { LegId, type PhoneCall } from '@switchboard/protocol';
 import { requireSetting } from '../config.ts';
 import type { PhoneVoiceAction } from '../telephony/voice-action.ts';
 import { mintMediaToken } from './media-token.ts';
@@ -44,8 +44,14 @@ export class PhoneCalls {
    */
   async voice(id: string, call: PhoneCall): Promise<Result<PhoneVoiceAction>> {
     const h = this.host;
-    const started = await this.startPhone(id, call);
-    if (!started.ok) return started;
+    if (LegId.safeParse(id).success) {
+      // A leg's object is made by its session as the call is placed: the callee may answer first.
+      if (!h.rec) await h.claimed.wait(h.config.PHONE_WEBHOOK_WAIT_MS);
+      if (!h.rec) return { ok: true, action: 'hold' };
+    } else {
+      const started = await this.startPhone(id, call);
+      if (!started.ok) return started;
+    }
     let rec = h.rec!;
     if (rec.state === 'created' || rec.state === 'queued') {
       const left = rec.jobExpiresAt - Date.now();

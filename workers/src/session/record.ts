@@ -1,4 +1,4 @@
-import type { EndReason, PhoneCall, SessionKind, SessionState, SessionStatus } from '@switchboard/protocol';
+import type { EndReason, LegStatus, PhoneCall, SessionKind, SessionState, SessionStatus } from '@switchboard/protocol';
 
 /** What a CallSession Durable Object stores about its session. Times are epoch ms. */
 export interface SessionRecord {
@@ -48,6 +48,10 @@ export interface SessionRecord {
   peerLostAt?: number;
   /** The handler's last checkpointed `ctx.state` (JSON text, at most MAX_STATE_BYTES): handed to every worker that takes over. */
   checkpoint?: string;
+  /** The legs this session added (`POST /v1/sessions/{id}/legs`), in the order they were dialled; at most MAX_LEG_DIALS. */
+  legs?: LegStatus[];
+  /** A leg's own object: the session it belongs to (its worker carries the leg; no job of its own). */
+  parentId?: string;
 }
 
 const NEXT: Record<SessionState, readonly SessionState[]> = {
@@ -84,7 +88,31 @@ export function toStatus(rec: SessionRecord, internals: boolean): SessionStatus 
   if (rec.endedAt) s.endedAt = rec.endedAt;
   if (internals && rec.workerId) s.workerId = rec.workerId;
   if (rec.call) s.callSid = rec.call.callSid;
+  if (rec.legs?.length) s.legs = [firstLeg(rec), ...rec.legs.map((l) => (internals || !l.detail ? l : withoutDetail(l)))];
   return s;
+}
+
+/** The session's first caller, as a leg: its id is the session's. */
+function firstLeg(rec: SessionRecord): LegStatus {
+  const leg: LegStatus = {
+    legId: rec.id,
+    kind: rec.kind,
+    state: rec.state === 'ended' ? 'left' : rec.state === 'live' ? 'joined' : 'dialing',
+    createdAt: rec.createdAt,
+  };
+  if (rec.call) {
+    leg.provider = rec.call.provider;
+    leg.callSid = rec.call.callSid;
+  }
+  if (rec.liveAt) leg.joinedAt = rec.liveAt;
+  if (rec.endedAt) leg.leftAt = rec.endedAt;
+  if (rec.reason) leg.reason = rec.reason;
+  return leg;
+}
+
+function withoutDetail(leg: LegStatus): LegStatus {
+  const { detail: _detail, ...rest } = leg;
+  return rest;
 }
 
 /** Ended sessions stay readable this long, then the object deletes its storage. */

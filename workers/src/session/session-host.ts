@@ -29,6 +29,8 @@ export class SessionHost {
   readonly claimed = new Waiters<void>();
   /** Voice requests waiting for the provider's attached stream to close (phone-calls.ts voice()). */
   readonly streamClosed = new Waiters<void>();
+  /** Called once the session has ended (its legs hung up; a leg's session told). */
+  readonly endHooks: Array<(ended: SessionRecord) => Promise<void>> = [];
   /** The alarm this object has set since it woke (null: unknown, or none). */
   private alarmAt: number | null = null;
   readonly ctx: DurableObjectState;
@@ -163,6 +165,7 @@ export class SessionHost {
     this.answered.resolveAll(null);
     this.claimed.resolveAll(null);
     if (rec.clientKey) await releaseSessionSlot(this.env, rec.clientKey, rec.id);
+    for (const hook of this.endHooks) await hook(ended);
   }
 }
 

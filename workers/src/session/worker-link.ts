@@ -1,6 +1,7 @@
 import { parseControlToEdge, type ControlToEdge } from '@switchboard/protocol';
 import { mintIceServers } from '../turn/mint.ts';
 import { decideControlDial } from './control-dial.ts';
+import type { SessionLegs } from './session-legs.ts';
 import { buildHandover } from './handover.ts';
 import { jsonError } from './json-error.ts';
 import { CONTROL_GRACE_MS, MAX_TAKEOVERS, moveTo, type SessionRecord } from './record.ts';
@@ -18,6 +19,8 @@ export class WorkerLink {
   private readonly host: SessionHost;
   /** The offer of the client's resume in progress (one at a time), for a takeover if the worker drops meanwhile. */
   resuming: { offer: string; offerUfrag: string } | null = null;
+  /** The session's legs (set by the object once its parts exist). */
+  legs: SessionLegs | null = null;
 
   constructor(host: SessionHost) {
     this.host = host;
@@ -51,7 +54,7 @@ export class WorkerLink {
       await h.save({ ...taken, workerId });
       // The lost worker's media socket, if it is still open, must neither hear nor speak to the caller.
       for (const old of h.ctx.getWebSockets(MEDIA)) closeQuietly(old, 1000, 'taken over');
-      void this.handOver(ws, true);
+      void this.handOver(ws, true, workerId);
     } else {
       await h.save({ ...moveTo(rec, 'claimed', Date.now()), workerId });
       h.claimed.resolveAll(undefined);
@@ -65,10 +68,12 @@ export class WorkerLink {
    * session's worker then dials the media socket (media-relay.ts), which starts with the stream's
    * `start`.
    */
-  private async handOver(ws: WebSocket, takeover = false): Promise<void> {
+  private async handOver(ws: WebSocket, takeover = false, workerId?: string): Promise<void> {
     const h = this.host;
     try {
-      ws.send(JSON.stringify(await buildHandover(h.rec!, h.config, takeover)));
+      // A takeover carries the legs still up: each leg's object now answers only the new worker.
+      const legs = takeover && workerId && this.legs ? await this.legs.forTakeover(workerId) : [];
+      ws.send(JSON.stringify(await buildHandover(h.rec!, h.config, takeover, legs)));
     } catch (err) {
       await h.end('error', `TURN credentials for the worker: ${(err as Error).message}`);
     }
@@ -113,6 +118,10 @@ export class WorkerLink {
         else await h.save({ ...rec, checkpoint: msg.state });
         return;
       }
+      case 'leg.joined':
+      case 'leg.left':
+        await this.legs?.fromWorker(msg);
+        return;
       case 'ice.refresh': {
         try {
           const ice = await mintIceServers(h.config, `worker:${rec.id}`);

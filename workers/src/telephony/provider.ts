@@ -1,8 +1,8 @@
 /**
  * The telephony seam. Each provider is one module under `telephony/<provider>/`: its webhook
- * signature check, its call markup (TwiML, TeXML, Plivo XML), its REST client for outbound calls
- * and hang-up, and its webhook routes; the session's Durable Object and the media worker do not
- * know which provider carries a call beyond its name. The provider requests `voiceUrl` when the
+ * signature check, its call markup (TwiML, TeXML, Plivo XML, with `<Dial>` and its outcome), its
+ * REST client (outbound calls, hang-up, redirect), and its webhook routes; the session's Durable
+ * Object and the media worker do not know which provider carries a call beyond its name. The provider requests `voiceUrl` when the
  * callee answers and posts call progress to `statusCallbackUrl`.
  */
 import type { PhoneProvider } from '@switchboard/protocol';
@@ -27,7 +27,39 @@ export interface TelephonyProvider {
   readonly name: PhoneProvider;
   /** Places the call; throws an `HttpError` (400 for a rejected request, 502 for upstream failure). */
   placeCall(req: PlaceCallRequest): Promise<PlacedCall>;
+  /**
+   * Ends a live or ringing call, by the id `placeCall` returned or a webhook's call id. Idempotent:
+   * a call the provider no longer knows (its 404) counts as ended. Throws an `HttpError` 502 for
+   * any other upstream failure.
+   */
+  hangUp(callSid: string): Promise<void>;
+  /**
+   * Makes a live call request `url` (POST) for new markup, leaving the markup it runs (a media
+   * stream ends). Throws an `HttpError`: 410 when the provider no longer knows the call, 409 when
+   * it refuses because the call is not in progress, 502 for any other upstream failure.
+   */
+  redirect(callSid: string, url: string): Promise<void>;
 }
+
+/** What `CallMarkup.dial` dials. */
+export interface DialArgs {
+  /** The number to dial (E.164). */
+  to: string;
+  /** Caller ID shown to `to`; when absent the provider's default (the current call's number). */
+  callerId?: string | undefined;
+  /** Requested (POST) when the dialled call ends or fails, with its outcome (`dialOutcome`). */
+  action: string;
+  /** Seconds to let `to` ring; clamped to the provider's documented range. */
+  timeoutS: number;
+  /** Said to the current call before dialling (nothing when absent or empty). */
+  message?: string | undefined;
+}
+
+/** How a `<Dial>` ended, normalised across providers. */
+export type DialOutcome = 'completed' | 'busy' | 'no-answer' | 'failed' | 'canceled';
+
+/** A webhook's form parameters as `parseForm` (form.ts) gives them. */
+export type WebhookForm = Readonly<Record<string, string | readonly string[]>>;
 
 /** The markup a provider's voice webhook answers with, for each PhoneVoiceAction (voice-action.ts). */
 export interface CallMarkup {
@@ -45,6 +77,13 @@ export interface CallMarkup {
   hangup(): string;
   /** Says `message`, then hangs up. */
   goodbye(message: string): string;
+  /** Optionally says `message`, then dials `args.to`; the dialled call's end requests `args.action`. */
+  dial(args: DialArgs): string;
+  /**
+   * The outcome in the provider's request to a `dial` action URL. Anything missing or
+   * unrecognised is `failed`: the dial did not connect as far as the edge can tell.
+   */
+  dialOutcome(form: WebhookForm): DialOutcome;
 }
 
 /**

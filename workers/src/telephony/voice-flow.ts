@@ -1,8 +1,9 @@
 import type { Context } from 'hono';
-import type { PhoneCall, PhoneProvider } from '@switchboard/protocol';
+import { LegId, type PhoneCall, type PhoneProvider } from '@switchboard/protocol';
 import type { Config } from '../config.ts';
 import type { Env } from '../env.ts';
 import { phoneSessionId, sessionStub, unwrap } from '../session/stub.ts';
+import { badRequest } from '../errors.ts';
 import type { CallMarkup, CallStatus } from './provider.ts';
 import { wsBaseUrl } from './ws-base-url.ts';
 
@@ -11,6 +12,21 @@ type C = Context<{ Bindings: Env }>;
 const HOLD_MESSAGE = 'Please hold while we connect you.';
 const BUSY_MESSAGE = 'Sorry, nobody is available to take your call right now. Please try again later. Goodbye.';
 export const ERROR_MESSAGE = 'Sorry, something went wrong. Goodbye.';
+
+/**
+ * The leg a webhook is for: a leg's call (dialled by `POST /v1/sessions/{id}/legs`) names it in
+ * its webhook URLs' query (`?leg=l_...`, covered by the providers' signatures), so its own object
+ * answers, whatever call id the provider uses.
+ */
+function legOf(c: C): string | undefined {
+  const leg = c.req.query('leg');
+  if (leg === undefined) return undefined;
+  if (!LegId.safeParse(leg).success) throw badRequest('leg is not a leg id');
+  return leg;
+}
+
+/** A provider webhook URL of a leg: the route's URL with `?leg=<legId>`. */
+export const legWebhookUrl = (base: string, legId: string) => `${base}?leg=${legId}`;
 
 /** The edge's URL of a provider's route, e.g. `https://edge.example/telnyx/voice`. */
 export const providerUrl = (config: Config, provider: PhoneProvider, route: string) => `${config.PUBLIC_BASE_URL}/${provider}/${route}`;
@@ -32,9 +48,10 @@ export function mediaStreamUrl(config: Config, provider: PhoneProvider, sessionI
  * it. The voice URL doubles as the hold redirect and Twilio's `<Connect action>`.
  */
 export async function answerVoice(c: C, config: Config, call: PhoneCall, markup: CallMarkup): Promise<Response> {
-  const id = await phoneSessionId(call.provider, call.callSid);
+  const leg = legOf(c);
+  const id = leg ?? (await phoneSessionId(call.provider, call.callSid));
   const action = unwrap(await sessionStub(c.env, id).voice(id, call));
-  const voiceUrl = providerUrl(config, call.provider, 'voice');
+  const voiceUrl = leg ? legWebhookUrl(providerUrl(config, call.provider, 'voice'), leg) : providerUrl(config, call.provider, 'voice');
   const doc =
     action.action === 'connect'
       ? markup.connect({
@@ -57,7 +74,7 @@ export async function answerVoice(c: C, config: Config, call: PhoneCall, markup:
  * `okStatus` with no body (Twilio's contract is 204; Telnyx and Plivo want 200).
  */
 export async function reportStatus(c: C, provider: PhoneProvider, callSid: string, status: CallStatus, okStatus: 200 | 204 = 200): Promise<Response> {
-  const id = await phoneSessionId(provider, callSid);
+  const id = legOf(c) ?? (await phoneSessionId(provider, callSid));
   await sessionStub(c.env, id).phoneStatus(status);
   return c.body(null, okStatus);
 }

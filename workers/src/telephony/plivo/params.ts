@@ -1,6 +1,7 @@
 import type { PhoneCall } from '@switchboard/protocol';
 import { z } from 'zod';
-import type { CallStatus } from '../provider.ts';
+import { formValue } from '../dial.ts';
+import type { CallStatus, DialOutcome, WebhookForm } from '../provider.ts';
 
 /**
  * The parameters Plivo sends with every voice webhook (answer_url, hangup_url, a `<Redirect>`
@@ -85,5 +86,43 @@ export function toCallStatus(p: { CallStatus: string }): CallStatus {
       return 'canceled';
     default:
       return 'other';
+  }
+}
+
+/** A Plivo hang-up cause, in either of its spellings ("Busy Line", "USER_BUSY"), as an outcome. */
+function causeOutcome(cause: string): DialOutcome | undefined {
+  const c = cause.toLowerCase().replace(/[^a-z]/g, '');
+  if (c.includes('cancel')) return 'canceled';
+  if (c.includes('busy')) return 'busy';
+  if (c.includes('noanswer') || c.includes('ringtimeout') || c.includes('nouserresponse')) return 'no-answer';
+  return undefined;
+}
+
+/**
+ * The outcome of a Plivo `<Dial>`, from the action request's `DialStatus` (completed, busy,
+ * failed, timeout, no-answer) and, where the status alone is vague, `DialHangupCause`:
+ * - `failed` is refined by the cause (busy line, no answer, canceled), else stays `failed`;
+ * - `timeout` is refined the same way; without a telling cause it is `no-answer`, since the
+ *   Dial's `timeout` is the time the called party has to answer;
+ * - `cancel` (CallStatus's word) is `canceled`. Missing or unknown values are `failed`.
+ */
+export function dialOutcome(form: WebhookForm): DialOutcome {
+  const cause = causeOutcome(formValue(form, 'DialHangupCause'));
+  switch (formValue(form, 'DialStatus').trim().toLowerCase()) {
+    case 'completed':
+      return 'completed';
+    case 'busy':
+      return 'busy';
+    case 'no-answer':
+      return 'no-answer';
+    case 'cancel':
+    case 'canceled':
+      return 'canceled';
+    case 'timeout':
+      return cause ?? 'no-answer';
+    case 'failed':
+      return cause ?? 'failed';
+    default:
+      return 'failed';
   }
 }

@@ -1,5 +1,8 @@
+import { dialTimeout } from '../dial.ts';
 import type { CallMarkup } from '../provider.ts';
 import { escapeXmlAttr, escapeXmlText, XML_DECLARATION } from '../xml.ts';
+import { plivoNumber } from './address.ts';
+import { dialOutcome } from './params.ts';
 
 /**
  * Plivo XML documents for the voice webhooks, built as strings. Every attribute and text value is
@@ -11,6 +14,12 @@ import { escapeXmlAttr, escapeXmlText, XML_DECLARATION } from '../xml.ts';
 export const PLIVO_STREAM_CONTENT_TYPE = 'audio/x-l16;rate=16000';
 /** How long a hold pauses before requesting the webhook again (`<Wait length>`, whole seconds). */
 export const HOLD_WAIT_S = 1;
+/**
+ * The range a `<Dial timeout>` is clamped to, in seconds: Plivo documents any positive integer;
+ * the upper bound is the edge's own cap on how long a dialled number may ring.
+ */
+export const DIAL_TIMEOUT_MIN_S = 1;
+export const DIAL_TIMEOUT_MAX_S = 600;
 /** Plivo's limit on the `extraHeaders` attribute. */
 const MAX_EXTRA_HEADERS_BYTES = 512;
 /** Plivo allows only these characters in `extraHeaders` names and values. */
@@ -69,4 +78,20 @@ export const plivoMarkup: CallMarkup = {
     const speak = message ? `<Speak>${escapeXmlText(message)}</Speak>` : '';
     return response(`${speak}<Hangup/>`);
   },
+
+  /**
+   * Speaks the message (none when empty), then `<Dial>`s one `<Number>`; when the dialled call
+   * ends, Plivo requests `action` (POST) with `DialStatus` and runs the XML it answers. The number
+   * and the caller ID go without `+`, as Plivo writes numbers.
+   */
+  dial({ to, callerId, action, timeoutS, message }) {
+    const speak = message ? `<Speak>${escapeXmlText(message)}</Speak>` : '';
+    const timeout = dialTimeout(timeoutS, DIAL_TIMEOUT_MIN_S, DIAL_TIMEOUT_MAX_S);
+    const caller = callerId ? ` callerId="${escapeXmlAttr(plivoNumber(callerId))}"` : '';
+    return response(
+      `${speak}<Dial action="${escapeXmlAttr(action)}" method="POST" timeout="${timeout}"${caller}><Number>${escapeXmlText(plivoNumber(to))}</Number></Dial>`,
+    );
+  },
+
+  dialOutcome,
 };

@@ -1,6 +1,7 @@
 import type { PhoneCall } from '@switchboard/protocol';
 import { z } from 'zod';
-import type { CallStatus } from '../provider.ts';
+import { dialCallStatusOutcome } from '../dial.ts';
+import type { CallStatus, DialOutcome, WebhookForm } from '../provider.ts';
 
 /**
  * The form parameters of a TeXML webhook: the instruction fetch (the voice URL, a `<Redirect>`)
@@ -44,4 +45,13 @@ const TERMINAL: ReadonlySet<string> = new Set(['completed', 'busy', 'failed', 'n
 export function toCallStatus(params: Pick<TexmlWebhookParams, 'CallStatus'>): CallStatus {
   const status = params.CallStatus ?? '';
   return TERMINAL.has(status) ? (status as CallStatus) : 'other';
+}
+
+/**
+ * The outcome of a TeXML `<Dial>`, from the action request's `DialCallStatus` (TeXML mirrors
+ * Twilio's: completed, busy, no-answer, failed, canceled; `answered` is taken as completed).
+ * Missing or unknown values are `failed`.
+ */
+export function dialOutcome(form: WebhookForm): DialOutcome {
+  return dialCallStatusOutcome(form);
 }

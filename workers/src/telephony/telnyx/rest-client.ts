@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { requireSetting, type Config } from '../../config.ts';
 import { badGateway, badRequest } from '../../errors.ts';
+import { callControlRequest, callGone, controlFailed, isOk } from '../call-control.ts';
 import { placeCallRequest } from '../rest-call.ts';
 import type { PlaceCallRequest, PlacedCall, TelephonyProvider } from '../provider.ts';
 
@@ -32,6 +33,22 @@ const TelnyxErrors = z.looseObject({
   ),
 });
 
+/**
+ * Telnyx's error code for a command on a call that has already ended (documented for its call
+ * commands); taken, like a 404, to mean the call is over.
+ */
+const CALL_ENDED = '90018';
+
+/** The codes in a Telnyx error body, as strings. */
+function telnyxErrorCodes(text: string): string[] {
+  try {
+    const r = TelnyxErrors.safeParse(JSON.parse(text));
+    return r.success ? r.data.errors.flatMap((e) => (e.code === undefined ? [] : [String(e.code)])) : [];
+  } catch {
+    return [];
+  }
+}
+
 /** `Telnyx error 10016: Invalid phone number (detail)`; several joined by `; `; '' when there is nothing to say. */
 function describeTelnyxErrors(text: string): string {
   let json: unknown;
@@ -53,17 +70,65 @@ function describeTelnyxErrors(text: string): string {
 }
 
 /**
- * Telephony through Telnyx's TeXML Calls API:
- * `POST {TELNYX_API_BASE}/v2/texml/calls/{TELNYX_APP_ID}` (the TeXML application's connection id)
- * with `Authorization: Bearer {TELNYX_API_KEY}` and a JSON body. Telnyx then requests `Url` (POST)
- * for the call's TeXML when the callee answers and posts the call's end to `StatusCallback`. The
- * API key only ever travels in the `Authorization` header; no error message contains it.
+ * Telephony through Telnyx's TeXML Calls API, with `Authorization: Bearer {TELNYX_API_KEY}`:
+ * - placing a call: `POST {TELNYX_API_BASE}/v2/texml/calls/{TELNYX_APP_ID}` (the TeXML
+ *   application's connection id) with a JSON body. Telnyx then requests `Url` (POST) for the
+ *   call's TeXML when the callee answers and posts the call's end to `StatusCallback`.
+ * - hanging up (`Status=completed`) and redirecting (`Url`, `Method=POST`): TeXML's "update call".
+ *   Its current path, `POST /v2/texml/Accounts/{account_sid}/Calls/{call_sid}` with a form body,
+ *   needs the account's id, which the edge's settings do not carry; with `options.accountSid` that
+ *   path is used, without it the connection-free `POST /v2/texml/calls/{call_sid}/update` with a
+ *   JSON body (documented as deprecated, same fields).
+ * The API key only ever travels in the `Authorization` header; no error message contains it.
  * `fetchFn` is injectable for tests and is called as a plain function (workerd's `fetch` must not
  * be called as a method of another object).
  */
-export function telnyxTelephony(config: Config, fetchFn: typeof fetch = fetch): TelephonyProvider {
+export function telnyxTelephony(config: Config, fetchFn: typeof fetch = fetch, options: { accountSid?: string } = {}): TelephonyProvider {
+  /** One "update call" request; whether Telnyx says the call is over (404, or "already ended"). */
+  async function updateCall(callSid: string, fields: Record<string, string>, what: string) {
+    const apiKey = requireSetting(config.TELNYX_API_KEY, 'TELNYX_API_KEY');
+    const base = config.TELNYX_API_BASE.replace(/\/+$/, '');
+    const sid = encodeURIComponent(callSid);
+    const scoped = options.accountSid
+      ? {
+          url: `${base}/v2/texml/Accounts/${encodeURIComponent(options.accountSid)}/Calls/${sid}`,
+          type: 'application/x-www-form-urlencoded',
+          body: new URLSearchParams(fields).toString(),
+        }
+      : { url: `${base}/v2/texml/calls/${sid}/update`, type: 'application/json', body: JSON.stringify(fields) };
+    const res = await callControlRequest({
+      provider: 'Telnyx',
+      what,
+      fetchFn,
+      url: scoped.url,
+      method: 'POST',
+      headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': scoped.type },
+      body: scoped.body,
+    });
+    const over = res.status === 404 || (!isOk(res.status) && telnyxErrorCodes(res.text).includes(CALL_ENDED));
+    return { ...res, over };
+  }
+
   return {
     name: 'telnyx',
+
+    /** `Status=completed` ends the call, ringing or live; a call Telnyx says is over is done. */
+    async hangUp(callSid: string): Promise<void> {
+      const what = 'hang up the call';
+      const res = await updateCall(callSid, { Status: 'completed' }, what);
+      if (isOk(res.status) || res.over) return;
+      throw controlFailed('Telnyx', what, res.status, describeTelnyxErrors(res.text));
+    },
+
+    /** `Url` with `Method=POST`: Telnyx fetches TeXML there. A call that is over: 410. */
+    async redirect(callSid: string, url: string): Promise<void> {
+      const what = 'redirect the call';
+      const res = await updateCall(callSid, { Url: url, Method: 'POST' }, what);
+      if (isOk(res.status)) return;
+      if (res.over) throw callGone('Telnyx');
+      throw controlFailed('Telnyx', what, res.status, describeTelnyxErrors(res.text));
+    },
+
     async placeCall(req: PlaceCallRequest): Promise<PlacedCall> {
       const apiKey = requireSetting(config.TELNYX_API_KEY, 'TELNYX_API_KEY');
       const appId = requireSetting(config.TELNYX_APP_ID, 'TELNYX_APP_ID');

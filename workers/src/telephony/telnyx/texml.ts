@@ -1,5 +1,7 @@
-import type { CallMarkup } from '../provider.ts';
+import { dialTimeout } from '../dial.ts';
+import type { CallMarkup, DialArgs } from '../provider.ts';
 import { escapeXmlAttr, escapeXmlText, XML_DECLARATION } from '../xml.ts';
+import { dialOutcome } from './params.ts';
 
 /**
  * TeXML documents for the voice webhook, built as strings. Every attribute and text value is
@@ -54,4 +56,22 @@ function goodbye(message: string): string {
   return response(`<Say>${escapeXmlText(message)}</Say><Hangup/>`);
 }
 
-export const texmlMarkup: CallMarkup = { contentType: 'text/xml', connect, hold, hangup, goodbye };
+/** TeXML's documented range for `<Dial timeout>`, in seconds. */
+export const DIAL_TIMEOUT_MIN_S = 5;
+export const DIAL_TIMEOUT_MAX_S = 120;
+
+/**
+ * Says the message (none when empty), then `<Dial>`s one `<Number>`; when the dialled call ends,
+ * Telnyx requests `action` (POST) with `DialCallStatus` and runs the TeXML it answers. TeXML wants
+ * `callerId` in E.164.
+ */
+function dial(args: DialArgs): string {
+  const say = args.message ? `<Say>${escapeXmlText(args.message)}</Say>` : '';
+  const timeout = dialTimeout(args.timeoutS, DIAL_TIMEOUT_MIN_S, DIAL_TIMEOUT_MAX_S);
+  const callerId = args.callerId ? ` callerId="${escapeXmlAttr(args.callerId)}"` : '';
+  return response(
+    `${say}<Dial action="${escapeXmlAttr(args.action)}" method="POST" timeout="${timeout}"${callerId}><Number>${escapeXmlText(args.to)}</Number></Dial>`,
+  );
+}
+
+export const texmlMarkup: CallMarkup = { contentType: 'text/xml', connect, hold, hangup, goodbye, dial, dialOutcome };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { requireSetting, type Config } from '../../config.ts';
 import { badGateway, badRequest } from '../../errors.ts';
+import { callControlRequest, callGone, callNotInProgress, controlFailed, isOk } from '../call-control.ts';
 import { basicAuth, placeCallRequest } from '../rest-call.ts';
 import type { PlaceCallRequest, PlacedCall, TelephonyProvider } from '../provider.ts';
 
@@ -20,6 +21,19 @@ const TwilioError = z.looseObject({
   message: z.string().optional(),
 });
 
+/** Twilio's error for updating a call in a state that does not allow it ("Call is not in-progress"). */
+const NOT_IN_PROGRESS = 21220;
+
+/** The `code` of a Twilio error body, if it has one. */
+function twilioErrorCode(text: string): number | undefined {
+  try {
+    const r = TwilioError.safeParse(JSON.parse(text));
+    return r.success ? r.data.code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** `Twilio error 21211: <message>` from an error body, or '' when it carries no message. */
 function describeTwilioError(text: string): string {
   let json: unknown;
@@ -35,14 +49,58 @@ function describeTwilioError(text: string): string {
 }
 
 /**
- * Telephony through Twilio's REST API: `POST {TWILIO_API_BASE}/2010-04-01/Accounts/{sid}/Calls.json`
- * with Basic auth (account SID, auth token) and a form body. The auth token only ever travels in the
- * `Authorization` header; no error message contains it. `fetchFn` is injectable for tests and is
- * called as a plain function (workerd's `fetch` must not be called as a method of another object).
+ * Telephony through Twilio's REST API with Basic auth (account SID, auth token) and form bodies:
+ * "create call" `POST {TWILIO_API_BASE}/2010-04-01/Accounts/{sid}/Calls.json`, and "update call"
+ * `POST .../Calls/{CallSid}.json` to hang up (`Status`) or redirect (`Url`, `Method`). The auth
+ * token only ever travels in the `Authorization` header; no error message contains it. `fetchFn`
+ * is injectable for tests and is called as a plain function (workerd's `fetch` must not be called
+ * as a method of another object).
  */
 export function twilioTelephony(config: Config, fetchFn: typeof fetch = fetch): TelephonyProvider {
+  /** One "update call" request with `fields` as its form; its status and Twilio's error code. */
+  async function updateCall(callSid: string, fields: Record<string, string>, what: string) {
+    const accountSid = requireSetting(config.TWILIO_ACCOUNT_SID, 'TWILIO_ACCOUNT_SID');
+    const authToken = requireSetting(config.TWILIO_AUTH_TOKEN, 'TWILIO_AUTH_TOKEN');
+    const base = config.TWILIO_API_BASE.replace(/\/+$/, '');
+    const url = `${base}/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Calls/${encodeURIComponent(callSid)}.json`;
+    const res = await callControlRequest({
+      provider: 'Twilio',
+      what,
+      fetchFn,
+      url,
+      method: 'POST',
+      headers: { Authorization: basicAuth(accountSid, authToken), 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    });
+    return { ...res, code: isOk(res.status) ? undefined : twilioErrorCode(res.text) };
+  }
+
   return {
     name: 'twilio',
+
+    /**
+     * `Status=completed`, which Twilio documents as ending a call in any state (queued, ringing or
+     * in progress). Should Twilio still answer 21220 (not in progress), `Status=canceled` (for
+     * queued or ringing calls) is tried once. A 404, or 21220 to both, means the call is over.
+     */
+    async hangUp(callSid: string): Promise<void> {
+      const what = 'hang up the call';
+      let res = await updateCall(callSid, { Status: 'completed' }, what);
+      if (res.code === NOT_IN_PROGRESS) res = await updateCall(callSid, { Status: 'canceled' }, what);
+      if (isOk(res.status) || res.status === 404 || res.code === NOT_IN_PROGRESS) return;
+      throw controlFailed('Twilio', what, res.status, describeTwilioError(res.text));
+    },
+
+    /** `Url` and `Method=POST`: Twilio fetches TwiML there at once. 404: 410; 21220: 409. */
+    async redirect(callSid: string, url: string): Promise<void> {
+      const what = 'redirect the call';
+      const res = await updateCall(callSid, { Url: url, Method: 'POST' }, what);
+      if (isOk(res.status)) return;
+      if (res.status === 404) throw callGone('Twilio');
+      if (res.code === NOT_IN_PROGRESS) throw callNotInProgress('Twilio', describeTwilioError(res.text));
+      throw controlFailed('Twilio', what, res.status, describeTwilioError(res.text));
+    },
+
     async placeCall(req: PlaceCallRequest): Promise<PlacedCall> {
       const accountSid = requireSetting(config.TWILIO_ACCOUNT_SID, 'TWILIO_ACCOUNT_SID');
       const authToken = requireSetting(config.TWILIO_AUTH_TOKEN, 'TWILIO_AUTH_TOKEN');

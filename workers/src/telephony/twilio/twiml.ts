@@ -1,6 +1,8 @@
-import type { CallMarkup } from '../provider.ts';
+import { dialTimeout } from '../dial.ts';
+import type { CallMarkup, DialArgs } from '../provider.ts';
 import { wsBaseUrl } from '../ws-base-url.ts';
 import { escapeXmlAttr, escapeXmlText, XML_DECLARATION } from '../xml.ts';
+import { dialOutcome } from './params.ts';
 
 /**
  * TwiML documents for the voice webhook, built as strings (no twilio package in the Worker).
@@ -43,6 +45,24 @@ export function goodbye(message: string): string {
   return response(`<Say>${escapeXmlText(message)}</Say><Hangup/>`);
 }
 
+/** Twilio's documented range for `<Dial timeout>`, in seconds. */
+export const DIAL_TIMEOUT_MIN_S = 5;
+export const DIAL_TIMEOUT_MAX_S = 600;
+
+/**
+ * Says the message (none when empty), then `<Dial>`s one `<Number>`. When the dialled call ends
+ * (or is busy, unanswered, fails), Twilio POSTs `action` with `DialCallStatus` and runs the TwiML
+ * it answers; the rest of this document is never reached.
+ */
+export function dial(args: DialArgs): string {
+  const say = args.message ? `<Say>${escapeXmlText(args.message)}</Say>` : '';
+  const timeout = dialTimeout(args.timeoutS, DIAL_TIMEOUT_MIN_S, DIAL_TIMEOUT_MAX_S);
+  const callerId = args.callerId ? ` callerId="${escapeXmlAttr(args.callerId)}"` : '';
+  return response(
+    `${say}<Dial action="${escapeXmlAttr(args.action)}" method="POST" timeout="${timeout}"${callerId}><Number>${escapeXmlText(args.to)}</Number></Dial>`,
+  );
+}
+
 /** TwiML as the voice flow's CallMarkup. */
 export const twiml: CallMarkup = {
   contentType: 'text/xml',
@@ -50,6 +70,8 @@ export const twiml: CallMarkup = {
   hold: (a) => holdAndRedirect(a),
   hangup,
   goodbye,
+  dial,
+  dialOutcome,
 };
 
 /** Twilio's stream URL prefix for an edge at `publicBaseUrl`: `wss://EDGE/twilio/media` (see wsBaseUrl). */

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { PhoneProvider } from './phone-provider.ts';
+import { PhoneAddress } from './http.ts';
+
+/**
+ * Legs: the parties of a session. Its first caller (WebRTC, phone or stream client) is the leg
+ * whose id is the session's id; `POST /v1/sessions/{id}/legs` adds phone legs, each dialled out
+ * and joined to the conversation when the callee answers. A leg added this way has its own id,
+ * `l_` + 32 hex, which also names the Durable Object that carries its phone call (its webhooks,
+ * its media stream).
+ */
+export const LegId = z.string().regex(/^l_[0-9a-f]{32}$/, 'not a leg id');
+export type LegId = z.infer<typeof LegId>;
+
+/** Most legs in one session, its first caller included. */
+export const MAX_LEGS = 6;
+/** Most legs a session may ever dial (joined, failed or hung up): a loop of failing dials stops here. */
+export const MAX_LEG_DIALS = 20;
+
+/**
+ * `dialing`: placed, ringing; `joined`: the callee answered and hears the conversation; `left`:
+ * hung up, failed (busy, no answer) or removed (`reason` says which, `detail` the provider's word).
+ */
+export const LegState = z.enum(['dialing', 'joined', 'left']);
+export type LegState = z.infer<typeof LegState>;
+
+
+/** `POST /v1/sessions/{id}/legs` body and response; `provider` defaults to the edge's TELEPHONY_PROVIDER. */
+export const LegRequest = z.strictObject({ to: PhoneAddress, from: PhoneAddress.optional(), provider: PhoneProvider.optional() });
+export type LegRequest = z.infer<typeof LegRequest>;
+export const LegResponse = z.strictObject({ legId: LegId, callSid: z.string() });
+export type LegResponse = z.infer<typeof LegResponse>;
+
+/** Data-channel events (worker -> client) as legs come and go. */
+export const LegJoinedEvent = z.strictObject({ type: z.literal('leg.joined'), legId: z.string(), kind: z.enum(['webrtc', 'phone', 'stream']), at: z.number() });
+export type LegJoinedEvent = z.infer<typeof LegJoinedEvent>;
+export const LegLeftEvent = z.strictObject({ type: z.literal('leg.left'), legId: z.string(), reason: z.string().max(64), at: z.number() });
+export type LegLeftEvent = z.infer<typeof LegLeftEvent>;
