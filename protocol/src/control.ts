@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { parseJson } from './parse.ts';
 import { SessionId, SessionKind } from './job.ts';
 import { IceServer } from './ice.ts';
+import { PhoneAddress } from './http.ts';
 import { PhoneProvider } from './phone-provider.ts';
 
 export { PhoneProvider } from './phone-provider.ts';
 import { EndReason, WorkerEndReason } from './session-state.ts';
-import { LegId, MAX_LEGS } from './legs.ts';
+import { LegId, MAX_LEGS, RecordingSaved } from './legs.ts';
 
 /**
  * The control WebSocket between a session's Durable Object (edge) and the media worker that
@@ -32,6 +33,9 @@ export const PhoneCall = z.strictObject({
   direction: z.enum(['inbound', 'outbound']),
 });
 export type PhoneCall = z.infer<typeof PhoneCall>;
+
+/** A worker's request id, echoed in the answer. */
+const RequestId = z.string().min(1).max(64);
 
 /** What a worker needs to carry a leg: its id, its call, and the token for its media socket. */
 export const LegHandover = z.strictObject({
@@ -83,6 +87,8 @@ export const ControlToWorker = z.discriminatedUnion('type', [
     takeover: z.boolean().optional(),
     /** The handler's last checkpointed `ctx.state` (JSON text), when the session is taken over or resumed. */
     state: StateJson.optional(),
+    /** The session is recorded (the client asked for it at creation). */
+    record: z.boolean().optional(),
     /** Legs the session added that are still up (a takeover): the worker dials each one's media socket. */
     legs: z.array(LegHandover).max(MAX_LEGS).optional(),
   }),
@@ -93,7 +99,14 @@ export const ControlToWorker = z.discriminatedUnion('type', [
    */
   z.strictObject({ type: z.literal('leg.add'), leg: LegHandover }),
   /** The leg is over at the edge (hung up, failed, removed): the worker drops it from the call. */
-  z.strictObject({ type: z.literal('leg.remove'), legId: LegId, reason: EndReason }),
+  z.strictObject({ type: z.literal('leg.remove'), legId: LegId, reason: EndReason, detail: z.string().max(256).optional() }),
+  /** The answer to the worker's `leg.dial`: the leg placed (its `leg.add` follows), or why not. */
+  z.strictObject({
+    type: z.literal('leg.dialed'),
+    requestId: RequestId,
+    legId: LegId.optional(),
+    error: z.strictObject({ code: z.string().max(64), message: z.string().max(512) }).optional(),
+  }),
   /**
    * The client resumed (`POST /v1/sessions/{id}/resume`) while this worker still holds the
    * session: a fresh SDP offer to answer with a new peer connection (the worker sends `answer`).
@@ -132,6 +145,12 @@ export const ControlToEdge = z.discriminatedUnion('type', [
   /** The handler's `ctx.state` at a turn end (JSON text), kept by the edge for a takeover. */
   z.strictObject({ type: z.literal('checkpoint'), state: StateJson }),
   z.strictObject({ type: z.literal('ice.refresh') }),
+  /** The recording's files are complete (at the session's end, or when the handler stopped it). */
+  z.strictObject({ type: z.literal('recording.saved'), ...RecordingSaved.shape }),
+  /** The handler dials a leg (`ctx.legs.dial`, a warm transfer): answered by `leg.dialed`. */
+  z.strictObject({ type: z.literal('leg.dial'), requestId: RequestId, to: PhoneAddress, from: PhoneAddress.optional(), provider: PhoneProvider.optional() }),
+  /** The handler hangs a leg up (`ctx.legs.hangup`): the edge ends its call and answers `leg.remove`. */
+  z.strictObject({ type: z.literal('leg.hangup'), legId: LegId }),
   /** A leg's stream started (the callee answered and hears the call). */
   z.strictObject({ type: z.literal('leg.joined'), legId: LegId }),
   /** The worker dropped a leg (its stream stopped or its socket closed), with its own reason. */

@@ -15,6 +15,12 @@ export const TokenResponse = z.strictObject({ token: z.string(), expiresAt: z.nu
 export const PhoneAddress = z.string().regex(/^(\+[1-9]\d{6,14}|client:[\w.-]{1,64}|sip:[^\s<>]{3,256})$/, 'must be an E.164 number (+15551234567), client:name or sip:uri');
 
 /** `POST /v1/calls` body and response; `provider` defaults to the edge's TELEPHONY_PROVIDER. */
-export const CallRequest = z.strictObject({ to: PhoneAddress, from: PhoneAddress.optional(), provider: PhoneProvider.optional() });
+export const CallRequest = z.strictObject({
+  to: PhoneAddress,
+  from: PhoneAddress.optional(),
+  provider: PhoneProvider.optional(),
+  /** Record the call (each leg and the mix, Ogg Opus). */
+  record: z.boolean().optional(),
+});
 export type CallRequest = z.infer<typeof CallRequest>;
 export const CallResponse = z.strictObject({ sessionId: z.string(), callSid: z.string() });

@@ -36,3 +36,29 @@ export const LegJoinedEvent = z.strictObject({ type: z.literal('leg.joined'), le
 export type LegJoinedEvent = z.infer<typeof LegJoinedEvent>;
 export const LegLeftEvent = z.strictObject({ type: z.literal('leg.left'), legId: z.string(), reason: z.string().max(64), at: z.number() });
 export type LegLeftEvent = z.infer<typeof LegLeftEvent>;
+
+/**
+ * Recording (opt in: `?record=true` on `POST /v1/sessions` and `GET /v1/stream`, `"record": true`
+ * in `POST /v1/calls`, or the handler's own option): each leg and the mix as Ogg Opus, streamed
+ * while the call runs to S3 (`s3://bucket/recordings/{sessionId}/{track}.ogg`) or a local folder.
+ * Tracks: `mix` (everyone and the handler) and `leg-{legId}` (what that leg said).
+ */
+export const RecordingTrack = z.strictObject({
+  track: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/),
+  uri: z.string().max(1024),
+  bytes: z.number().int().nonnegative(),
+  durationMs: z.number().nonnegative(),
+});
+export type RecordingTrack = z.infer<typeof RecordingTrack>;
+export const RecordingFailure = z.strictObject({ track: z.string().max(80), error: z.string().max(256) });
+export type RecordingFailure = z.infer<typeof RecordingFailure>;
+/** Most tracks of one session's recording: the mix plus one per leg over the session's life. */
+export const MAX_RECORDING_TRACKS = 17;
+export const RecordingSaved = z.strictObject({
+  tracks: z.array(RecordingTrack).max(MAX_RECORDING_TRACKS),
+  failed: z.array(RecordingFailure).max(MAX_RECORDING_TRACKS).optional(),
+});
+export type RecordingSaved = z.infer<typeof RecordingSaved>;
+/** Data-channel event (worker -> client) once the recording's files are complete. */
+export const RecordingSavedEvent = z.strictObject({ type: z.literal('recording.saved'), at: z.number(), ...RecordingSaved.shape });
+export type RecordingSavedEvent = z.infer<typeof RecordingSavedEvent>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SessionId, SessionKind } from './job.ts';
-import { LegState } from './legs.ts';
+import { LegState, RecordingSaved } from './legs.ts';
 import { PhoneProvider } from './phone-provider.ts';
 
 export const SessionState = z.enum(['created', 'queued', 'claimed', 'live', 'ended']);
@@ -77,5 +77,7 @@ export const SessionStatus = z.strictObject({
   callSid: z.string().optional(),
   /** The session's legs (`POST /v1/sessions/{id}/legs`), its first caller first; absent while it has only that one. */
   legs: z.array(LegStatus).optional(),
+  /** A recorded session: `recording` while it runs, then its files once saved. */
+  recording: z.strictObject({ state: z.enum(['recording', 'saved']), ...RecordingSaved.partial().shape }).optional(),
 });
 export type SessionStatus = z.infer<typeof SessionStatus>;

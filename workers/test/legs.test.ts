@@ -109,7 +109,7 @@ describe('legs', () => {
     await nextOf(worker, 'leg.add');
     const cb = await postSigned(`/twilio/status?leg=${legId}`, voiceForm(legSid, { CallStatus: 'no-answer', Direction: 'outbound-api' }));
     expect(cb.status).toBe(204);
-    expect(await nextOf(worker, 'leg.remove')).toEqual({ type: 'leg.remove', legId, reason: 'call_failed' });
+    expect(await nextOf(worker, 'leg.remove')).toEqual({ type: 'leg.remove', legId, reason: 'call_failed', detail: 'no-answer' });
     expect((await status(id)).legs?.[1]).toMatchObject({ legId, state: 'left', reason: 'call_failed' });
     // A late webhook for the finished leg hangs up rather than connecting.
     const late = await (await postSigned(`/twilio/voice?leg=${legId}`, voiceForm(legSid, { Direction: 'outbound-api' }))).text();

@@ -10,12 +10,20 @@
  * - Events: the primary's (its data channel) plus the other legs' (phone keypresses), each
  *   tagged with its `legId`; events to the client go to the primary (the only leg with a
  *   channel: a phone has none).
+ * - The handler can leave (`ctx.legs.leave()`, or the client's `{"type": "bot", "active": false}`):
+ *   it then hears nothing and its audio is dropped (MutedOutput), while the conference keeps
+ *   bridging the legs; `join()` (`"active": true`) brings it back. The client's `bot` messages are
+ *   the platform's, not the handler's: they are answered with `{"type": "bot", "active"}`.
  */
 import type { ChannelMessage } from '@switchboard/protocol';
 import type { AudioFrame } from '../audio/frame.ts';
 import type { PlayoutOutput } from '../audio/playout/types.ts';
 import type { MediaTransport } from '../transport/types.ts';
 import type { Conference } from './conference.ts';
+import { noLegs, type LegsApi } from './legs-api.ts';
+import { MutedOutput } from './muted-output.ts';
+
+const MUTED = new MutedOutput();
 
 export class ConferenceView implements MediaTransport {
   readonly primary: MediaTransport;
@@ -24,16 +32,54 @@ export class ConferenceView implements MediaTransport {
   readonly #offs: Array<void | (() => void)> = [];
   #conference: Conference | null = null;
   #offMixed: (() => void) | null = null;
+  #present = true;
+  /** The session's legs as the handler sees them (`ctx.legs`); set by their owner. */
+  legs: LegsApi;
 
   constructor(primary: MediaTransport) {
     this.primary = primary;
+    const alone = noLegs(() => ({ legId: '', kind: primary.kind, state: 'joined', primary: true }));
+    const view = this;
+    this.legs = {
+      list: alone.list,
+      dial: alone.dial,
+      hangup: alone.hangup,
+      say: alone.say,
+      leave: () => this.setPresent(false),
+      join: () => this.setPresent(true),
+      get present() {
+        return view.present;
+      },
+    };
     this.#offs.push(
       primary.onAudio((frame) => {
-        if (this.#conference) return; // the conference mixes it in
+        if (this.#conference || !this.#present) return; // the conference mixes it in; a handler that left hears nothing
         for (const cb of this.#audio) cb(frame);
       }),
     );
-    this.#offs.push(primary.onEvent((event) => this.#emit(event)));
+    this.#offs.push(
+      primary.onEvent((event) => {
+        if (event.type === 'bot' && typeof event['active'] === 'boolean') {
+          if (event['active']) this.legs.join();
+          else this.legs.leave();
+          return;
+        }
+        this.#emit(event);
+      }),
+    );
+  }
+
+  /** False while the handler has left the call. */
+  get present(): boolean {
+    return this.#present;
+  }
+
+  /** The handler leaves (false) or rejoins (true); its queued audio is dropped on leaving. The client is told. */
+  setPresent(present: boolean): void {
+    if (present === this.#present) return;
+    if (!present) this.output.clear();
+    this.#present = present;
+    this.primary.sendEvent({ type: 'bot', active: present });
   }
 
   get kind(): MediaTransport['kind'] {
@@ -41,6 +87,7 @@ export class ConferenceView implements MediaTransport {
   }
 
   get output(): PlayoutOutput {
+    if (!this.#present) return MUTED;
     return this.#conference?.handlerOutput ?? this.primary.output;
   }
 
@@ -51,6 +98,7 @@ export class ConferenceView implements MediaTransport {
     this.#conference = conference;
     if (conference)
       this.#offMixed = conference.onMixed((frame) => {
+        if (!this.#present) return;
         for (const cb of this.#audio) cb(frame);
       });
   }

@@ -20,7 +20,7 @@ import { audioFrame, type AudioFrame } from '../audio/frame.ts';
 import { PlayoutEngine } from '../audio/playout/engine.ts';
 import type { PlayoutOutput } from '../audio/playout/types.ts';
 import type { MediaTransport } from '../transport/types.ts';
-import { ConferenceMixer } from './mixer.ts';
+import { ConferenceMixer, type MixResult } from './mixer.ts';
 
 export interface ConferenceOptions {
   /** The rate every leg is mixed at. */
@@ -57,6 +57,7 @@ export class Conference {
   readonly #mixer: ConferenceMixer;
   readonly #legs = new Map<string, Leg>();
   readonly #mixedListeners = new Set<(frame: AudioFrame) => void>();
+  readonly #taps = new Set<(result: MixResult) => void>();
   readonly #toAll: PlayoutEngine;
   readonly #toLeg = new Map<string, PlayoutEngine>();
   #closed = false;
@@ -126,6 +127,15 @@ export class Conference {
     this.#mixer.removeLeg(legId);
   }
 
+  /**
+   * Each tick's whole result (every leg's own frame, the mix of all with the handler), for a
+   * recorder: called within the tick, its frames valid only until the callback returns.
+   */
+  onTick(cb: (result: MixResult) => void): () => void {
+    this.#taps.add(cb);
+    return () => this.#taps.delete(cb);
+  }
+
   /** Every leg mixed (the handler's input), one frame per tick. Returns the unsubscribe. */
   onMixed(cb: (frame: AudioFrame) => void): () => void {
     this.#mixedListeners.add(cb);
@@ -148,6 +158,7 @@ export class Conference {
     this.#toAll.destroy();
     this.#mixer.close();
     this.#mixedListeners.clear();
+    this.#taps.clear();
   }
 
   #handlerEngine(to: string | undefined): PlayoutEngine {
@@ -188,6 +199,7 @@ export class Conference {
       const everyone = audioFrame(r.everyone.samples.slice(), r.everyone.sampleRate, 1);
       for (const cb of this.#mixedListeners) cb(everyone);
     }
+    for (const tap of this.#taps) tap(r);
     const us = (performance.now() - t0) * 1000;
     this.#tickUsTotal += us;
     if (us > this.#tickUsMax) this.#tickUsMax = us;

@@ -61,6 +61,8 @@ export interface MixResult {
   /** Every leg mixed, without handler audio: what a bot that listens to everyone hears. */
   readonly everyone: AudioFrame;
   readonly everyoneActive: boolean;
+  /** Every leg and the handler's audio to everyone: the whole conversation, as a recording of the mix hears it. */
+  readonly all: AudioFrame;
 }
 
 export interface ConferenceStats {
@@ -110,7 +112,8 @@ export class ConferenceMixer {
   readonly #handlerAllBuf: Int16Array;
   readonly #sum: Int32Array;
   readonly #everyone: Int16Array;
-  readonly #result: { tick: number; listeners: ListenerMix[]; legs: LegFrame[]; everyone: AudioFrame; everyoneActive: boolean };
+  readonly #all: Int16Array;
+  readonly #result: { tick: number; listeners: ListenerMix[]; legs: LegFrame[]; everyone: AudioFrame; everyoneActive: boolean; all: AudioFrame };
   #closed = false;
 
   /** Loads the resampler wasm first, so legs at any rate can push synchronously. */
@@ -130,7 +133,15 @@ export class ConferenceMixer {
     this.#handlerAllBuf = new Int16Array(this.frameSamples);
     this.#sum = new Int32Array(this.frameSamples);
     this.#everyone = new Int16Array(this.frameSamples);
-    this.#result = { tick: 0, listeners: [], legs: [], everyone: audioFrame(this.#everyone, this.sampleRate, 1), everyoneActive: false };
+    this.#all = new Int16Array(this.frameSamples);
+    this.#result = {
+      tick: 0,
+      listeners: [],
+      legs: [],
+      everyone: audioFrame(this.#everyone, this.sampleRate, 1),
+      everyoneActive: false,
+      all: audioFrame(this.#all, this.sampleRate, 1),
+    };
   }
 
   get legCount(): number {
@@ -215,6 +226,9 @@ export class ConferenceMixer {
     const hAll = this.#handlerAllBuf;
     const hAllLive = this.#handlerAll.read(hAll);
     if (hAllLive) for (let i = 0; i < n; i++) sum[i]! += hAll[i]!;
+    const all = this.#all;
+    if (hAllLive) for (let i = 0; i < n; i++) all[i] = clamp16(sum[i]!);
+    else all.set(everyone);
 
     for (let s = 0; s < slots.length; s++) {
       const slot = slots[s]!;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { noLegs } from '../conference/legs-api.ts';
 import { durationMs, isAudioFrame, type AudioFrame } from '../audio/frame.ts';
 import echo from './echo.ts';
 import { replyOnPause, REPLY_ON_PAUSE_DEFAULTS } from './reply-on-pause.ts';
@@ -68,6 +69,8 @@ const ctx = (): HandlerContext => ({
   inputs: new Map(),
   state: {},
   clearPlayback: () => 0,
+  legs: noLegs(() => ({ legId: 's', kind: 'webrtc', state: 'joined', primary: true })),
+  transfer: () => Promise.resolve({ ok: false, mode: 'warm', reason: 'unsupported' }),
 });
 
 async function collect(it: AsyncIterable<ReplyChunk>): Promise<ReplyChunk[]> {

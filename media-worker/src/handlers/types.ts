@@ -1,5 +1,7 @@
 import type { ChannelMessage, SessionKind } from '@switchboard/protocol';
 import type { AudioFrame } from '../audio/frame.ts';
+import type { LegsApi } from '../conference/legs-api.ts';
+import type { TransferOptions, TransferResult } from '../conference/transfer.ts';
 
 /** What a handler knows of its session. */
 export interface SessionInfo {
@@ -60,6 +62,19 @@ export interface HandlerContext {
    * Reply-on-pause handlers need not call it: the pipeline does on barge-in.
    */
   clearPlayback(): number;
+  /**
+   * The session's legs: who is in the call (`list()`), `dial(to)` a number in, `hangup(legId)`,
+   * `say(legId, audio)` to one leg only, `leave()` the call to its people (the conference keeps
+   * bridging them) and `join()` again. While other legs are joined the handler hears everyone
+   * mixed and its replies go to every leg.
+   */
+  readonly legs: LegsApi;
+  /**
+   * Hands the call to a human: warm (default) dials `to` as a new leg, plays `brief` to them
+   * alone, then leaves the caller and the human talking. A failed dial (busy, no answer) resolves
+   * `{ok: false, reason, detail}` and the handler carries on with the caller.
+   */
+  transfer(to: string, options?: TransferOptions): Promise<TransferResult>;
 }
 
 /** What a handler yields: audio at any sample rate, or an event for the client. */

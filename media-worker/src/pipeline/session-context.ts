@@ -9,6 +9,8 @@ import type { AudioFrame } from '../audio/frame.ts';
 import type { SegmentResult } from '../audio/playout/types.ts';
 import type { HandlerContext, Interruption, SessionInfo } from '../handlers/types.ts';
 import type { MediaTransport } from '../transport/types.ts';
+import { noLegs, type LegsApi } from '../conference/legs-api.ts';
+import { transfer } from '../conference/transfer.ts';
 
 export interface PipelineLogger {
   warn(message: string, fields?: Record<string, unknown>): void;
@@ -112,6 +114,12 @@ export class SessionContext {
     return { controller, release: () => this.lifetime.signal.removeEventListener('abort', onStop) };
   }
 
+  /** The session's legs as the handler sees them: the transport's (a conference view), or the caller alone. */
+  get legs(): LegsApi {
+    return this.transport.legs ?? (this.#alone ??= noLegs(() => ({ legId: this.session.id, kind: this.session.kind, state: 'joined', primary: true })));
+  }
+  #alone: LegsApi | undefined;
+
   handlerContext(signal: AbortSignal): HandlerContext {
     const sc = this;
     return {
@@ -124,6 +132,11 @@ export class SessionContext {
       inputs: this.inputs,
       state: this.state,
       clearPlayback: () => this.clearPlayback(),
+      get legs() {
+        return sc.legs;
+      },
+      // The session's lifetime, not the reply's: a caller speaking while the human is dialled does not call the transfer off.
+      transfer: (to, options) => transfer(sc.legs, to, { ...options, signal: options?.signal ?? sc.lifetime.signal }),
     };
   }
 }

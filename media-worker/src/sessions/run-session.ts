@@ -204,7 +204,10 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
           legs.add(msg.leg);
           return;
         case 'leg.remove':
-          legs.remove(msg.legId, msg.reason);
+          legs.remove(msg.legId, msg.reason, msg.detail);
+          return;
+        case 'leg.dialed':
+          legs.dialed(msg);
           return;
         case 'media.lost':
           // The stream closed without stop: the call goes on in the next stream Twilio opens.

@@ -10,9 +10,12 @@
  * `leg.left` when it stops or its socket closes) and tells the primary's client (`leg.joined`,
  * `leg.left` events).
  */
-import type { ControlToEdge, LegHandover, WorkerEndReason } from '@switchboard/protocol';
+import type { ControlToEdge, ControlToWorker, LegHandover, WorkerEndReason } from '@switchboard/protocol';
+import type { AudioFrame } from '../audio/frame.ts';
+import type { SegmentResult } from '../audio/playout/types.ts';
 import { Conference } from '../conference/conference.ts';
 import { ConferenceView } from '../conference/conference-view.ts';
+import { LegDialError, type DialOptions, type LegInfo, type LegsApi } from '../conference/legs-api.ts';
 import type { MediaTransport } from '../transport/types.ts';
 import { serializerFor } from '../transport/socket/serializers/index.ts';
 import { SocketTransport } from '../transport/socket/socket-transport.ts';
@@ -20,6 +23,10 @@ import { transportEnd } from './end-reason.ts';
 
 /** How long a dialled leg may ring before its stream starts (the providers ring for up to 60 s). */
 export const LEG_RING_TIMEOUT_MS = 75_000;
+/** How long the edge may take to place a dialled call (its provider's REST API). */
+const DIAL_REQUEST_TIMEOUT_MS = 15_000;
+/** Audio the handler may have queued ahead to one leg before say() waits for room. */
+const SAY_AHEAD_MS = 2000;
 /** A phone leg's output holds its provider's lead (200 ms) plus acknowledgement round trips: its live bound. */
 const PHONE_LIVE_BOUND_MS = 300;
 const WEBRTC_LIVE_BOUND_MS = 100;
@@ -29,7 +36,8 @@ export interface SessionLegsDeps {
   /** The rate the conference mixes at. */
   sampleRate: number;
   socket: { edgeUrl: string; workerId: string };
-  report: (msg: Extract<ControlToEdge, { type: 'leg.joined' | 'leg.left' }>) => void;
+  /** To the edge, over the control socket. */
+  report: (msg: Extract<ControlToEdge, { type: 'leg.joined' | 'leg.left' | 'leg.dial' | 'leg.hangup' }>) => void;
   log: (m: string) => void;
   /** Wall clock for events' `at`, ms. */
   now?: () => number;
@@ -37,9 +45,11 @@ export interface SessionLegsDeps {
 
 interface AddedLeg {
   readonly transport: SocketTransport;
+  readonly to: string;
   joined: boolean;
-  /** The edge dropped it (no `leg.left` goes back). */
+  /** The edge dropped it (no `leg.left` goes back), and why. */
   removed: boolean;
+  removedWhy?: { reason: string; detail?: string | undefined };
   ringTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -53,16 +63,117 @@ export class SessionLegs {
   #conference: Conference | null = null;
   #starting: Promise<Conference> | null = null;
   #closed = false;
+  #requests = 0;
+  /** Dials the handler asked for, waiting for the edge's `leg.dialed`. */
+  readonly #dialing = new Map<string, { resolve: (legId: string) => void; reject: (err: Error) => void }>();
+  /** Dialled legs the handler waits on, until they join or leave. */
+  readonly #joining = new Map<string, { resolve: (leg: LegInfo) => void; reject: (err: Error) => void }>();
+  /** Why recent legs left (the handler's dial may learn of it after the fact); bounded. */
+  readonly #leftWhy = new Map<string, { reason: string; detail?: string | undefined }>();
+  /** The handler's view of the legs (`ctx.legs`). */
+  readonly api: LegsApi;
+  /** The conference runs for the whole session (recording), even with the primary alone. */
+  #kept = false;
 
   constructor(deps: SessionLegsDeps) {
     this.#d = deps;
     this.#now = deps.now ?? (() => performance.timeOrigin + performance.now());
+    const legs = this;
+    this.api = {
+      list: () => this.list(),
+      dial: (to, o) => this.dial(to, o),
+      hangup: (legId) => this.hangup(legId),
+      say: (legId, audio, signal) => this.say(legId, audio, signal),
+      leave: () => this.#view?.setPresent(false),
+      join: () => this.#view?.setPresent(true),
+      get present() {
+        return legs.#view?.present ?? true;
+      },
+    };
+  }
+
+  list(): LegInfo[] {
+    const primary: LegInfo = { legId: this.#d.sessionId, kind: this.#view?.primary.kind ?? 'webrtc', state: 'joined', primary: true };
+    const added = [...this.#legs].map(([legId, l]): LegInfo => ({ legId, kind: 'phone', state: l.joined ? 'joined' : 'dialing', primary: false, to: l.to }));
+    return [primary, ...added];
+  }
+
+  /** The handler dials `to` (the edge places the call); resolves once the callee's stream started. */
+  async dial(to: string, o: DialOptions = {}): Promise<LegInfo> {
+    if (this.#closed) throw new LegDialError('ended', 'the session has ended');
+    const requestId = `d${++this.#requests}`;
+    const legId = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#dialing.delete(requestId);
+        reject(new LegDialError('timeout', `the edge did not place the call within ${DIAL_REQUEST_TIMEOUT_MS} ms`));
+      }, DIAL_REQUEST_TIMEOUT_MS);
+      this.#dialing.set(requestId, {
+        resolve: (id) => (clearTimeout(timer), resolve(id)),
+        reject: (err) => (clearTimeout(timer), reject(err)),
+      });
+      this.#d.report({ type: 'leg.dial', requestId, to, ...(o.from ? { from: o.from } : {}), ...(o.provider ? { provider: o.provider } : {}) });
+    });
+    return new Promise<LegInfo>((resolve, reject) => {
+      const leg = this.#legs.get(legId);
+      const left = this.#leftWhy.get(legId);
+      if (leg?.joined) return resolve(this.list().find((l) => l.legId === legId)!);
+      if (!leg) return reject(new LegDialError(left?.reason ?? 'error', left?.detail ?? 'the leg is gone'));
+      const onAbort = () => this.hangup(legId);
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      this.#joining.set(legId, {
+        resolve: (info) => (o.signal?.removeEventListener('abort', onAbort), resolve(info)),
+        reject: (err) => (o.signal?.removeEventListener('abort', onAbort), reject(err)),
+      });
+    });
+  }
+
+  /** The edge's answer to a `leg.dial`. */
+  dialed(msg: Extract<ControlToWorker, { type: 'leg.dialed' }>): void {
+    const pending = this.#dialing.get(msg.requestId);
+    if (!pending) return;
+    this.#dialing.delete(msg.requestId);
+    if (msg.legId) pending.resolve(msg.legId);
+    else pending.reject(new LegDialError(msg.error?.code ?? 'error', msg.error?.message));
+  }
+
+  /** The handler hangs a leg up: the edge ends its call; the worker drops it at once. */
+  hangup(legId: string): boolean {
+    const leg = this.#legs.get(legId);
+    if (!leg) return false;
+    this.#d.report({ type: 'leg.hangup', legId });
+    leg.removed = true;
+    leg.removedWhy = { reason: 'worker_ended', detail: 'the handler hung up' };
+    void leg.transport.close('client_hangup');
+    return true;
+  }
+
+  /** Audio to one leg only: through the conference, or the primary's own output while it is alone. */
+  async say(legId: string, audio: AsyncIterable<AudioFrame> | Iterable<AudioFrame>, signal?: AbortSignal): Promise<SegmentResult> {
+    const conf = this.#conference;
+    const out =
+      conf?.has(legId) === true ? conf.handlerOutputTo(legId) : legId === this.#d.sessionId && !conf && this.#view ? this.#view.primary.output : null;
+    if (!out) throw new Error(`no leg ${legId} to speak to (a dialled leg can be spoken to once it joined)`);
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const frame of audio) {
+        if (stop.signal.aborted || this.#closed) break;
+        out.push(frame);
+        if (out.queuedMs() > SAY_AHEAD_MS && !(await out.whenQueuedAtMost(SAY_AHEAD_MS / 2, stop.signal))) break;
+      }
+      if (stop.signal.aborted) return out.clear();
+      return await out.finish();
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   /** The handler's view of the session over the primary's (new) transport: a pipeline runs on it. */
   attach(primary: MediaTransport): ConferenceView {
     this.#view?.detach();
     const view = new ConferenceView(primary);
+    view.legs = this.api;
     this.#view = view;
     const conf = this.#conference;
     if (conf) {
@@ -82,6 +193,15 @@ export class SessionLegs {
     return this.#conference;
   }
 
+  /**
+   * Runs the conference from now until the session ends, even with the primary alone: a session
+   * being recorded needs every leg's audio and the mix, tick by tick (Conference.onTick).
+   */
+  keepConference(): Promise<Conference> {
+    this.#kept = true;
+    return this.#ensureConference();
+  }
+
   /** A leg the edge dialled (or, on a takeover, one still up): its media socket is dialled now; the callee joins when the stream starts. */
   add(leg: LegHandover): void {
     if (this.#closed || this.#legs.has(leg.legId)) return;
@@ -92,7 +212,7 @@ export class SessionLegs {
       socket: { edgeUrl: this.#d.socket.edgeUrl, sessionId: leg.legId, token: leg.resumeToken, workerId: this.#d.socket.workerId },
       log,
     });
-    const added: AddedLeg = { transport, joined: false, removed: false, ringTimer: undefined };
+    const added: AddedLeg = { transport, to: leg.call.to, joined: false, removed: false, ringTimer: undefined };
     added.ringTimer = setTimeout(() => void transport.close('no_media_stream'), LEG_RING_TIMEOUT_MS);
     this.#legs.set(leg.legId, added);
     transport.onStart(() => void this.#joined(leg.legId, added).catch((err: unknown) => log(`joining the conference failed: ${String(err)}`)));
@@ -105,16 +225,20 @@ export class SessionLegs {
   }
 
   /** The edge dropped the leg (hung up, failed, removed). */
-  remove(legId: string, reason: string): void {
+  remove(legId: string, reason: string, detail?: string): void {
     const leg = this.#legs.get(legId);
     if (!leg) return;
     leg.removed = true;
+    leg.removedWhy = { reason, detail };
     void leg.transport.close(reason === 'client_hangup' ? 'client_hangup' : 'phone_hangup');
   }
 
   /** The session is over: every leg's socket is closed and the conference stopped. */
   async close(reason: string): Promise<void> {
     this.#closed = true;
+    for (const p of [...this.#dialing.values(), ...this.#joining.values()]) p.reject(new LegDialError('ended', reason));
+    this.#dialing.clear();
+    this.#joining.clear();
     const closing = [...this.#legs.values()].map((l) => {
       l.removed = true;
       clearTimeout(l.ringTimer);
@@ -136,6 +260,9 @@ export class SessionLegs {
     const conf = await this.#ensureConference();
     if (this.#legs.get(legId) !== leg || this.#closed) return;
     conf.addLeg(legId, leg.transport, { liveBoundMs: PHONE_LIVE_BOUND_MS });
+    const waiting = this.#joining.get(legId);
+    this.#joining.delete(legId);
+    waiting?.resolve(this.list().find((l) => l.legId === legId)!);
   }
 
   #left(legId: string, leg: AddedLeg, reason: string): void {
@@ -144,6 +271,12 @@ export class SessionLegs {
     this.#legs.delete(legId);
     this.#conference?.removeLeg(legId);
     const end = transportEnd(reason);
+    const why = leg.removedWhy ?? { reason: end.reason, detail: end.detail };
+    this.#leftWhy.set(legId, why);
+    if (this.#leftWhy.size > 32) this.#leftWhy.delete(this.#leftWhy.keys().next().value!);
+    const waiting = this.#joining.get(legId);
+    this.#joining.delete(legId);
+    waiting?.reject(new LegDialError(why.reason, why.detail));
     if (!leg.removed) this.#d.report({ type: 'leg.left', legId, reason: end.reason as WorkerEndReason, ...(end.detail ? { detail: end.detail } : {}) });
     if (!this.#closed) this.#view?.sendEvent({ type: 'leg.left', legId, reason: end.reason, at: this.#now() });
     if (![...this.#legs.values()].some((l) => l.joined)) void this.#retireWhenIdle();
@@ -167,10 +300,10 @@ export class SessionLegs {
   /** No other leg is joined: once the handler's audio in the mix has played, the primary is served directly again. */
   async #retireWhenIdle(): Promise<void> {
     const conf = this.#conference;
-    if (!conf) return;
+    if (!conf || this.#kept) return;
     const idle = new AbortController();
     await conf.handlerOutput.whenQueuedAtMost(0, idle.signal);
-    if (this.#conference !== conf || [...this.#legs.values()].some((l) => l.joined)) return;
+    if (this.#conference !== conf || this.#kept || [...this.#legs.values()].some((l) => l.joined)) return;
     this.#conference = null;
     this.#view?.useConference(null);
     conf.close();

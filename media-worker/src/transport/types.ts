@@ -1,6 +1,7 @@
 import type { ChannelMessage, SessionKind } from '@switchboard/protocol';
 import type { AudioFrame } from '../audio/frame.ts';
 import type { PlayoutOutput } from '../audio/playout/types.ts';
+import type { LegsApi } from '../conference/legs-api.ts';
 
 /**
  * What the pipeline sees of a call, whatever carries it (WebRTC or a Twilio Media Stream).
@@ -27,4 +28,6 @@ export interface MediaTransport {
   /** Sends an event to the client, when the transport has a way to (else drops it). */
   sendEvent(event: ChannelMessage): void;
   close(reason: string): void;
+  /** The session's legs (the pipeline's view of a session, conference/conference-view.ts); absent: the caller alone. */
+  readonly legs?: LegsApi;
 }

@@ -32,7 +32,7 @@ export const calls = new Hono<{ Bindings: Env }>().post('/v1/calls', async (c) =
   });
   const sessionId = await phoneSessionId(provider, callSid);
   const call: PhoneCall = { provider, callSid, from: parsed.data.from ?? defaultFrom(config, provider), to: parsed.data.to, direction: 'outbound' };
-  unwrap(await sessionStub(c.env, sessionId).startPhone(sessionId, call));
+  unwrap(await sessionStub(c.env, sessionId).startPhone(sessionId, call, parsed.data.record === true));
   const body: z.infer<typeof CallResponse> = { sessionId, callSid };
   return c.json(body, 201);
 });

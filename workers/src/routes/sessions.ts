@@ -2,12 +2,20 @@ import { Hono } from 'hono';
 import { callerKey, requireClient } from '../auth/guards.ts';
 import { loadConfig } from '../config.ts';
 import type { Env } from '../env.ts';
+import { badRequest } from '../errors.ts';
 import { readText, requireMediaType } from '../http/body.ts';
 import { limitCreation } from '../http/rate-limit.ts';
 import { validateOffer } from '../sdp/offer.ts';
 import { parseTrickleFragment } from '../sdp/trickle.ts';
 import { acquireSessionSlot, releaseSessionSlot } from '../session/client-stub.ts';
 import { newWebRtcSessionId, sessionStub, unwrap } from '../session/stub.ts';
+
+/** `?record=true` asks for the session to be recorded (`false` or absent: not); anything else is a 400. */
+export function recordQuery(value: string | undefined): boolean {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw badRequest('record must be true or false');
+}
 
 /** WHIP (RFC 9725): create with an SDP offer, trickle with PATCH, end with DELETE, read status. */
 export const sessions = new Hono<{ Bindings: Env }>()
@@ -26,7 +34,7 @@ export const sessions = new Hono<{ Bindings: Env }>()
     await acquireSessionSlot(c.env, clientKey, id, endsAt, config.MAX_SESSIONS_PER_CLIENT);
     let r;
     try {
-      r = unwrap(await sessionStub(c.env, id).startWebRtc({ id, offer, offerUfrag: info.ufrag, caller, clientKey, endsAt }));
+      r = unwrap(await sessionStub(c.env, id).startWebRtc({ id, offer, offerUfrag: info.ufrag, caller, clientKey, endsAt, record: recordQuery(c.req.query('record')) }));
     } catch (err) {
       await releaseSessionSlot(c.env, clientKey, id);
       throw err;

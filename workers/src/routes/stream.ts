@@ -6,6 +6,7 @@ import { HttpError } from '../errors.ts';
 import { limitCreation } from '../http/rate-limit.ts';
 import { acquireSessionSlot, releaseSessionSlot } from '../session/client-stub.ts';
 import { newWebRtcSessionId, sessionStub, unwrap } from '../session/stub.ts';
+import { recordQuery } from './sessions.ts';
 
 /**
  * WebSocket audio clients (docs/stream-protocol.md): same auth and per-client limit as WHIP; the
@@ -23,7 +24,7 @@ export const stream = new Hono<{ Bindings: Env }>().get('/v1/stream', async (c) 
   await acquireSessionSlot(c.env, clientKey, id, endsAt, config.MAX_SESSIONS_PER_CLIENT);
   const stub = sessionStub(c.env, id);
   try {
-    unwrap(await stub.startStream({ id, caller, clientKey, endsAt }));
+    unwrap(await stub.startStream({ id, caller, clientKey, endsAt, record: recordQuery(c.req.query('record')) }));
   } catch (err) {
     await releaseSessionSlot(c.env, clientKey, id);
     throw err;

@@ -70,8 +70,8 @@ export class CallSession extends DurableObject<Env> {
     return this.client.resume(args);
   }
 
-  startPhone(id: string, call: PhoneCall): Promise<Result<object>> {
-    return this.phone.startPhone(id, call);
+  startPhone(id: string, call: PhoneCall, record?: boolean): Promise<Result<object>> {
+    return this.phone.startPhone(id, call, record);
   }
 
   voice(id: string, call: PhoneCall): Promise<Result<PhoneVoiceAction>> {

@@ -30,11 +30,13 @@ export class ClientApi {
     /** The ClientSessions slot the route took for it (released when the session ends) and its expiry. */
     clientKey: string;
     endsAt: number;
+    record?: boolean;
   }): Promise<Result<{ answer: string; etag: string }>> {
     const h = this.host;
     if (h.rec) return fail(409, 'conflict', 'session already exists');
     const timeout = h.config.CLAIM_TIMEOUT_MS;
     const extra: Partial<SessionRecord> = { offer: args.offer, offerUfrag: args.offerUfrag, clientKey: args.clientKey, endsAt: args.endsAt };
+    if (args.record) extra.record = true;
     if (args.caller.kind === 'client') extra.clientSubject = args.caller.subject;
     try {
       await h.createAndQueue(args.id, 'webrtc', Date.now(), extra, timeout);
@@ -57,10 +59,11 @@ export class ClientApi {
    * attaches the client's socket to the media relay, and the claiming worker dials its media
    * socket. Nobody claiming within CLAIM_TIMEOUT_MS ends it (claim_timeout closes the socket).
    */
-  async startStream(args: { id: string; caller: Caller; clientKey: string; endsAt: number }): Promise<Result<object>> {
+  async startStream(args: { id: string; caller: Caller; clientKey: string; endsAt: number; record?: boolean }): Promise<Result<object>> {
     const h = this.host;
     if (h.rec) return fail(409, 'conflict', 'session already exists');
     const extra: Partial<SessionRecord> = { clientKey: args.clientKey, endsAt: args.endsAt };
+    if (args.record) extra.record = true;
     if (args.caller.kind === 'client') extra.clientSubject = args.caller.subject;
     try {
       await h.createAndQueue(args.id, 'stream', Date.now(), extra, h.config.CLAIM_TIMEOUT_MS);

@@ -27,5 +27,6 @@ export async function buildHandover(rec: SessionRecord, config: Config, takeover
   if (takeover) msg.takeover = true;
   if (rec.checkpoint !== undefined) msg.state = rec.checkpoint;
   if (legs.length > 0) msg.legs = legs;
+  if (rec.record) msg.record = true;
   return msg;
 }

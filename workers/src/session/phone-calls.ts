@@ -24,10 +24,10 @@ export class PhoneCalls {
   }
 
   /** Creates (idempotently) and queues a phone session. */
-  async startPhone(id: string, call: PhoneCall): Promise<Result<object>> {
+  async startPhone(id: string, call: PhoneCall, record = false): Promise<Result<object>> {
     if (this.host.rec) return { ok: true };
     try {
-      await this.host.createAndQueue(id, 'phone', Date.now(), { call }, this.host.config.PHONE_WAIT_MS);
+      await this.host.createAndQueue(id, 'phone', Date.now(), record ? { call, record } : { call }, this.host.config.PHONE_WAIT_MS);
     } catch (err) {
       return asFailure(err);
     }

@@ -1,4 +1,4 @@
-import type { EndReason, LegStatus, PhoneCall, SessionKind, SessionState, SessionStatus } from '@switchboard/protocol';
+import type { EndReason, LegStatus, PhoneCall, RecordingSaved, SessionKind, SessionState, SessionStatus } from '@switchboard/protocol';
 
 /** What a CallSession Durable Object stores about its session. Times are epoch ms. */
 export interface SessionRecord {
@@ -52,6 +52,10 @@ export interface SessionRecord {
   legs?: LegStatus[];
   /** A leg's own object: the session it belongs to (its worker carries the leg; no job of its own). */
   parentId?: string;
+  /** The client asked for the session to be recorded. */
+  record?: boolean;
+  /** The recording's files, once the worker saved them. */
+  recording?: RecordingSaved;
 }
 
 const NEXT: Record<SessionState, readonly SessionState[]> = {
@@ -88,8 +92,16 @@ export function toStatus(rec: SessionRecord, internals: boolean): SessionStatus 
   if (rec.endedAt) s.endedAt = rec.endedAt;
   if (internals && rec.workerId) s.workerId = rec.workerId;
   if (rec.call) s.callSid = rec.call.callSid;
+  if (rec.record || rec.recording) s.recording = recordingStatus(rec, internals);
   if (rec.legs?.length) s.legs = [firstLeg(rec), ...rec.legs.map((l) => (internals || !l.detail ? l : withoutDetail(l)))];
   return s;
+}
+
+/** Where the recording is: its files' URIs for API keys; their names and lengths for client tokens. */
+function recordingStatus(rec: SessionRecord, internals: boolean): NonNullable<SessionStatus['recording']> {
+  if (!rec.recording) return { state: 'recording' };
+  const tracks = internals ? rec.recording.tracks : rec.recording.tracks.map((t) => ({ ...t, uri: '' }));
+  return { state: 'saved', tracks, ...(rec.recording.failed ? { failed: rec.recording.failed } : {}) };
 }
 
 /** The session's first caller, as a leg: its id is the session's. */

@@ -159,7 +159,8 @@ export class SessionHost {
     const control = this.controlSocket();
     if (control) {
       if (reason !== 'worker_ended' && reason !== 'worker_lost') this.send({ type: 'hangup', reason });
-      safeClose(control, 1000, reason);
+      // A recorded session's worker still reports where the files went: it closes the socket after.
+      if (!rec.record || reason === 'worker_ended') safeClose(control, 1000, reason);
     }
     for (const tag of [PEER, MEDIA]) for (const ws of this.ctx.getWebSockets(tag)) safeClose(ws, 1000, reason);
     this.answered.resolveAll(null);

@@ -34,9 +34,26 @@ export class SessionLegs {
 
   /** `POST /v1/sessions/{id}/legs`: dials `req.to`; the callee joins when they answer. */
   async add(caller: Caller, req: LegRequest): Promise<Result<{ legId: string; callSid: string }>> {
-    const h = this.host;
     const denied = this.client.checkClient(caller);
     if (denied) return denied;
+    return this.dial(req);
+  }
+
+  /** The handler dials (`leg.dial` from the worker): placed like the client's, answered with `leg.dialed`. */
+  async dialForWorker(msg: { requestId: string; to: string; from?: string | undefined; provider?: LegRequest['provider'] }): Promise<void> {
+    const r = await this.dial({ to: msg.to, ...(msg.from ? { from: msg.from } : {}), ...(msg.provider ? { provider: msg.provider } : {}) });
+    if (r.ok) this.host.send({ type: 'leg.dialed', requestId: msg.requestId, legId: r.legId });
+    else this.host.send({ type: 'leg.dialed', requestId: msg.requestId, error: { code: r.code, message: r.message.slice(0, 512) } });
+  }
+
+  /** The handler hung a leg up (`leg.hangup`). */
+  async hangupForWorker(legId: string): Promise<void> {
+    const leg = this.host.rec?.legs?.find((l) => l.legId === legId);
+    if (leg && leg.state !== 'left') await this.end(leg, 'worker_ended', 'the handler hung up');
+  }
+
+  private async dial(req: LegRequest): Promise<Result<{ legId: string; callSid: string }>> {
+    const h = this.host;
     const rec = h.rec!;
     if (rec.state === 'ended') return fail(410, 'gone', 'session has ended');
     if (rec.state !== 'claimed' && rec.state !== 'live') return fail(409, 'not_live', 'a leg can join once a worker holds the session');
@@ -105,7 +122,7 @@ export class SessionLegs {
     const leg = this.host.rec?.legs?.find((l) => l.legId === legId);
     if (!leg || leg.state === 'left') return;
     await this.update(legId, { state: 'left', reason, leftAt: Date.now(), ...(detail ? { detail: detail.slice(0, 256) } : {}) });
-    this.host.send({ type: 'leg.remove', legId, reason });
+    this.host.send({ type: 'leg.remove', legId, reason, ...(detail ? { detail: detail.slice(0, 256) } : {}) });
   }
 
   /** The legs still up, for a worker that takes the session over (with fresh media socket tokens); their objects learn the new worker. */
@@ -129,7 +146,7 @@ export class SessionLegs {
   /** Ends a leg: recorded as left, the worker told, the call hung up at the provider, the leg's object ended. */
   private async end(leg: LegStatus, reason: EndReason, detail?: string, tellWorker = true): Promise<void> {
     await this.update(leg.legId, { state: 'left', reason, leftAt: Date.now(), ...(detail ? { detail: detail.slice(0, 256) } : {}) });
-    if (tellWorker) this.host.send({ type: 'leg.remove', legId: leg.legId, reason });
+    if (tellWorker) this.host.send({ type: 'leg.remove', legId: leg.legId, reason, ...(detail ? { detail: detail.slice(0, 256) } : {}) });
     if (leg.provider && leg.callSid) await this.hangUpCall(leg.provider, leg.callSid, leg.legId);
     try {
       await sessionStub(this.host.env, leg.legId).endLeg(reason);

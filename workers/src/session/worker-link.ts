@@ -92,6 +92,12 @@ export class WorkerLink {
   private async fromWorker(msg: ControlToEdge): Promise<void> {
     const h = this.host;
     const rec = h.rec;
+    if (rec && msg.type === 'recording.saved') {
+      // Also after the end: the worker closes a recording's files once the call is over.
+      const { type: _type, ...saved } = msg;
+      await h.save({ ...rec, recording: saved });
+      return;
+    }
     if (!rec || rec.state === 'ended') return;
     switch (msg.type) {
       case 'answer': {
@@ -118,9 +124,17 @@ export class WorkerLink {
         else await h.save({ ...rec, checkpoint: msg.state });
         return;
       }
+      case 'recording.saved':
+        return;
       case 'leg.joined':
       case 'leg.left':
         await this.legs?.fromWorker(msg);
+        return;
+      case 'leg.dial':
+        await this.legs?.dialForWorker(msg);
+        return;
+      case 'leg.hangup':
+        await this.legs?.hangupForWorker(msg.legId);
         return;
       case 'ice.refresh': {
         try {

@@ -5,6 +5,7 @@
  * The generator is driven directly here, to stall it at will.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { noLegs } from '../../conference/legs-api.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { audioFrame, durationMs, isAudioFrame, type AudioFrame } from '../../audio/frame.ts';
 import type { HandlerContext } from '../../handlers/types.ts';
@@ -30,6 +31,8 @@ describe('openaiRealtime backpressure', { timeout: 20_000 }, () => {
       state: {},
       inputs: new Map(),
       clearPlayback: () => 0,
+      legs: noLegs(() => ({ legId: 's', kind: 'webrtc', state: 'joined', primary: true })),
+      transfer: () => Promise.resolve({ ok: false, mode: 'warm', reason: 'unsupported' }),
     };
     async function* input(): AsyncGenerator<AudioFrame> {
       yield audioFrame(new Int16Array(480), 24_000);
