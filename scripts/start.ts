@@ -1,5 +1,5 @@
 import { startEdge } from './stack/edge.ts';
-import { edgeVarsFromEnv } from './stack/config.ts';
+import { edgeVarsFromEnv, localRecordingVars } from './stack/config.ts';
 import { startLocalSqs, type LocalSqs } from './stack/local-sqs.ts';
 import { startWorkers, workerPlan, type WorkerPlan } from './stack/workers.ts';
 
@@ -26,7 +26,8 @@ if (!process.env['SQS_QUEUE_URL']) {
 if (!process.env['PUBLIC_BASE_URL']) overrides['PUBLIC_BASE_URL'] = `http://127.0.0.1:${edgePort}`;
 const vars = edgeVarsFromEnv(process.env, overrides);
 const edge = await startEdge({ port: edgePort, vars, quiet: false });
-const workers = await startWorkers(plan, { ...vars, ...pick(process.env) }).catch(async (err: unknown) => {
+const recording = localRecordingVars(process.env);
+const workers = await startWorkers(plan, { ...vars, ...recording.vars, ...pick(process.env) }).catch(async (err: unknown) => {
   console.error(`npm start: ${(err as Error).message}`);
   await edge.stop();
   await sqs?.stop();
@@ -42,6 +43,7 @@ Switchboard is running. Open ${edge.url}/ and press Call.
 ${workerLines.join('\n')}
   handler               ${process.env['HANDLER'] ?? 'echo'}   (WORKERS=${plan.count})
   job queue (fauxqs)    ${vars['SQS_QUEUE_URL']}
+  recordings            ${recording.where}   (sessions created with ?record=true${process.env['RECORD_ALL'] === 'true' ? '; RECORD_ALL=true: every session' : ''})
   WHIP endpoint         POST ${edge.url}/v1/sessions
   WebSocket audio       GET  ${edge.url.replace(/^http/, 'ws')}/v1/stream
   voice webhooks        POST ${edge.url}/twilio/voice, /telnyx/voice, /plivo/voice

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseAllowedClasses } from './transport/webrtc/remote-candidates.ts';
+import { MAX_SAY_CHARS } from './voice/say-text.ts';
 
 const optionalInt = (def: number) => z.coerce.number().int().nonnegative().default(def);
 
@@ -100,11 +101,50 @@ const WorkerConfig = z
      * packet. TURN-relayed pairs always use werift's path.
      */
     RTP_FAST_PATH: z.enum(['on', 'off']).default('on'),
+    /**
+     * Session recording (recording/session-recording.ts). Storage: S3 when RECORDING_BUCKET is set,
+     * else the local folder RECORDING_DIR; with neither, a session asking to be recorded runs
+     * unrecorded and reports the failure in its `recording.saved`.
+     */
+    RECORDING_BUCKET: z.string().default(''),
+    /**
+     * Key prefix in the bucket: keys are `{prefix}{sessionId}/{track}.ogg`. A folder: empty (unset
+     * means the default) or ending in `/`, without a leading `/`.
+     */
+    RECORDING_PREFIX: z
+      .string()
+      .default('recordings/')
+      .refine((p) => /^(?:[^/]+\/)*$/.test(p), 'RECORDING_PREFIX must end with "/" and not start with one'),
+    /** Local folder: files go to `{dir}/{sessionId}/{track}.ogg` (used when no bucket is set). */
+    RECORDING_DIR: z.string().default(''),
+    /** S3 endpoint for an S3-compatible store (a local fake); '' = AWS. Path-style addressing when set. */
+    RECORDING_S3_ENDPOINT: z.string().default(''),
+    /** Said to each phone leg before its recording starts ('' = no notice). */
+    RECORDING_NOTICE: z.string().max(MAX_SAY_CHARS).default(''),
+    /** 'true': every session is recorded, whether or not it asked. */
+    RECORD_ALL: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
   })
   .refine((c) => (c.RTC_PORT_MIN === 0) === (c.RTC_PORT_MAX === 0) && c.RTC_PORT_MIN <= c.RTC_PORT_MAX, {
     message: 'RTC_PORT_MIN and RTC_PORT_MAX must both be set, with MIN < MAX',
   });
 export type WorkerConfig = z.infer<typeof WorkerConfig>;
+
+/** What session recording reads of the configuration. */
+export type RecordingConfig = Pick<
+  WorkerConfig,
+  | 'RECORDING_BUCKET'
+  | 'RECORDING_PREFIX'
+  | 'RECORDING_DIR'
+  | 'RECORDING_S3_ENDPOINT'
+  | 'RECORDING_NOTICE'
+  | 'RECORD_ALL'
+  | 'AWS_REGION'
+  | 'AWS_ACCESS_KEY_ID'
+  | 'AWS_SECRET_ACCESS_KEY'
+>;
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
   const picked = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));

@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+
 /**
  * The configuration of docs/ARCHITECTURE.md and the README, as environment variables. `npm start` passes every one
  * that is set to each component, over the local defaults below.
@@ -46,4 +48,18 @@ export function edgeVarsFromEnv(env: NodeJS.ProcessEnv, overrides: Record<string
     if (v !== undefined && v !== '') vars[k] = v;
   }
   return { ...vars, ...overrides };
+}
+
+/** Where `npm start` records sessions (`?record=true`, or RECORD_ALL=true) when nothing else is set. */
+export const LOCAL_RECORDING_DIR = resolve(import.meta.dirname, '../../recordings');
+
+/**
+ * The workers' recording storage for a local stack: RECORDING_BUCKET (S3) or RECORDING_DIR from the
+ * environment if set, else the local folder. `where` names it for the start banner.
+ */
+export function localRecordingVars(env: NodeJS.ProcessEnv): { vars: Record<string, string>; where: string } {
+  const bucket = env['RECORDING_BUCKET'];
+  if (bucket) return { vars: {}, where: `s3://${bucket}/${env['RECORDING_PREFIX'] || 'recordings/'}` };
+  const dir = env['RECORDING_DIR'] || LOCAL_RECORDING_DIR;
+  return { vars: { RECORDING_DIR: dir }, where: dir };
 }

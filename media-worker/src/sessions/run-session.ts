@@ -11,6 +11,7 @@ import { SocketTransport } from '../transport/socket/socket-transport.ts';
 import { errorEnd, hangupEnd, transportEnd, detailOf } from './end-reason.ts';
 import { IceCredentialRefresher } from './ice-refresh.ts';
 import { SessionLegs } from './session-legs.ts';
+import { startRecording, type SessionRecording } from '../recording/session-recording.ts';
 import { WebRtcCall } from './webrtc-call.ts';
 
 /** How long a claimed session may wait for the edge's `session` message. */
@@ -26,6 +27,8 @@ export const STREAM_START_TIMEOUT_MS = 75_000;
  * no `end` is sent, so the edge re-queues the call as a takeover, as for a lost worker.
  */
 export const HANDOFF_CLOSE_CODE = 1012;
+/** How long the end of a recorded session waits for its files before closing the client's transport anyway. */
+const RECORDING_EVENT_WAIT_MS = 3000;
 
 export interface SessionDeps {
   config: WorkerConfig;
@@ -79,6 +82,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
     let handedOver = false;
     let limitSet = false;
     const timers: ReturnType<typeof setTimeout>[] = [];
+    let recording: SessionRecording | null = null;
     const refresher = new IceCredentialRefresher({ request: () => channel.send({ type: 'ice.refresh' }) });
     const log = (m: string) => deps.log(`session ${job.sessionId}: ${m}`);
     const legs = new SessionLegs({
@@ -97,6 +101,24 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
       for (const t of timers) clearTimeout(t);
       refresher.stop();
       pipeline?.stop(reason);
+      if (recording) {
+        // The files are completed first (bounded), so a client still connected hears where they are.
+        const saved = recording.close().then((s) => {
+          channel.send({ type: 'recording.saved', ...s });
+          return s;
+        });
+        const timeout = new Promise<null>((r) => setTimeout(() => r(null), RECORDING_EVENT_WAIT_MS));
+        void Promise.race([saved, timeout]).then((s) => {
+          if (s) legs.primaryEvent({ type: 'recording.saved', at: Date.now(), ...s });
+          closeAll(reason, closeCode, saved);
+        });
+        return;
+      }
+      closeAll(reason, closeCode, undefined);
+    };
+
+    /** Closes the transports, the legs and the control channel (after the recording's report, if any). */
+    const closeAll = (reason: string, closeCode: number, recorded: Promise<unknown> | undefined): void => {
       const webrtcClosed = webrtc?.close(reason);
       let phoneClosed: Promise<void> | undefined;
       if (phone) {
@@ -108,7 +130,8 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
       // `done` waits until everything is released: the handler, the peer connection (its UDP
       // sockets; the SCTP ABORT that tells the client) and the control socket (so the `end`
       // message reaches the edge even when the process exits right after, as on SIGTERM).
-      const released = [pipeline?.done, webrtcClosed, phoneClosed, legs.close(reason), channel.close(closeCode, reason), starting.catch(() => {})];
+      const channelClosed = (recorded ?? Promise.resolve()).finally(() => channel.close(closeCode, reason));
+      const released = [pipeline?.done, webrtcClosed, phoneClosed, legs.close(reason), channelClosed, starting.catch(() => {})];
       void Promise.all(released).finally(() => resolveDone());
     };
 
@@ -156,6 +179,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
           clearTimeout(timers.shift());
           ({ state, json: stateJson } = restoreState(msg.state, log));
           for (const leg of msg.legs ?? []) legs.add(leg);
+          if (msg.record || deps.config.RECORD_ALL) recording = recordSession(msg.takeover === true);
           if (msg.kind === 'phone' || msg.kind === 'stream') {
             starting = startSocket(msg.kind, { id: msg.sessionId, kind: msg.kind, call: msg.call, takeover: msg.takeover }, msg.resumeToken, msg.endsAt);
             await starting;
@@ -215,6 +239,21 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
           phone?.streamLost(msg.streamId);
           return;
       }
+    }
+
+    /** Records the session (each leg and the mix) through a conference kept for its whole life. */
+    function recordSession(takeover: boolean): SessionRecording {
+      const text = deps.config.RECORDING_NOTICE;
+      const phoneLegs = () => legs.api.list().filter((l) => l.kind === 'phone' && l.state === 'joined').map((l) => l.legId);
+      return startRecording({
+        sessionId: job.sessionId,
+        conference: legs.keepConference(),
+        config: deps.config,
+        log,
+        ...(text ? { notice: { text, legIds: phoneLegs } } : {}),
+        // A takeover records its own part beside the lost worker's.
+        ...(takeover ? { part: Math.floor(Date.now() / 1000) } : {}),
+      });
     }
 
     /** Runs the handler's pipeline over a transport, with the session's state and its checkpoints. */

@@ -10,7 +10,7 @@
  * `leg.left` when it stops or its socket closes) and tells the primary's client (`leg.joined`,
  * `leg.left` events).
  */
-import type { ControlToEdge, ControlToWorker, LegHandover, WorkerEndReason } from '@switchboard/protocol';
+import type { ChannelMessage, ControlToEdge, ControlToWorker, LegHandover, WorkerEndReason } from '@switchboard/protocol';
 import type { AudioFrame } from '../audio/frame.ts';
 import type { SegmentResult } from '../audio/playout/types.ts';
 import { Conference } from '../conference/conference.ts';
@@ -96,6 +96,11 @@ export class SessionLegs {
     const primary: LegInfo = { legId: this.#d.sessionId, kind: this.#view?.primary.kind ?? 'webrtc', state: 'joined', primary: true };
     const added = [...this.#legs].map(([legId, l]): LegInfo => ({ legId, kind: 'phone', state: l.joined ? 'joined' : 'dialing', primary: false, to: l.to }));
     return [primary, ...added];
+  }
+
+  /** An event for the session's first caller (the only leg with a channel). */
+  primaryEvent(event: ChannelMessage): void {
+    this.#view?.sendEvent(event);
   }
 
   /** The handler dials `to` (the edge places the call); resolves once the callee's stream started. */

@@ -1,4 +1,4 @@
-import { parseControlToEdge, type ControlToEdge } from '@switchboard/protocol';
+import { MAX_RECORDING_TRACKS, parseControlToEdge, type ControlToEdge } from '@switchboard/protocol';
 import { mintIceServers } from '../turn/mint.ts';
 import { decideControlDial } from './control-dial.ts';
 import type { SessionLegs } from './session-legs.ts';
@@ -95,7 +95,10 @@ export class WorkerLink {
     if (rec && msg.type === 'recording.saved') {
       // Also after the end: the worker closes a recording's files once the call is over.
       const { type: _type, ...saved } = msg;
-      await h.save({ ...rec, recording: saved });
+      // A session taken over records in parts (`mix`, then `mix-<part>`): each part's files add up.
+      const tracks = [...(rec.recording?.tracks ?? []), ...saved.tracks].slice(0, MAX_RECORDING_TRACKS);
+      const failed = [...(rec.recording?.failed ?? []), ...(saved.failed ?? [])].slice(0, MAX_RECORDING_TRACKS);
+      await h.save({ ...rec, recording: failed.length ? { tracks, failed } : { tracks } });
       return;
     }
     if (!rec || rec.state === 'ended') return;
