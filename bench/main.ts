@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only media,setup,turns,agent,phone,dispatch,edge] [--out FILE] [--edge bundle|wrangler-dev]`
+ * `npm run bench [-- --quick] [--only media,setup,turns,agent,phone,legs,dispatch,edge] [--out FILE] [--edge bundle|wrangler-dev]`
  *
  * Every benchmark on this machine in one run, printed as tables and written as JSON
  * (bench/results/<time>.json unless --out). --quick: the same table with small N (< 2 minutes).
@@ -10,6 +10,8 @@
  *             STT speech_final sent -> first reply packet at a WebRTC client, the cascade's hand-offs
  *   phone     per transport (Twilio, Telnyx, Plivo, /v1/stream): webhook, turn latency, barge-in -> clear,
  *             worker and edge CPU per session over N sessions at once
+ *   legs      a call's phone legs mixed by the worker: CPU per party at 2, 3, 5 parties vs as many plain
+ *             calls; mouth-to-ear web -> phone and phone -> web through the conference
  *   dispatch  jobs across 4 workers: claim latency, double claims
  *   edge      workerd CPU per request (POST /v1/sessions, POST /twilio/voice)
  * The edge runs as deployed (wrangler's bundle under workerd, scripts/stack/edge-bundle.ts);
@@ -30,10 +32,11 @@ import { EDGE_PID, WORKER_PID, measurePhoneRows, phoneRowsTable } from './phone-
 import { measureSetup } from './setup-latency.ts';
 import { measureWebRtcTurns } from './webrtc-turns.ts';
 import { printAgentSection, runAgentSection } from './agent-turns.ts';
+import { printLegsSection, runLegsSection } from './legs-section.ts';
 import { cpuWindow } from './media/proc-cpu.ts';
 import { edgeProcesses } from './stack/edge-processes.ts';
 
-const SECTIONS = ['media', 'setup', 'turns', 'agent', 'phone', 'dispatch', 'edge'] as const;
+const SECTIONS = ['media', 'setup', 'turns', 'agent', 'phone', 'legs', 'dispatch', 'edge'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: args } = parseArgs({
@@ -61,8 +64,8 @@ for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw ne
 const wants = (s: Section) => only.has(s);
 
 const P = quick
-  ? { mediaSizes: [10], mediaRounds: 1, warmupMs: 2000, windowMs: 4000, setupSessions: 20, setupConcurrency: 10, turnCalls: 2, agentCalls: 2, agentTurns: 5, phoneCalls: 2, phoneConcurrent: 4, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
-  : { mediaSizes: [10, 20, 40, 60, 80], mediaRounds: 2, warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 10, agentCalls: 4, agentTurns: 10, phoneCalls: 6, phoneConcurrent: 10, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
+  ? { mediaSizes: [10], mediaRounds: 1, warmupMs: 2000, windowMs: 4000, setupSessions: 20, setupConcurrency: 10, turnCalls: 2, agentCalls: 2, agentTurns: 5, phoneCalls: 2, phoneConcurrent: 4, legs: { sizes: [2, 3, 5], rounds: 1, warmupMs: 2000, windowMs: 4000, latencyCalls: 1, bursts: 8 }, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
+  : { mediaSizes: [10, 20, 40, 60, 80], mediaRounds: 2, warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 10, agentCalls: 4, agentTurns: 10, phoneCalls: 6, phoneConcurrent: 10, legs: { sizes: [2, 3, 5], rounds: 3, warmupMs: 3000, windowMs: 10_000, latencyCalls: 3, bursts: 10 }, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
 
 if (args.sizes) {
   const sizes = args.sizes.split(',').map(Number);
@@ -202,6 +205,13 @@ try {
     console.table(phoneRowsTable(rows));
     for (const r of rows) for (const f of [...r.sequential.failures, ...r.concurrent.turns.failures.map((x) => `at once, ${x}`)]) console.log(`  ${r.transport}: ${f}`);
     results['phone'] = rows;
+  }
+
+  if (wants('legs')) {
+    section('legs: phone legs mixed in one call (conference), CPU per party and mouth-to-ear');
+    const r = await runLegsSection(sqs, startEdgeAs, P.legs);
+    printLegsSection(r, P.legs);
+    results['legs'] = r;
   }
 
   if (wants('dispatch')) {

@@ -100,6 +100,19 @@ export const ControlToWorker = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('leg.add'), leg: LegHandover }),
   /** The leg is over at the edge (hung up, failed, removed): the worker drops it from the call. */
   z.strictObject({ type: z.literal('leg.remove'), legId: LegId, reason: EndReason, detail: z.string().max(256).optional() }),
+  /**
+   * How a cold transfer ended: `ok` when the human answered and the dialled call is over (the
+   * call then ends as `transferred`); otherwise `reason` (`redirect_failed`, `call_failed` with
+   * the provider's outcome as `detail`: busy, no-answer, failed) and the caller is back on a new
+   * stream of the same call.
+   */
+  z.strictObject({
+    type: z.literal('transfer.result'),
+    requestId: RequestId,
+    ok: z.boolean(),
+    reason: z.string().max(64).optional(),
+    detail: z.string().max(256).optional(),
+  }),
   /** The answer to the worker's `leg.dial`: the leg placed (its `leg.add` follows), or why not. */
   z.strictObject({
     type: z.literal('leg.dialed'),
@@ -149,6 +162,12 @@ export const ControlToEdge = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('recording.saved'), ...RecordingSaved.shape }),
   /** The handler dials a leg (`ctx.legs.dial`, a warm transfer): answered by `leg.dialed`. */
   z.strictObject({ type: z.literal('leg.dial'), requestId: RequestId, to: PhoneAddress, from: PhoneAddress.optional(), provider: PhoneProvider.optional() }),
+  /**
+   * Cold transfer (`ctx.transfer(to, {mode: 'cold'})`): the edge redirects the leg's phone call
+   * (the session's own when `legId` is the session's id) to dial `to`; its stream ends meanwhile.
+   * Answered by `transfer.result` once the dial is over, or at once when the redirect fails.
+   */
+  z.strictObject({ type: z.literal('transfer'), requestId: RequestId, legId: SessionId, to: PhoneAddress, from: PhoneAddress.optional() }),
   /** The handler hangs a leg up (`ctx.legs.hangup`): the edge ends its call and answers `leg.remove`. */
   z.strictObject({ type: z.literal('leg.hangup'), legId: LegId }),
   /** A leg's stream started (the callee answered and hears the call). */

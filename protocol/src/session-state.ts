@@ -16,6 +16,7 @@ export const EndReason = z.enum([
   'call_failed', // outbound call busy / failed / no-answer / canceled
   'time_limit', // SESSION_TIME_LIMIT_MS reached
   'abuse', // the client broke the data channel's limits and kept on (see `detail`)
+  'transferred', // a cold transfer put the caller through to a human, and that call is over
   'error',
 ]);
 export type EndReason = z.infer<typeof EndReason>;
@@ -41,6 +42,7 @@ export const WorkerEndReason = z.enum([
   'abuse', // the client broke the data channel's limits
   'drain_timeout', // the worker stopped and the session outlived DRAIN_TIMEOUT_MS
   'ended_during_start', // ended while its transport was being made
+  'transferred', // the edge ended it after a cold transfer
   'error', // an unexpected failure (see the log and `detail`)
 ]);
 export type WorkerEndReason = z.infer<typeof WorkerEndReason>;

@@ -1,5 +1,6 @@
 // The demo client, built on the browser SDK (`/client.js`, @switchboard/client): a call with a
-// conversation view, a latency chart, device choice and mute, and outbound phone calls.
+// conversation view, a latency chart, device choice and mute, phone legs dialled into the call (and
+// the bot taken out of it and back), and separate outbound phone calls.
 // `window.switchboard` exposes state for automated browser tests.
 import { connect, listDevices } from '/client.js';
 
@@ -9,6 +10,10 @@ const state = {
   turns: [],
   sessionUrl: null,
   status: 'idle',
+  /** The current call's legs by id: {legId, kind, to?, state: 'dialing'|'joined'|'left', reason?, self?}. */
+  legs: {},
+  /** Whether the bot is in the call, as the worker last confirmed. */
+  bot: true,
   call: null,
   get pc() {
     return this.call?.peerConnection ?? null;
@@ -45,12 +50,116 @@ function say(role, text, cls) {
 function onEvent(e) {
   log(e);
   if (e.type === 'transcript' && e.final !== false) say(e.role, e.text, e.interrupted ? 'cut' : '');
+  else if (e.type === 'leg.joined') {
+    upsertLeg(e.legId, { kind: e.kind, state: 'joined' });
+    say('note', `${legName(e.legId)} joined`);
+    if (state.call) void refreshLegs(state.call);
+  } else if (e.type === 'leg.left') {
+    upsertLeg(e.legId, { state: 'left', reason: e.reason });
+    say('note', `${legName(e.legId)} left (${e.reason})`);
+  } else if (e.type === 'bot') showBot(e.active);
   else if (e.type === 'interrupted') say('note', `you interrupted turn ${e.turn} after ${Math.round(e.playedMs)} ms`);
   else if (e.type === 'metrics') {
     state.turns.push(e);
     addTurnRow(e);
     drawChart();
   }
+}
+
+// Legs: the SDK's addLeg/removeLeg/legs and its leg.joined / leg.left events. A leg's state only
+// moves forward (dialing, joined, left), so a status read older than an event cannot undo it.
+const RANK = { dialing: 0, joined: 1, left: 2 };
+
+function legName(legId) {
+  const l = state.legs[legId];
+  return l?.self ? 'you' : l?.to ?? legId;
+}
+
+function upsertLeg(legId, patch) {
+  const prev = state.legs[legId] ?? { legId };
+  const next = { ...prev, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
+  if (prev.state && RANK[prev.state] > RANK[next.state]) next.state = prev.state;
+  state.legs[legId] = next;
+  renderLegs();
+}
+
+async function refreshLegs(c) {
+  try {
+    const legs = await c.legs();
+    if (state.call !== c) return;
+    for (const l of legs) upsertLeg(l.legId, { kind: l.kind, to: l.to, state: l.state, reason: l.reason, self: l.legId === c.sessionId });
+  } catch (err) {
+    log({ type: 'error', code: err.code, message: err.message });
+  }
+}
+
+function renderLegs() {
+  const rows = Object.values(state.legs).map((l) => {
+    const tr = Object.assign(document.createElement('tr'), { id: `leg-${l.legId}` });
+    const cell = (text) => Object.assign(document.createElement('td'), { textContent: text });
+    const st = Object.assign(cell(l.state === 'left' && l.reason ? `left (${l.reason})` : l.state), { className: 'leg-state' });
+    st.dataset.state = l.state;
+    const act = cell('');
+    const b = Object.assign(document.createElement('button'), { type: 'button', className: 'leg-hangup', textContent: 'Hang up', disabled: l.state === 'left' });
+    b.onclick = () => removeLeg(l.legId, b);
+    if (!l.self) act.append(b);
+    tr.append(cell(l.self ? 'you (this browser)' : (l.kind ?? 'phone')), cell(l.to ?? ''), st, act);
+    return tr;
+  });
+  $('legs').querySelector('tbody').replaceChildren(...rows);
+}
+
+/** Dials a number into the current call (POST /v1/sessions/{id}/legs). */
+async function addLeg(e) {
+  e.preventDefault();
+  const c = state.call;
+  if (!c) return;
+  const to = $('leg-phone').value.trim();
+  $('leg-add').disabled = true;
+  try {
+    const { legId } = await c.addLeg(to);
+    upsertLeg(legId, { kind: 'phone', to, state: 'dialing' });
+    $('leg-result').textContent = `dialing ${to}`;
+    void refreshLegs(c);
+  } catch (err) {
+    $('leg-result').textContent = `${err.code ?? 'error'}: ${err.message ?? err}`;
+  } finally {
+    $('leg-add').disabled = false;
+  }
+}
+
+async function removeLeg(legId, button) {
+  const c = state.call;
+  if (!c) return;
+  button.disabled = true;
+  try {
+    const st = await c.removeLeg(legId);
+    upsertLeg(legId, { state: st.state, reason: st.reason });
+  } catch (err) {
+    button.disabled = false;
+    log({ type: 'error', code: err.code, message: err.message });
+  }
+}
+
+let botTimer;
+/** Asks the worker to take the bot out of the call or back; the page shows the worker's answer (`bot`). */
+function toggleBot() {
+  const c = state.call;
+  const want = !state.bot;
+  if (!c?.setBot(want)) return;
+  $('bot').disabled = true;
+  $('bot-state').textContent = want ? 'asking the bot back…' : 'asking the bot to leave…';
+  clearTimeout(botTimer);
+  botTimer = setTimeout(() => showBot(state.bot, 'no answer from the worker; '), 5000);
+}
+
+function showBot(active, note = '') {
+  clearTimeout(botTimer);
+  state.bot = active;
+  $('bot').disabled = !state.call;
+  $('bot').setAttribute('aria-pressed', String(active));
+  $('bot-state').dataset.active = String(active);
+  $('bot-state').textContent = `${note}bot ${active ? 'in' : 'out of'} the call`;
 }
 
 function addTurnRow(m) {
@@ -142,6 +251,11 @@ async function call() {
     setStatus(c.state);
     $('hangup').disabled = false;
     $('mute').disabled = false;
+    state.legs = {};
+    renderLegs();
+    showBot(true);
+    $('leg-result').textContent = '';
+    $('legs-panel').hidden = false;
     say('note', `connected: session ${c.sessionId}`);
     meters(c);
     if ($('spk-device').value) await c.setOutputDevice($('spk-device').value).catch((err) => log({ type: 'error', message: err.message }));
@@ -159,6 +273,8 @@ function done(s) {
   $('hangup').disabled = true;
   $('mute').disabled = true;
   $('mute').setAttribute('aria-pressed', 'false');
+  $('legs-panel').hidden = true;
+  showBot(true);
   $('call').disabled = false;
   $('mic').value = 0;
   $('spk').value = 0;
@@ -178,7 +294,7 @@ function toggleMute() {
   $('mute').textContent = c.muted ? 'Unmute' : 'Mute';
 }
 
-/** Outbound call (POST /v1/calls): the phone rings and the same handler answers. */
+/** A separate outbound call (POST /v1/calls): the phone rings and the same handler answers; no browser in it. */
 async function dial(e) {
   e.preventDefault();
   $('dial-button').disabled = true;
@@ -197,6 +313,8 @@ $('call').onclick = call;
 $('hangup').onclick = hangup;
 $('mute').onclick = toggleMute;
 $('dial').onsubmit = dial;
+$('leg-dial').onsubmit = addLeg;
+$('bot').onclick = toggleBot;
 $('mic-device').onchange = () => $('mic-device').value && state.call?.setInputDevice($('mic-device').value).catch((err) => log({ type: 'error', message: err.message }));
 $('spk-device').onchange = () => $('spk-device').value && state.call?.setOutputDevice($('spk-device').value).catch((err) => log({ type: 'error', message: err.message }));
 void fillDevices();

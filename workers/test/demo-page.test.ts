@@ -28,6 +28,13 @@ describe('the demo page is served by the Worker', () => {
     expect(client).toMatch(/export\{[^}]*\bconnect\b/);
   });
 
+  it('during a call, a legs panel dials into that call, lists the legs and toggles the bot; the outbound call stays apart', () => {
+    for (const id of ['legs-panel', 'leg-dial', 'leg-phone', 'leg-add', 'legs', 'bot', 'bot-state', 'dial', 'phone', 'dial-button']) expect(html).toContain(`id="${id}"`);
+    expect(html).toMatch(/<section id="legs-panel" hidden>/);
+    // The panel is built on the SDK's legs API; the separate outbound call stays POST /v1/calls.
+    for (const use of ['.addLeg(', '.removeLeg(', '.legs()', '.setBot(', "'leg.joined'", "'leg.left'", "'bot'", "'/v1/calls'"]) expect(js).toContain(use);
+  });
+
   it('an unknown path is still a JSON 404, not a file', async () => {
     const res = await SELF.fetch('http://edge.test/demo.txt');
     expect(res.status).toBe(404);

@@ -1,13 +1,20 @@
 /** What a call says and takes: its states, its events and their listeners, the options of `connect()`. */
-import type { ChannelMessage, PipelineEvent } from '@switchboard/protocol';
+import type { ChannelMessage, LegJoinedEvent, LegLeftEvent, PipelineEvent } from '@switchboard/protocol';
 import type { SwitchboardError } from './errors.ts';
 import type { TokenSource } from './edge.ts';
 
 export type CallState = 'connecting' | 'connected' | 'reconnecting' | 'ended' | 'failed';
-/** An event from the worker: a pipeline event (typed) or one of the handler's own. */
-export type CallEvent = PipelineEvent | ChannelMessage;
+/** The worker's answer to `setBot()`: whether the bot (the handler) is in the call now. */
+export interface BotEvent {
+  type: 'bot';
+  active: boolean;
+}
+/** The events the SDK types: the pipeline's, the legs' (`leg.joined`, `leg.left`) and `bot`. */
+export type TypedEvent = PipelineEvent | LegJoinedEvent | LegLeftEvent | BotEvent;
+/** An event from the worker: a typed one or one of the handler's own. */
+export type CallEvent = TypedEvent | ChannelMessage;
 
-export type PipelineListeners = { [E in PipelineEvent as E['type']]: (event: E) => void };
+export type PipelineListeners = { [E in TypedEvent as E['type']]: (event: E) => void };
 export interface CallListeners extends PipelineListeners {
   /** Every event from the worker, handler events included. */
   event: (event: CallEvent) => void;

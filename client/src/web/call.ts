@@ -1,6 +1,7 @@
+import type { LegResponse, LegStatus, PhoneProvider } from '@switchboard/protocol';
 import type { CallEvent, CallListeners, CallState, ConnectOptions, PipelineListeners } from './call-types.ts';
 
-export type { CallEvent, CallListeners, CallState, ConnectOptions } from './call-types.ts';
+export type { BotEvent, CallEvent, CallListeners, CallState, ConnectOptions } from './call-types.ts';
 import { Edge } from './edge.ts';
 import { Emitter } from './emitter.ts';
 import { SwitchboardError } from './errors.ts';
@@ -127,6 +128,28 @@ export class Call {
     const el = this.output as HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> };
     if (!el.setSinkId) throw new SwitchboardError('unsupported', 'this browser cannot choose the audio output device');
     await el.setSinkId(deviceId);
+  }
+
+  /** Dials a phone number (E.164) into this call; `leg.joined` follows when the callee answers, `leg.left` when the leg ends. */
+  async addLeg(to: string, o: { provider?: PhoneProvider } = {}): Promise<LegResponse> {
+    return this.edge.addLeg(this.liveUrl('add leg'), to, o.provider);
+  }
+  /** Hangs a leg up; resolves with its status (`state: 'left'`). */
+  async removeLeg(legId: string): Promise<LegStatus> {
+    return this.edge.removeLeg(this.liveUrl('remove leg'), legId);
+  }
+  /** The call's legs, this caller first; empty until a leg was added. */
+  async legs(): Promise<LegStatus[]> {
+    return this.edge.legs(this.liveUrl('legs'));
+  }
+  /** Takes the bot (the handler) out of the call (false) or back in; the worker answers with a `bot` event. False while not connected. */
+  setBot(active: boolean): boolean {
+    return this.send({ type: 'bot', active });
+  }
+
+  private liveUrl(what: string): string {
+    if (this.over || !this.sessionUrl) throw new SwitchboardError('not_connected', `${what}: the call is not connected`);
+    return this.sessionUrl;
   }
 
   /** Ends the call: the session is hung up on the edge (`DELETE`) and the microphone released. */

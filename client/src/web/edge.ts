@@ -1,3 +1,4 @@
+import type { LegResponse, LegStatus, PhoneProvider } from '@switchboard/protocol';
 import { SwitchboardError, errorFromResponse } from './errors.ts';
 
 /** A client token, or a function that returns a fresh one (called before each request). */
@@ -60,6 +61,33 @@ export class Edge {
 
   async hangup(location: string): Promise<void> {
     await this.request(location, { method: 'DELETE', keepalive: true }, 'hang-up');
+  }
+
+  /** Dials `to` into the session at `location` (`POST {location}/legs`). */
+  async addLeg(location: string, to: string, provider?: PhoneProvider): Promise<LegResponse> {
+    const body = JSON.stringify(provider ? { to, provider } : { to });
+    const leg = await this.json<Partial<LegResponse>>(`${location}/legs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body }, 'add leg', 201);
+    if (typeof leg.legId !== 'string' || typeof leg.callSid !== 'string') throw new SwitchboardError('bad_response', 'add leg: the edge answered without legId and callSid');
+    return { legId: leg.legId, callSid: leg.callSid };
+  }
+
+  /** Hangs leg `legId` of the session at `location` up; resolves with its status. */
+  removeLeg(location: string, legId: string): Promise<LegStatus> {
+    return this.json<LegStatus>(`${location}/legs/${encodeURIComponent(legId)}`, { method: 'DELETE' }, 'remove leg');
+  }
+
+  /** The legs of the session at `location` (`GET {location}/status`): empty while it has only its caller. */
+  async legs(location: string): Promise<LegStatus[]> {
+    const status = await this.json<{ legs?: unknown }>(`${location}/status`, {}, 'legs');
+    return Array.isArray(status.legs) ? (status.legs as LegStatus[]) : [];
+  }
+
+  /** A request whose answer is a JSON object. */
+  private async json<T>(path: string, init: RequestInit, what: string, expect?: number): Promise<T> {
+    const res = await this.request(path, init, what, expect);
+    const body: unknown = await res.json().catch(() => null);
+    if (typeof body !== 'object' || body === null) throw new SwitchboardError('bad_response', `${what}: the edge answered ${res.status} without a JSON object`);
+    return body as T;
   }
 
   private async request(path: string, init: RequestInit, what: string, expect?: number): Promise<Response> {

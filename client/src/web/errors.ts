@@ -9,7 +9,8 @@ import type { ErrorBody } from '@switchboard/protocol';
  * - `connect_failed`: the media path never connected (ICE failed: a network that blocks it);
  * - `resume_failed`: the connection was lost and could not be resumed within the window;
  * - `bad_response`: the edge answered something this client does not understand;
- * - `aborted`: the caller's AbortSignal fired.
+ * - `aborted`: the caller's AbortSignal fired;
+ * - `not_connected`: a call's request (`addLeg`, `legs`, ...) before it connected or after it ended.
  */
 export class SwitchboardError extends Error {
   override name = 'SwitchboardError';

@@ -5,14 +5,16 @@
  *   call.on('transcript', (t) => show(t.role, t.text));
  *   call.on('metrics', (m) => chart(m.endOfSpeechToFirstFrameMs));
  *   call.mute();
+ *   const { legId } = await call.addLeg('+15551234567'); // a phone joins the call
+ *   call.on('leg.left', (e) => console.log(e.legId, e.reason));
  *   await call.hangup();
  */
 import { Call, type ConnectOptions } from './call.ts';
 
-export { Call, RESUME_WINDOW_MS, type CallEvent, type CallListeners, type CallState, type ConnectOptions } from './call.ts';
+export { Call, RESUME_WINDOW_MS, type BotEvent, type CallEvent, type CallListeners, type CallState, type ConnectOptions } from './call.ts';
 export { SwitchboardError } from './errors.ts';
 export type { TokenSource } from './edge.ts';
-export type { PipelineEvent, TurnMetrics, StageMetrics, TranscriptEvent, Interrupted } from '@switchboard/protocol';
+export type { PipelineEvent, TurnMetrics, StageMetrics, TranscriptEvent, Interrupted, LegJoinedEvent, LegLeftEvent, LegResponse, LegStatus, PhoneProvider } from '@switchboard/protocol';
 
 /**
  * Starts a call: asks for the microphone, offers to the edge (WHIP, candidates trickled), and

@@ -44,6 +44,7 @@ export class ConferenceView implements MediaTransport {
       list: alone.list,
       dial: alone.dial,
       hangup: alone.hangup,
+      transferAway: alone.transferAway,
       say: alone.say,
       leave: () => this.setPresent(false),
       join: () => this.setPresent(true),

@@ -46,6 +46,12 @@ export interface LegsApi {
   hangup(legId: string): boolean;
   /** Plays audio to one leg only (nobody else hears it); resolves with what that leg heard. */
   say(legId: string, audio: AsyncIterable<AudioFrame> | Iterable<AudioFrame>, signal?: AbortSignal): Promise<SegmentResult>;
+  /**
+   * Cold transfer of a phone leg (the caller's by default): its call is redirected by the provider
+   * to dial `to`, and leaves the session. Resolves when the dial is over: ok (the human answered;
+   * the leg then ends as transferred), or why not (the caller is back on the same leg).
+   */
+  transferAway(legId: string, to: string, options?: { from?: string }): Promise<{ ok: boolean; reason?: string; detail?: string }>;
   /** The handler leaves the call: it hears nobody and nobody hears it; the legs keep talking to each other. */
   leave(): void;
   /** The handler is back in the call. */
@@ -60,6 +66,7 @@ export function noLegs(primary: () => LegInfo): LegsApi {
     list: () => [primary()],
     dial: () => Promise.reject(new LegDialError('unsupported', 'this session cannot add legs')),
     hangup: () => false,
+    transferAway: () => Promise.resolve({ ok: false, reason: 'unsupported', detail: 'this session cannot transfer calls' }),
     say: () => Promise.reject(new Error('this session has no other legs to speak to')),
     leave: () => {},
     join: () => {},

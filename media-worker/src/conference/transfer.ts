@@ -1,4 +1,9 @@
 /**
+ * `ctx.transfer(to, { mode: 'cold' })`: the caller's phone call is redirected by its provider to
+ * dial the human (TwiML / TeXML / Plivo XML `<Dial>`) and leaves the session; busy or no answer
+ * brings the caller back to the handler, with the reason (the call's provider, the edge's
+ * call-transfer.ts). Only a phone leg can go cold.
+ *
  * `ctx.transfer(to, { mode: 'warm', brief })`: hands the call to a human. The handler dials the
  * human as a new leg; once they answer, the brief (text said with the offline voice, or audio the
  * handler gives) is played to them alone; then the handler leaves the call, and the conference
@@ -12,6 +17,8 @@ import { LegDialError, type LegsApi } from './legs-api.ts';
 
 export interface TransferOptions {
   mode?: 'warm' | 'cold';
+  /** Cold: the phone leg to transfer (default the session's caller). */
+  legId?: string;
   /** Warm: what the human hears before the caller is put through (text, or audio). */
   brief?: string | AsyncIterable<AudioFrame>;
   provider?: PhoneProvider;
@@ -25,7 +32,11 @@ export type TransferResult =
 
 export async function transfer(legs: LegsApi, to: string, o: TransferOptions = {}): Promise<TransferResult> {
   const mode = o.mode ?? 'warm';
-  if (mode === 'cold') return { ok: false, mode, reason: 'unsupported', detail: 'cold transfer is not available in this version: use mode "warm"' };
+  if (mode === 'cold') {
+    const legId = o.legId ?? legs.list().find((l) => l.primary)?.legId ?? '';
+    const r = await legs.transferAway(legId, to, o.from ? { from: o.from } : {});
+    return r.ok ? { ok: true, mode, legId } : { ok: false, mode, reason: r.reason ?? 'error', ...(r.detail ? { detail: r.detail } : {}) };
+  }
   let legId: string;
   try {
     const leg = await legs.dial(to, { ...(o.provider ? { provider: o.provider } : {}), ...(o.from ? { from: o.from } : {}), ...(o.signal ? { signal: o.signal } : {}) });

@@ -48,6 +48,8 @@ export function hangupEnd(reason: EndReason): SessionEnd {
       return { reason: 'time_limit', detail: 'the edge ended it' };
     case 'abuse':
       return { reason: 'abuse', detail: 'the edge ended it' };
+    case 'transferred':
+      return { reason: 'transferred' };
     default:
       return { reason: 'control_closed', detail: `the edge ended it: ${reason}` };
   }

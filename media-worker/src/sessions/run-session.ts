@@ -11,7 +11,8 @@ import { SocketTransport } from '../transport/socket/socket-transport.ts';
 import { errorEnd, hangupEnd, transportEnd, detailOf } from './end-reason.ts';
 import { IceCredentialRefresher } from './ice-refresh.ts';
 import { SessionLegs } from './session-legs.ts';
-import { startRecording, type SessionRecording } from '../recording/session-recording.ts';
+import type { SessionRecording } from '../recording/session-recording.ts';
+import { finishRecording, recordSession } from './session-recording-link.ts';
 import { WebRtcCall } from './webrtc-call.ts';
 
 /** How long a claimed session may wait for the edge's `session` message. */
@@ -27,8 +28,6 @@ export const STREAM_START_TIMEOUT_MS = 75_000;
  * no `end` is sent, so the edge re-queues the call as a takeover, as for a lost worker.
  */
 export const HANDOFF_CLOSE_CODE = 1012;
-/** How long the end of a recorded session waits for its files before closing the client's transport anyway. */
-const RECORDING_EVENT_WAIT_MS = 3000;
 
 export interface SessionDeps {
   config: WorkerConfig;
@@ -102,16 +101,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
       refresher.stop();
       pipeline?.stop(reason);
       if (recording) {
-        // The files are completed first (bounded), so a client still connected hears where they are.
-        const saved = recording.close().then((s) => {
-          channel.send({ type: 'recording.saved', ...s });
-          return s;
-        });
-        const timeout = new Promise<null>((r) => setTimeout(() => r(null), RECORDING_EVENT_WAIT_MS));
-        void Promise.race([saved, timeout]).then((s) => {
-          if (s) legs.primaryEvent({ type: 'recording.saved', at: Date.now(), ...s });
-          closeAll(reason, closeCode, saved);
-        });
+        void finishRecording(recording, (m) => channel.send(m), (e) => legs.primaryEvent(e)).then(({ reported }) => closeAll(reason, closeCode, reported));
         return;
       }
       closeAll(reason, closeCode, undefined);
@@ -169,6 +159,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
     });
 
     async function onControl(msg: ControlToWorker): Promise<void> {
+      if (legs.control(msg)) return;
       switch (msg.type) {
         case 'session': {
           if (handedOver) {
@@ -179,7 +170,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
           clearTimeout(timers.shift());
           ({ state, json: stateJson } = restoreState(msg.state, log));
           for (const leg of msg.legs ?? []) legs.add(leg);
-          if (msg.record || deps.config.RECORD_ALL) recording = recordSession(msg.takeover === true);
+          if (msg.record || deps.config.RECORD_ALL) recording = recordSession({ sessionId: job.sessionId, legs, config: deps.config, log, takeover: msg.takeover === true });
           if (msg.kind === 'phone' || msg.kind === 'stream') {
             starting = startSocket(msg.kind, { id: msg.sessionId, kind: msg.kind, call: msg.call, takeover: msg.takeover }, msg.resumeToken, msg.endsAt);
             await starting;
@@ -224,36 +215,12 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
           webrtc?.current?.updateIceServers(msg.iceServers);
           refresher.schedule(msg.expiresAt);
           return;
-        case 'leg.add':
-          legs.add(msg.leg);
-          return;
-        case 'leg.remove':
-          legs.remove(msg.legId, msg.reason, msg.detail);
-          return;
-        case 'leg.dialed':
-          legs.dialed(msg);
-          return;
         case 'media.lost':
           // The stream closed without stop: the call goes on in the next stream Twilio opens.
           await starting;
           phone?.streamLost(msg.streamId);
           return;
       }
-    }
-
-    /** Records the session (each leg and the mix) through a conference kept for its whole life. */
-    function recordSession(takeover: boolean): SessionRecording {
-      const text = deps.config.RECORDING_NOTICE;
-      const phoneLegs = () => legs.api.list().filter((l) => l.kind === 'phone' && l.state === 'joined').map((l) => l.legId);
-      return startRecording({
-        sessionId: job.sessionId,
-        conference: legs.keepConference(),
-        config: deps.config,
-        log,
-        ...(text ? { notice: { text, legIds: phoneLegs } } : {}),
-        // A takeover records its own part beside the lost worker's.
-        ...(takeover ? { part: Math.floor(Date.now() / 1000) } : {}),
-      });
     }
 
     /** Runs the handler's pipeline over a transport, with the session's state and its checkpoints. */

@@ -16,17 +16,15 @@ import type { SegmentResult } from '../audio/playout/types.ts';
 import { Conference } from '../conference/conference.ts';
 import { ConferenceView } from '../conference/conference-view.ts';
 import { LegDialError, type DialOptions, type LegInfo, type LegsApi } from '../conference/legs-api.ts';
+import { playTo } from '../conference/play-to.ts';
 import type { MediaTransport } from '../transport/types.ts';
 import { serializerFor } from '../transport/socket/serializers/index.ts';
 import { SocketTransport } from '../transport/socket/socket-transport.ts';
+import { EdgeRequests, type TransferOutcome } from './edge-requests.ts';
 import { transportEnd } from './end-reason.ts';
 
 /** How long a dialled leg may ring before its stream starts (the providers ring for up to 60 s). */
 export const LEG_RING_TIMEOUT_MS = 75_000;
-/** How long the edge may take to place a dialled call (its provider's REST API). */
-const DIAL_REQUEST_TIMEOUT_MS = 15_000;
-/** Audio the handler may have queued ahead to one leg before say() waits for room. */
-const SAY_AHEAD_MS = 2000;
 /** A phone leg's output holds its provider's lead (200 ms) plus acknowledgement round trips: its live bound. */
 const PHONE_LIVE_BOUND_MS = 300;
 const WEBRTC_LIVE_BOUND_MS = 100;
@@ -37,7 +35,7 @@ export interface SessionLegsDeps {
   sampleRate: number;
   socket: { edgeUrl: string; workerId: string };
   /** To the edge, over the control socket. */
-  report: (msg: Extract<ControlToEdge, { type: 'leg.joined' | 'leg.left' | 'leg.dial' | 'leg.hangup' }>) => void;
+  report: (msg: Extract<ControlToEdge, { type: 'leg.joined' | 'leg.left' | 'leg.dial' | 'leg.hangup' | 'transfer' }>) => void;
   log: (m: string) => void;
   /** Wall clock for events' `at`, ms. */
   now?: () => number;
@@ -63,9 +61,8 @@ export class SessionLegs {
   #conference: Conference | null = null;
   #starting: Promise<Conference> | null = null;
   #closed = false;
-  #requests = 0;
-  /** Dials the handler asked for, waiting for the edge's `leg.dialed`. */
-  readonly #dialing = new Map<string, { resolve: (legId: string) => void; reject: (err: Error) => void }>();
+  /** The dials and cold transfers the edge answers. */
+  readonly #requests: EdgeRequests;
   /** Dialled legs the handler waits on, until they join or leave. */
   readonly #joining = new Map<string, { resolve: (leg: LegInfo) => void; reject: (err: Error) => void }>();
   /** Why recent legs left (the handler's dial may learn of it after the fact); bounded. */
@@ -78,11 +75,13 @@ export class SessionLegs {
   constructor(deps: SessionLegsDeps) {
     this.#d = deps;
     this.#now = deps.now ?? (() => performance.timeOrigin + performance.now());
+    this.#requests = new EdgeRequests((msg) => deps.report(msg));
     const legs = this;
     this.api = {
       list: () => this.list(),
       dial: (to, o) => this.dial(to, o),
       hangup: (legId) => this.hangup(legId),
+      transferAway: (legId, to, o) => this.transferAway(legId, to, o),
       say: (legId, audio, signal) => this.say(legId, audio, signal),
       leave: () => this.#view?.setPresent(false),
       join: () => this.#view?.setPresent(true),
@@ -106,18 +105,7 @@ export class SessionLegs {
   /** The handler dials `to` (the edge places the call); resolves once the callee's stream started. */
   async dial(to: string, o: DialOptions = {}): Promise<LegInfo> {
     if (this.#closed) throw new LegDialError('ended', 'the session has ended');
-    const requestId = `d${++this.#requests}`;
-    const legId = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#dialing.delete(requestId);
-        reject(new LegDialError('timeout', `the edge did not place the call within ${DIAL_REQUEST_TIMEOUT_MS} ms`));
-      }, DIAL_REQUEST_TIMEOUT_MS);
-      this.#dialing.set(requestId, {
-        resolve: (id) => (clearTimeout(timer), resolve(id)),
-        reject: (err) => (clearTimeout(timer), reject(err)),
-      });
-      this.#d.report({ type: 'leg.dial', requestId, to, ...(o.from ? { from: o.from } : {}), ...(o.provider ? { provider: o.provider } : {}) });
-    });
+    const legId = await this.#requests.dial(to, o);
     return new Promise<LegInfo>((resolve, reject) => {
       const leg = this.#legs.get(legId);
       const left = this.#leftWhy.get(legId);
@@ -132,13 +120,17 @@ export class SessionLegs {
     });
   }
 
-  /** The edge's answer to a `leg.dial`. */
-  dialed(msg: Extract<ControlToWorker, { type: 'leg.dialed' }>): void {
-    const pending = this.#dialing.get(msg.requestId);
-    if (!pending) return;
-    this.#dialing.delete(msg.requestId);
-    if (msg.legId) pending.resolve(msg.legId);
-    else pending.reject(new LegDialError(msg.error?.code ?? 'error', msg.error?.message));
+  /**
+   * Cold transfer of a phone leg: its stream is expected to end (the call pauses, the no-media
+   * watchdog rests) while the provider dials `to`; resolves with the edge's `transfer.result`.
+   */
+  transferAway(legId: string, to: string, o: { from?: string } = {}): Promise<TransferOutcome> {
+    const transport = legId === this.#d.sessionId ? this.#view?.primary : this.#legs.get(legId)?.transport;
+    if (!(transport instanceof SocketTransport) || transport.kind !== 'phone')
+      return Promise.resolve({ ok: false, reason: 'unsupported', detail: 'only a phone leg can be transferred cold' });
+    if (this.#closed) return Promise.resolve({ ok: false, reason: 'ended' });
+    transport.goingAway();
+    return this.#requests.transfer(legId, to, o, () => transport.awayEnded());
   }
 
   /** The handler hangs a leg up: the edge ends its call; the worker drops it at once. */
@@ -153,24 +145,31 @@ export class SessionLegs {
   }
 
   /** Audio to one leg only: through the conference, or the primary's own output while it is alone. */
-  async say(legId: string, audio: AsyncIterable<AudioFrame> | Iterable<AudioFrame>, signal?: AbortSignal): Promise<SegmentResult> {
+  say(legId: string, audio: AsyncIterable<AudioFrame> | Iterable<AudioFrame>, signal?: AbortSignal): Promise<SegmentResult> {
     const conf = this.#conference;
     const out =
       conf?.has(legId) === true ? conf.handlerOutputTo(legId) : legId === this.#d.sessionId && !conf && this.#view ? this.#view.primary.output : null;
-    if (!out) throw new Error(`no leg ${legId} to speak to (a dialled leg can be spoken to once it joined)`);
-    const stop = new AbortController();
-    const onAbort = () => stop.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      for await (const frame of audio) {
-        if (stop.signal.aborted || this.#closed) break;
-        out.push(frame);
-        if (out.queuedMs() > SAY_AHEAD_MS && !(await out.whenQueuedAtMost(SAY_AHEAD_MS / 2, stop.signal))) break;
-      }
-      if (stop.signal.aborted) return out.clear();
-      return await out.finish();
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
+    if (!out) return Promise.reject(new Error(`no leg ${legId} to speak to (a dialled leg can be spoken to once it joined)`));
+    return playTo(out, audio, { ...(signal ? { signal } : {}), stopped: () => this.#closed });
+  }
+
+  /** The edge's messages about legs; false for any other message. */
+  control(msg: ControlToWorker): boolean {
+    switch (msg.type) {
+      case 'leg.add':
+        this.add(msg.leg);
+        return true;
+      case 'leg.remove':
+        this.remove(msg.legId, msg.reason, msg.detail);
+        return true;
+      case 'leg.dialed':
+        this.#requests.dialed(msg);
+        return true;
+      case 'transfer.result':
+        this.#requests.transferResult(msg);
+        return true;
+      default:
+        return false;
     }
   }
 
@@ -241,8 +240,8 @@ export class SessionLegs {
   /** The session is over: every leg's socket is closed and the conference stopped. */
   async close(reason: string): Promise<void> {
     this.#closed = true;
-    for (const p of [...this.#dialing.values(), ...this.#joining.values()]) p.reject(new LegDialError('ended', reason));
-    this.#dialing.clear();
+    this.#requests.closeAll(reason);
+    for (const p of this.#joining.values()) p.reject(new LegDialError('ended', reason));
     this.#joining.clear();
     const closing = [...this.#legs.values()].map((l) => {
       l.removed = true;

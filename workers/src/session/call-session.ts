@@ -6,6 +6,7 @@ import type { TrickleFragment } from '../sdp/trickle.ts';
 import type { CallStatus } from '../telephony/provider.ts';
 import type { PhoneVoiceAction } from '../telephony/voice-action.ts';
 import { ClientApi } from './client-api.ts';
+import type { TransferOutcome, TransferRequest } from './call-transfer.ts';
 import { jsonError } from './json-error.ts';
 import { LegCall } from './leg-call.ts';
 import { MediaRelay } from './media-relay.ts';
@@ -42,6 +43,7 @@ export class CallSession extends DurableObject<Env> {
     this.client = new ClientApi(this.host, this.link);
     this.phone = new PhoneCalls(this.host);
     this.relay = new MediaRelay(this.host, this.link);
+    this.link.transfer = this.phone.transfer;
     this.legs = new SessionLegs(this.host, this.client);
     this.leg = new LegCall(this.host);
     this.link.legs = this.legs;
@@ -74,8 +76,18 @@ export class CallSession extends DurableObject<Env> {
     return this.phone.startPhone(id, call, record);
   }
 
-  voice(id: string, call: PhoneCall): Promise<Result<PhoneVoiceAction>> {
-    return this.phone.voice(id, call);
+  voice(id: string, call: PhoneCall, transfer?: Parameters<PhoneCalls['voice']>[2]): Promise<Result<PhoneVoiceAction>> {
+    return this.phone.voice(id, call, transfer);
+  }
+
+  /** A cold transfer of this object's call (the session's own, or a leg's at its session's request). */
+  beginTransfer(t: TransferRequest): Promise<Result<object>> {
+    return this.phone.transfer.begin(t);
+  }
+
+  /** From a leg's object: how the cold transfer of that leg ended. */
+  transferResult(requestId: string, outcome: TransferOutcome): void {
+    this.host.send({ type: 'transfer.result', requestId, ...outcome });
   }
 
   phoneStatus(status: CallStatus): Promise<void> {

@@ -153,6 +153,11 @@ export class MediaRelay {
     if (!rec || rec.state === 'ended' || h.peerSocket()) return;
     const a = ws.deserializeAttachment() as PeerAttachment | null;
     if (a?.kind === 'stream') return h.end('client_hangup', `stream socket closed (${code})`);
+    // A cold transfer took the call's stream away on purpose: the call goes on (and may come back).
+    if (rec.transfer) {
+      await h.save({ ...rec, peerLostAt: Date.now() });
+      return;
+    }
     if (a?.kind === 'twilio') {
       await h.save({ ...rec, peerLostAt: Date.now() });
       h.send({ type: 'media.lost', code, ...(a.streamId ? { streamId: a.streamId } : {}) });

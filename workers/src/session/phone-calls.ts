@@ -5,7 +5,8 @@ import { mintMediaToken } from './media-token.ts';
 import type { Result } from './results.ts';
 import { asFailure } from './results.ts';
 import type { SessionHost } from './session-host.ts';
-import type { CallStatus } from '../telephony/provider.ts';
+import type { CallStatus, DialOutcome } from '../telephony/provider.ts';
+import { CallTransfer } from './call-transfer.ts';
 
 /** Lifetime of the media token handed to the provider's stream (in its URL, or Twilio's `<Parameter name="token">`). */
 const MEDIA_TOKEN_TTL_MS = 300_000;
@@ -18,9 +19,11 @@ const STREAM_CLOSE_WAIT_MS = 2000;
  */
 export class PhoneCalls {
   private readonly host: SessionHost;
+  readonly transfer: CallTransfer;
 
   constructor(host: SessionHost) {
     this.host = host;
+    this.transfer = new CallTransfer(host);
   }
 
   /** Creates (idempotently) and queues a phone session. */
@@ -42,8 +45,12 @@ export class PhoneCalls {
    * a replayed webhook gets a silent redirect, after waiting briefly for the stream to close, as
    * Twilio's own action request can arrive before the old stream's close does.
    */
-  async voice(id: string, call: PhoneCall): Promise<Result<PhoneVoiceAction>> {
+  async voice(id: string, call: PhoneCall, transfer?: { step: 'dial' } | { step: 'done'; outcome: DialOutcome }): Promise<Result<PhoneVoiceAction>> {
     const h = this.host;
+    if (transfer?.step === 'dial') {
+      const dial = await this.transfer.dial();
+      if (dial) return { ok: true, action: 'dial', ...dial };
+    } else if (transfer?.step === 'done' && (await this.transfer.done(transfer.outcome))) return { ok: true, action: 'hangup' };
     if (LegId.safeParse(id).success) {
       // A leg's object is made by its session as the call is placed: the callee may answer first.
       if (!h.rec) await h.claimed.wait(h.config.PHONE_WEBHOOK_WAIT_MS);

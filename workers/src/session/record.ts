@@ -52,6 +52,8 @@ export interface SessionRecord {
   legs?: LegStatus[];
   /** A leg's own object: the session it belongs to (its worker carries the leg; no job of its own). */
   parentId?: string;
+  /** A cold transfer under way (call-transfer.ts): the call's stream ends on purpose meanwhile. */
+  transfer?: { requestId: string; to: string; from?: string | undefined; state: 'redirecting' | 'dialing' };
   /** The client asked for the session to be recorded. */
   record?: boolean;
   /** The recording's files, once the worker saved them. */

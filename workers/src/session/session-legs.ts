@@ -3,6 +3,7 @@ import type { Caller } from '../auth/guards.ts';
 import { HttpError } from '../errors.ts';
 import { telephonyFor } from '../telephony/providers.ts';
 import { legWebhookUrl, providerUrl } from '../telephony/voice-flow.ts';
+import type { TransferRequest } from './call-transfer.ts';
 import type { ClientApi } from './client-api.ts';
 import { resumeTokenSubject } from './media-token.ts';
 import type { SessionRecord } from './record.ts';
@@ -44,6 +45,13 @@ export class SessionLegs {
     const r = await this.dial({ to: msg.to, ...(msg.from ? { from: msg.from } : {}), ...(msg.provider ? { provider: msg.provider } : {}) });
     if (r.ok) this.host.send({ type: 'leg.dialed', requestId: msg.requestId, legId: r.legId });
     else this.host.send({ type: 'leg.dialed', requestId: msg.requestId, error: { code: r.code, message: r.message.slice(0, 512) } });
+  }
+
+  /** A cold transfer of a joined leg's call, in the leg's object. */
+  async transferLeg(legId: string, t: TransferRequest): Promise<Result<object>> {
+    const leg = this.host.rec?.legs?.find((l) => l.legId === legId);
+    if (!leg || leg.state !== 'joined') return fail(404, 'not_found', 'no joined leg with that id');
+    return sessionStub(this.host.env, legId).beginTransfer(t);
   }
 
   /** The handler hung a leg up (`leg.hangup`). */

@@ -1,6 +1,7 @@
 import { MAX_RECORDING_TRACKS, parseControlToEdge, type ControlToEdge } from '@switchboard/protocol';
 import { mintIceServers } from '../turn/mint.ts';
 import { decideControlDial } from './control-dial.ts';
+import type { CallTransfer } from './call-transfer.ts';
 import type { SessionLegs } from './session-legs.ts';
 import { buildHandover } from './handover.ts';
 import { jsonError } from './json-error.ts';
@@ -21,6 +22,8 @@ export class WorkerLink {
   resuming: { offer: string; offerUfrag: string } | null = null;
   /** The session's legs (set by the object once its parts exist). */
   legs: SessionLegs | null = null;
+  /** Cold transfers of the session's own call (set by the object). */
+  transfer: CallTransfer | null = null;
 
   constructor(host: SessionHost) {
     this.host = host;
@@ -139,6 +142,13 @@ export class WorkerLink {
       case 'leg.hangup':
         await this.legs?.hangupForWorker(msg.legId);
         return;
+      case 'transfer': {
+        // The session's own call here; a leg's in the leg's object, which reports back through this one.
+        const t = { requestId: msg.requestId, to: msg.to, from: msg.from };
+        const begun = msg.legId === rec.id ? await this.transfer?.begin(t) : await this.legs?.transferLeg(msg.legId, t);
+        if (begun && !begun.ok) h.send({ type: 'transfer.result', requestId: msg.requestId, ok: false, reason: begun.code, detail: begun.message.slice(0, 256) });
+        return;
+      }
       case 'ice.refresh': {
         try {
           const ice = await mintIceServers(h.config, `worker:${rec.id}`);

@@ -17,3 +17,10 @@ export function parseForm(body: string): Record<string, string | string[]> {
   }
   return out;
 }
+
+/** The string fields of a parsed webhook (a loose schema keeps unknown fields as unknown): what a markup's dialOutcome reads. */
+export function stringFields(params: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params)) if (typeof v === 'string') out[k] = v;
+  return out;
+}

@@ -9,4 +9,6 @@ export type PhoneVoiceAction =
   /** The session ended after it ran (the handler finished, the caller hung up): hang up without a word. */
   | { action: 'hangup' }
   /** Nobody took the call: the busy message, then hang up. */
-  | { action: 'goodbye' };
+  | { action: 'goodbye' }
+  /** A cold transfer: dial the human; the dial's end requests the voice URL with `transfer=done`. */
+  | { action: 'dial'; to: string; from?: string };

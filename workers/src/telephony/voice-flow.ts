@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import type { Env } from '../env.ts';
 import { phoneSessionId, sessionStub, unwrap } from '../session/stub.ts';
 import { badRequest } from '../errors.ts';
-import type { CallMarkup, CallStatus } from './provider.ts';
+import type { CallMarkup, CallStatus, WebhookForm } from './provider.ts';
 import { wsBaseUrl } from './ws-base-url.ts';
 
 type C = Context<{ Bindings: Env }>;
@@ -24,6 +24,12 @@ function legOf(c: C): string | undefined {
   if (!LegId.safeParse(leg).success) throw badRequest('leg is not a leg id');
   return leg;
 }
+
+/** How long the provider rings the human in a cold transfer. */
+export const TRANSFER_RING_S = 30;
+
+/** The voice URL of a cold transfer's step: `transfer=dial` (dial the human), `transfer=done` (the dial's outcome). */
+export const transferUrl = (voiceUrl: string, step: 'dial' | 'done') => `${voiceUrl}${voiceUrl.includes('?') ? '&' : '?'}transfer=${step}`;
 
 /** A provider webhook URL of a leg: the route's URL with `?leg=<legId>`. */
 export const legWebhookUrl = (base: string, legId: string) => `${base}?leg=${legId}`;
@@ -47,13 +53,17 @@ export function mediaStreamUrl(config: Config, provider: PhoneProvider, sessionI
  * decides (connect, hold, wait, hang up, goodbye: phone-calls.ts) and the provider's markup says
  * it. The voice URL doubles as the hold redirect and Twilio's `<Connect action>`.
  */
-export async function answerVoice(c: C, config: Config, call: PhoneCall, markup: CallMarkup): Promise<Response> {
+export async function answerVoice(c: C, config: Config, call: PhoneCall, markup: CallMarkup, form: WebhookForm = {}): Promise<Response> {
   const leg = legOf(c);
   const id = leg ?? (await phoneSessionId(call.provider, call.callSid));
-  const action = unwrap(await sessionStub(c.env, id).voice(id, call));
+  const step = c.req.query('transfer');
+  const transfer = step === 'dial' ? { step: 'dial' as const } : step === 'done' ? { step: 'done' as const, outcome: markup.dialOutcome(form) } : undefined;
+  const action = unwrap(await sessionStub(c.env, id).voice(id, call, transfer));
   const voiceUrl = leg ? legWebhookUrl(providerUrl(config, call.provider, 'voice'), leg) : providerUrl(config, call.provider, 'voice');
   const doc =
-    action.action === 'connect'
+    action.action === 'dial'
+      ? markup.dial({ to: action.to, ...(action.from ? { callerId: action.from } : {}), action: transferUrl(voiceUrl, 'done'), timeoutS: TRANSFER_RING_S })
+      : action.action === 'connect'
       ? markup.connect({
           streamUrl: mediaStreamUrl(config, call.provider, action.sessionId, action.token),
           parameters: { sessionId: action.sessionId, token: action.token },

@@ -74,6 +74,8 @@ export class SocketTransport implements MediaTransport {
   #start: StreamStart | undefined;
   #streams = 0;
   #lost = false;
+  /** A cold transfer takes the stream away on purpose: its end pauses the call instead of ending it. */
+  #away = false;
   #closed = false;
   #closeReason = '';
   readonly #watchdog: NoMediaWatchdog;
@@ -208,6 +210,7 @@ export class SocketTransport implements MediaTransport {
         if (this.#clientEvents?.admit(typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength)) this.#clientEvents.receive(ev.event);
         return;
       case 'stop':
+        if (this.#away) return this.streamLost();
         void this.close('phone_hangup');
         return;
       case 'connected':
@@ -230,6 +233,24 @@ export class SocketTransport implements MediaTransport {
     this.#engine?.pause();
     this.#engine?.farBufferLost();
     this.#log(`${this.#serializer.name}: stream ${this.#start.streamId} lost; waiting for a new one`);
+  }
+
+  /**
+   * The call is about to leave this stream on purpose (a cold transfer): its `stop` pauses the
+   * call like a lost stream, and no media is expected (the no-media watchdog rests) until a new
+   * stream's `start` brings the caller back, or `awayEnded()` says the transfer did not happen.
+   */
+  goingAway(): void {
+    if (this.#closed) return;
+    this.#away = true;
+    this.#watchdog.stop();
+  }
+
+  /** The transfer is over and the call stays on this stream (the redirect failed). */
+  awayEnded(): void {
+    if (this.#closed || !this.#away) return;
+    this.#away = false;
+    if (!this.#lost) this.#watchdog.start();
   }
 
   stats(): { lateTicks: number; ticksRun: number } {
@@ -263,6 +284,10 @@ export class SocketTransport implements MediaTransport {
       this.#start = start;
       this.#streams++;
       this.#lost = false;
+      if (this.#away) {
+        this.#away = false;
+        this.#watchdog.start();
+      }
       this.#engine?.farBufferLost();
       this.#engine?.resume();
       this.#log(`${this.#serializer.name}: call ${start.callId} goes on in stream ${start.streamId}`);

@@ -5,6 +5,7 @@ import { HttpError, badRequest, forbidden, unsupportedMediaType } from '../../er
 import { mediaType, readText } from '../../http/body.ts';
 import { parseForm } from '../form.ts';
 import { upgradeWithToken } from '../media-upgrade.ts';
+import { stringFields } from '../form.ts';
 import { ERROR_MESSAGE, answerVoice, reportStatus } from '../voice-flow.ts';
 import { PlivoCallParams, plivoCallId, toCallStatus, toPhoneCall } from './params.ts';
 import { plivoMarkup } from './plivo-xml.ts';
@@ -47,7 +48,8 @@ export const plivoRoutes = new Hono<{ Bindings: Env }>()
   .post('/plivo/voice', async (c) => {
     try {
       const config = loadConfig(c.env);
-      return await answerVoice(c, config, toPhoneCall(await signedParams(c, config)), plivoMarkup);
+      const params = await signedParams(c, config);
+      return await answerVoice(c, config, toPhoneCall(params), plivoMarkup, stringFields(params));
     } catch (err) {
       return plivoError(c, err);
     }

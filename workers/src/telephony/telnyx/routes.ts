@@ -5,6 +5,7 @@ import { HttpError, badRequest, forbidden, unsupportedMediaType } from '../../er
 import { mediaType, readText } from '../../http/body.ts';
 import { parseForm } from '../form.ts';
 import { upgradeWithToken } from '../media-upgrade.ts';
+import { stringFields } from '../form.ts';
 import { ERROR_MESSAGE, answerVoice, reportStatus } from '../voice-flow.ts';
 import { TexmlWebhookParams, toCallStatus, toPhoneCall } from './params.ts';
 import { verifyTelnyxSignature } from './signature.ts';
@@ -43,7 +44,8 @@ export const telnyxRoutes = new Hono<{ Bindings: Env }>()
   .post('/telnyx/voice', async (c) => {
     try {
       const config = loadConfig(c.env);
-      return await answerVoice(c, config, toPhoneCall(await signedParams(c, config)), texmlMarkup);
+      const params = await signedParams(c, config);
+      return await answerVoice(c, config, toPhoneCall(params), texmlMarkup, stringFields(params));
     } catch (err) {
       return telnyxError(c, err);
     }

@@ -78,7 +78,8 @@ export const twilioRoutes = new Hono<{ Bindings: Env }>()
   .post('/twilio/voice', async (c) => {
     try {
       const config = loadConfig(c.env);
-      const p = voiceParams(await signedForm(c, config));
+      const form = await signedForm(c, config);
+      const p = voiceParams(form);
       const call: PhoneCall = {
         provider: 'twilio',
         callSid: p.CallSid,
@@ -86,7 +87,7 @@ export const twilioRoutes = new Hono<{ Bindings: Env }>()
         to: p.To,
         direction: p.Direction.startsWith('outbound') ? 'outbound' : 'inbound',
       };
-      return await answerVoice(c, config, call, twiml);
+      return await answerVoice(c, config, call, twiml, form);
     } catch (err) {
       return twilioError(c, err);
     }
