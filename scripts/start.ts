@@ -1,5 +1,6 @@
 import { startEdge } from './stack/edge.ts';
 import { edgeVarsFromEnv, localRecordingVars } from './stack/config.ts';
+import { startLocalProviderApis } from './stack/local-provider-apis.ts';
 import { startLocalSqs, type LocalSqs } from './stack/local-sqs.ts';
 import { startWorkers, workerPlan, type WorkerPlan } from './stack/workers.ts';
 
@@ -24,6 +25,9 @@ if (!process.env['SQS_QUEUE_URL']) {
   overrides['SQS_ENDPOINT'] = sqs.endpoint;
 }
 if (!process.env['PUBLIC_BASE_URL']) overrides['PUBLIC_BASE_URL'] = `http://127.0.0.1:${edgePort}`;
+// Providers with no account configured get their local fakes: calls dialled from the demo page go there.
+const providerApis = await startLocalProviderApis(process.env);
+Object.assign(overrides, providerApis.vars);
 const vars = edgeVarsFromEnv(process.env, overrides);
 const edge = await startEdge({ port: edgePort, vars, quiet: false });
 const recording = localRecordingVars(process.env);
@@ -31,6 +35,7 @@ const workers = await startWorkers(plan, { ...vars, ...recording.vars, ...pick(p
   console.error(`npm start: ${(err as Error).message}`);
   await edge.stop();
   await sqs?.stop();
+  await providerApis.stop();
   process.exit(1);
 });
 const workerLines = workers.workers.map(
@@ -47,7 +52,8 @@ ${workerLines.join('\n')}
   WHIP endpoint         POST ${edge.url}/v1/sessions
   WebSocket audio       GET  ${edge.url.replace(/^http/, 'ws')}/v1/stream
   voice webhooks        POST ${edge.url}/twilio/voice, /telnyx/voice, /plivo/voice
-Call it as a phone would: npm run phone -- <speech.wav> [--provider twilio|telnyx|plivo]
+${providerApis.started.length ? `  provider APIs (fake)  ${providerApis.started.join(', ')}\n` : ''}Call it as a phone would: npm run phone -- <speech.wav> [--provider twilio|telnyx|plivo]
+Answer a call it dials (demo page "Add to this call"): npm run phone -- <speech.wav> --answer [--provider P]
 Press Ctrl-C to stop.`);
 
 /** Worker settings from the environment (the README's worker variables). */
@@ -63,6 +69,7 @@ const stop = async () => {
   await workers.stop();
   await edge.stop();
   await sqs?.stop();
+  await providerApis.stop();
   process.exit(0);
 };
 process.on('SIGINT', stop);

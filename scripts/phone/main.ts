@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { audioFrame, readWav, toMono, writeWav } from '@switchboard/media-worker';
 import { LOCAL_DEFAULTS } from '../stack/config.ts';
+import { localProviderApiUrl } from '../stack/local-provider-apis.ts';
 import { API_BASE_ENV, waitForPlacedCall } from './answer.ts';
 import { simulateCall, type CallResult } from './caller.ts';
 
@@ -32,8 +33,8 @@ const USAGE = `usage: npm run phone -- <speech.wav> [options]
   --api-url URL       the local fake provider API (scripts/stack/*-api-fake.ts); while the call runs its
                       GET /__requests is polled and the edge's hang-ups and redirects of this call are played
   --answer            wait for the next call placed through --api-url (default env TWILIO_API_BASE,
-                      TELNYX_API_BASE or PLIVO_API_BASE) and answer it as the callee (outbound-api, its
-                      Url / answer_url and status callback)
+                      TELNYX_API_BASE or PLIVO_API_BASE, else the fake npm start runs: 127.0.0.1:8791,
+                      8792, 8793) and answer it as the callee (its Url / answer_url and status callback)
   --dial-outcome O    how a <Dial> ends: completed (default), busy, no-answer or failed
   --dial-talk MS      a completed <Dial>'s talk time before the human hangs up (default 500)
   --quiet             print only the summary`;
@@ -109,10 +110,7 @@ function parseCommandLine() {
   const dialOutcome = v['dial-outcome'] ?? 'completed';
   if (!['completed', 'busy', 'no-answer', 'failed'].includes(dialOutcome)) throw new UsageError(`--dial-outcome must be completed, busy, no-answer or failed, got ${JSON.stringify(dialOutcome)}`);
   const answer = v.answer ?? false;
-  const apiUrl = v['api-url'] ?? (answer ? process.env[API_BASE_ENV[provider as 'twilio']] || undefined : undefined);
-  if (answer && apiUrl === undefined) {
-    throw new UsageError(`--answer needs --api-url: the fake ${provider} API listens on a port chosen when it starts (test/support/stack.ts; \`npm start\` runs none), so give its URL (or set ${API_BASE_ENV[provider as 'twilio']})`);
-  }
+  const apiUrl = v['api-url'] ?? (answer ? process.env[API_BASE_ENV[provider as 'twilio']] || localProviderApiUrl(provider as 'twilio') : undefined);
   if (answer && v.direction !== undefined && v.direction !== 'outbound-api') throw new UsageError('--answer answers a placed call: its direction is outbound-api');
   const urls = [['url', url], ['public-url', v['public-url']], ['voice-url', v['voice-url']], ['status-callback-url', v['status-callback-url']], ['api-url', apiUrl]] as const;
   for (const [name, u] of urls) {

@@ -41,7 +41,7 @@ interface FakeCall {
  *   place: a simulated inbound call (call_uuid), or an outbound call still queued (request_uuid
  *   only). It is not part of Plivo's API and is not recorded.
  */
-export async function startFakePlivoApi(credentials: { authId: string; authToken: string }): Promise<{ url: string; server: Server }> {
+export async function startFakePlivoApi(credentials: { authId: string; authToken: string }, port = 0): Promise<{ url: string; server: Server }> {
   const seen: RecordedPlivoRequest[] = [];
   const calls: FakeCall[] = [];
   const expected = `Basic ${Buffer.from(`${credentials.authId}:${credentials.authToken}`).toString('base64')}`;
@@ -105,7 +105,7 @@ export async function startFakePlivoApi(credentials: { authId: string; authToken
     }
     return notFound();
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   const addr = server.address();
   return { url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`, server };
 }

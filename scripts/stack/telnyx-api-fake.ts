@@ -43,7 +43,7 @@ const notFound = { errors: [{ code: '10005', title: 'Resource not found', detail
  * - `POST /__calls` (JSON or form: `CallSid`, optional `AccountSid`) declares a call the fake did
  *   not place, such as a simulated inbound call. It is not part of Telnyx's API and is not recorded.
  */
-export async function startFakeTelnyxApi(): Promise<{ url: string; server: Server }> {
+export async function startFakeTelnyxApi(port = 0): Promise<{ url: string; server: Server }> {
   const seen: RecordedTelnyxRequest[] = [];
   const calls = new Map<string, FakeCall>();
   const server = createServer(async (req, res) => {
@@ -113,7 +113,7 @@ export async function startFakeTelnyxApi(): Promise<{ url: string; server: Serve
     calls.set(call.call_sid, { sid: call.call_sid, accountSid: accounts ? decodeURIComponent(create![1]!) : '', from, to });
     return json(200, accounts ? call : { data: call });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   const addr = server.address();
   return { url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`, server };
 }

@@ -40,7 +40,7 @@ const ENDED: ReadonlySet<CallStatus> = new Set(['completed', 'canceled']);
  *   in-progress) declares a call the fake did not place, such as a simulated inbound call, so that
  *   it can be hung up or redirected. It is not part of Twilio's API and is not recorded.
  */
-export async function startFakeTwilioApi(): Promise<{ url: string; server: Server }> {
+export async function startFakeTwilioApi(port = 0): Promise<{ url: string; server: Server }> {
   const seen: RecordedRequest[] = [];
   const calls = new Map<string, FakeCall>();
   const server = createServer(async (req, res) => {
@@ -99,7 +99,7 @@ export async function startFakeTwilioApi(): Promise<{ url: string; server: Serve
     }
     return twilioError(404, 20404, 'The requested resource was not found');
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   const addr = server.address();
   return { url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`, server };
 }
