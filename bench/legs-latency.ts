@@ -19,12 +19,12 @@ export interface LegsLatency {
   /** ms, p50 / p95 of every burst found; `lost`: bursts not heard within 600 ms. */
   webToPhone: { p50: number; p95: number; lost: number };
   phoneToWeb: { p50: number; p95: number; lost: number };
-  /** p50 minus the conference's jitter-buffer target (the input leg's 40 ms): what the rest of the path adds. */
+  /** p50 minus the jitter-buffer target of the leg the audio enters by (web 20 ms, phone 40 ms): what the rest of the path adds. */
   beyondJitterTargetP50: { webToPhone: number; phoneToWeb: number };
 }
 
-/** media-worker/src/conference/jitter-buffer.ts: a leg's default target depth. */
-export const JITTER_TARGET_MS = 40;
+/** The conference's jitter-buffer targets (media-worker/src/sessions/session-legs.ts): a WebRTC leg's, and a phone leg's (the default). */
+export const JITTER_TARGET_MS = { web: 20, phone: 40 } as const;
 const BURST_MS = 100;
 const EVERY_MS = 700;
 const PHONE_FIRST_MS = 1500;
@@ -95,6 +95,6 @@ export async function measureLegsLatency(edgeUrl: string, apiBase: string, authT
     bursts: all.webToPhone.length,
     webToPhone,
     phoneToWeb,
-    beyondJitterTargetP50: { webToPhone: r1(webToPhone.p50 - JITTER_TARGET_MS), phoneToWeb: r1(phoneToWeb.p50 - JITTER_TARGET_MS) },
+    beyondJitterTargetP50: { webToPhone: r1(webToPhone.p50 - JITTER_TARGET_MS.web), phoneToWeb: r1(phoneToWeb.p50 - JITTER_TARGET_MS.phone) },
   };
 }

@@ -70,7 +70,7 @@ export function printLegsSection(r: LegsResult, p: LegsParams): void {
     ),
   );
   const l = r.latency;
-  console.log(`  mouth-to-ear through the conference, ms, over ${l.bursts} bursts each way (jitter-buffer target ${JITTER_TARGET_MS} ms):`);
+  console.log(`  mouth-to-ear through the conference, ms, over ${l.bursts} bursts each way (jitter-buffer targets: web leg ${JITTER_TARGET_MS.web} ms, phone leg ${JITTER_TARGET_MS.phone} ms):`);
   console.table({
     'web -> phone': { ...l.webToPhone, 'p50 beyond the jitter target': l.beyondJitterTargetP50.webToPhone },
     'phone -> web': { ...l.phoneToWeb, 'p50 beyond the jitter target': l.beyondJitterTargetP50.phoneToWeb },

@@ -9,6 +9,7 @@ import { MediaWorker } from '../../media-worker/src/worker.ts';
 import { simulateCall } from '../../scripts/phone/caller.ts';
 import { bestCorrelation, envelope, sliceMs } from '../support/correlate.ts';
 import { RtcTestClient } from '../support/rtc-client.ts';
+import { heardByWeb } from '../support/wall-audio.ts';
 import { e2eWorkerConfig } from '../support/worker-config.ts';
 
 /**
@@ -80,7 +81,11 @@ describe('a web user and a phone user in one call', { timeout: 60_000 }, () => {
 
     // Phone -> web: the callee's speech reaches the web user.
     const phoneProbe = envelope(sliceMs({ samples: phoneSpeech.samples, sampleRate: phoneSpeech.sampleRate, channels: 1 }, 400, 1400));
-    const webHeard = web.receivedBetween();
+    // On the wall clock: the worker sends nothing while everyone else is silent, so packets are placed by arrival.
+    // (The track starts at the first packet: padded with a second of silence either side, as the web user heard.)
+    const webTrack = heardByWeb(web);
+    const pad = new Int16Array(webTrack.rate);
+    const webHeard = { samples: Int16Array.from([...pad, ...webTrack.samples, ...pad]), sampleRate: webTrack.rate, channels: 1 };
     const toWeb = bestCorrelation(envelope(webHeard), phoneProbe);
     // Web -> phone: the web user's first phrase reaches the callee.
     const webProbe = envelope(sliceMs(webSpeech, 400, 3100));

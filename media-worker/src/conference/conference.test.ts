@@ -93,6 +93,19 @@ describe('Conference', () => {
     expect(toneAmplitude(ha.subarray((RATE * 400) / 1000), 500, RATE)).toBeGreaterThan(2000);
   });
 
+  it('sends a listener nothing while everyone else is silent (so the far end queue drains in every pause)', async () => {
+    const conf = await conference();
+    const a = new MemoryTransport();
+    const b = new MemoryTransport();
+    conf.addLeg('a', a);
+    conf.addLeg('b', b);
+    const quiet = audioFrame(new Int16Array(RATE / 2).map((_, i) => (i % 2 ? 20 : -20)), RATE, 1); // -64 dBFS noise
+    await b.feed(quiet);
+    expect(a.played.length).toBe(0);
+    await b.feed(tone(500, 200));
+    expect(a.played.length).toBeGreaterThan(5);
+  });
+
   it('a removed leg is neither heard nor fed; a replaced transport carries on as the same leg', async () => {
     const conf = await conference();
     const a = new MemoryTransport();

@@ -43,12 +43,53 @@ describe('JitterBuffer', () => {
     expect(out.subarray(80).every((s) => s === 0)).toBe(true);
     expect(jb.read(out)).toBe(false); // dry
     expect(jb.stats()).toMatchObject({ underruns: 1, silentTicks: 1, framesPlayed: 2 });
+    // Priming again, one frame deeper than before (the underrun bought cushion): 60 ms now.
+    expect(jb.stats().targetMs).toBe(60);
     jb.write(frame(2));
-    expect(jb.read(out)).toBe(false); // priming again: 20 ms < 40 ms
+    expect(jb.read(out)).toBe(false); // 20 ms < 60 ms
     jb.write(frame(3));
+    expect(jb.read(out)).toBe(false); // 40 ms < 60 ms
+    jb.write(frame(4));
     expect(jb.read(out)).toBe(true);
     expect(out.every((s) => s === 2)).toBe(true);
-    expect(jb.stats()).toMatchObject({ underruns: 1, silentTicks: 2 });
+    expect(jb.stats()).toMatchObject({ underruns: 1, silentTicks: 3 });
+  });
+
+  it('adapts: underruns deepen the target up to maxTargetMs, clean windows give it back a frame each', () => {
+    const jb = new JitterBuffer(RATE, 20, { targetMs: 40, maxTargetMs: 80, trimWindowMs: 100 });
+    const out = new Int16Array(F);
+    let k = 0;
+    // Three starvations: 40 -> 60 -> 80 -> 80 (capped).
+    for (let u = 0; u < 3; u++) {
+      while (!jb.read(out)) jb.write(frame(++k));
+      while (jb.read(out)) {
+        /* drain until it runs dry */
+      }
+    }
+    expect(jb.stats()).toMatchObject({ underruns: 3, targetMs: 80 });
+    // Now a steady leg: a frame written per tick, none late. Each clean 100 ms window gives back
+    // 20 ms; the window that held the underrun does not count.
+    while (!jb.read(out)) jb.write(frame(++k));
+    for (let t = 0; t < 5; t++) {
+      jb.write(frame(++k));
+      expect(jb.read(out)).toBe(true);
+    }
+    expect(jb.stats().targetMs).toBe(80);
+    for (let t = 0; t < 5; t++) {
+      jb.write(frame(++k));
+      jb.read(out);
+    }
+    expect(jb.stats().targetMs).toBe(60);
+    for (let t = 0; t < 5; t++) {
+      jb.write(frame(++k));
+      jb.read(out);
+    }
+    expect(jb.stats().targetMs).toBe(40);
+    for (let t = 0; t < 10; t++) {
+      jb.write(frame(++k));
+      jb.read(out);
+    }
+    expect(jb.stats()).toMatchObject({ targetMs: 40, underruns: 3 }); // never below the base target
   });
 
   it('never holds more than maxMs: an overrun drops the oldest audio down to the target', () => {

@@ -9,6 +9,11 @@
  * - Underrun: a tick with less than a whole frame buffered gives what there is, padded with
  *   silence (nothing is lost, a client's short last chunk included), counts an underrun and
  *   primes again.
+ * - Adaptive: each underrun raises the depth primed for by a frame (up to `maxTargetMs`), and each
+ *   trim window played without one lowers it by a frame back towards `targetMs`. A leg whose
+ *   packets come late (a congested path, a starved host) buys cushion instead of a gap every few
+ *   hundred ms; a clean leg stays at the target. On 2 shared cores with five callers, a fixed
+ *   40 ms target gave one leg in four 80-120 ms gaps (legs e2e tests).
  * - Bounded: the buffer never holds more than `maxMs`. A write that would exceed it drops the
  *   oldest audio down to the target depth (counted): dropping only the excess would leave the
  *   leg `maxMs` behind everyone for the rest of the call.
@@ -29,6 +34,8 @@ export interface JitterBufferOptions {
   targetMs?: number;
   /** Most audio held. Default 200 (5x the target: a stall this long is a lost burst, not jitter). */
   maxMs?: number;
+  /** Highest depth the adaptive target may reach. Default 120 (and below maxMs by a frame). */
+  maxTargetMs?: number;
   /**
    * Window over which a standing excess depth is trimmed. Default 1000 (50 ticks: long enough that
    * a jittery leg's cushion is not taken from it, short enough that a stall's latency goes within
@@ -52,6 +59,8 @@ export interface JitterStats {
   droppedMs: number;
   /** Audio dropped to trim standing latency. */
   trimmedMs: number;
+  /** The depth primed for now (the adaptive target). */
+  targetMs: number;
 }
 
 export class JitterBuffer {
@@ -59,7 +68,12 @@ export class JitterBuffer {
   readonly frameSamples: number;
   readonly targetSamples: number;
   /** Depth that starts reads: the target, or a whole frame when the target is below one. */
-  readonly #primeSamples: number;
+  readonly #basePrime: number;
+  /** The adaptive depth that starts reads now: #basePrime raised by underruns, lowered by clean windows. */
+  #primeSamples: number;
+  readonly #maxPrime: number;
+  /** An underrun happened in the current trim window. */
+  #underrunInWindow = false;
   readonly #ring: Int16Array;
   #head = 0;
   #depth = 0;
@@ -94,7 +108,10 @@ export class JitterBuffer {
     this.sampleRate = sampleRate;
     this.frameSamples = Math.round(frame);
     this.targetSamples = Math.round((targetMs * sampleRate) / 1000);
-    this.#primeSamples = Math.max(this.targetSamples, this.frameSamples);
+    this.#basePrime = Math.max(this.targetSamples, this.frameSamples);
+    this.#primeSamples = this.#basePrime;
+    const maxTargetMs = Math.min(options.maxTargetMs ?? 120, maxMs - frameMs);
+    this.#maxPrime = Math.max(this.#basePrime, Math.round((maxTargetMs * sampleRate) / 1000));
     this.#ring = new Int16Array(Math.round((maxMs * sampleRate) / 1000));
     this.#trimTicks = Math.round(trimWindowMs / frameMs);
   }
@@ -155,7 +172,9 @@ export class JitterBuffer {
     out.fill(0, n);
     this.#underruns++;
     this.#playing = false;
+    this.#primeSamples = Math.min(this.#maxPrime, this.#primeSamples + f);
     this.#resetWindow();
+    this.#underrunInWindow = true;
     if (n === 0) this.#silentTicks++;
     return n > 0;
   }
@@ -178,6 +197,7 @@ export class JitterBuffer {
       overruns: this.#overruns,
       droppedMs: ms(this.#dropped),
       trimmedMs: ms(this.#trimmed),
+      targetMs: ms(this.#primeSamples),
     };
   }
 
@@ -186,6 +206,9 @@ export class JitterBuffer {
     if (this.#trimTicks === 0) return;
     if (this.#depth < this.#windowMin) this.#windowMin = this.#depth;
     if (++this.#windowTicks < this.#trimTicks) return;
+    // A whole window without an underrun: the cushion an earlier one bought is given back a frame at a time.
+    if (!this.#underrunInWindow && this.#primeSamples > this.#basePrime) this.#primeSamples = Math.max(this.#basePrime, this.#primeSamples - this.frameSamples);
+    this.#underrunInWindow = false;
     const excess = this.#windowMin - this.#primeSamples;
     if (excess >= this.frameSamples) {
       this.#discard(excess);

@@ -76,7 +76,7 @@ export interface ConferenceStats {
  * Handler audio is local and paced (no network jitter): read as soon as a frame is there, never
  * trimmed (a reply's audio is not dropped to save latency), bounded like a leg's.
  */
-const HANDLER_BUS: LegInputOptions = { targetMs: 0, maxMs: 200, trimWindowMs: 0 };
+const HANDLER_BUS: LegInputOptions = { targetMs: 0, maxMs: 200, trimWindowMs: 0, maxTargetMs: 0 };
 
 /** A leg's buffers and its (reused) result objects. */
 class Slot {
