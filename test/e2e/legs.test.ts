@@ -25,10 +25,21 @@ const api = inject('twilioApiBase');
 const authToken = inject('twilioAuthToken');
 const fixture = (name: string): AudioFrame => readWav(readFileSync(new URL(`../fixtures/audio/${name}`, import.meta.url)));
 
-/** Listens to everyone, says nothing. */
-const listener = stream(async function* (input) {
-  for await (const _frame of input) {
-    // the bot hears the conference and stays quiet
+/** Loudness the handler heard from each leg on its own (`ctx.legs.listen`): the sum of squares, by leg id. */
+const energyByLeg = new Map<string, number>();
+/** Listens to everyone, says nothing; tallies each leg's own audio. */
+const listener = stream(async function* (input, ctx) {
+  const off = ctx.legs.listen((legId, frame) => {
+    let e = 0;
+    for (const v of frame.samples) e += v * v;
+    energyByLeg.set(legId, (energyByLeg.get(legId) ?? 0) + e);
+  });
+  try {
+    for await (const _frame of input) {
+      // the bot hears the conference and stays quiet
+    }
+  } finally {
+    off();
   }
 });
 
@@ -99,6 +110,9 @@ describe('a web user and a phone user in one call', { timeout: 60_000 }, () => {
     expect(self.r).toBeLessThan(toPhone.r);
     expect(webStart).toBeGreaterThan(0);
 
+    // The handler heard each leg on its own, tagged with its id: both spoke.
+    expect(energyByLeg.get(legId)).toBeGreaterThan(1e9);
+    expect(energyByLeg.get(sessionId)).toBeGreaterThan(1e9);
     const st = (await (await fetch(`${web.sessionUrl}/status`)).json()) as { legs?: Array<{ legId: string; state: string }> };
     expect(st.legs?.map((l) => [l.legId, l.state])).toEqual([
       [sessionId, 'joined'],

@@ -38,13 +38,17 @@ export class ConferenceView implements MediaTransport {
 
   constructor(primary: MediaTransport) {
     this.primary = primary;
-    const alone = noLegs(() => ({ legId: '', kind: primary.kind, state: 'joined', primary: true }));
+    const alone = noLegs(
+      () => ({ legId: '', kind: primary.kind, state: 'joined', primary: true }),
+      (cb) => this.onAudio(cb),
+    );
     const view = this;
     this.legs = {
       list: alone.list,
       dial: alone.dial,
       hangup: alone.hangup,
       transferAway: alone.transferAway,
+      listen: alone.listen,
       say: alone.say,
       leave: () => this.setPresent(false),
       join: () => this.setPresent(true),

@@ -52,6 +52,12 @@ export interface LegsApi {
    * the leg then ends as transferred), or why not (the caller is back on the same leg).
    */
   transferAway(legId: string, to: string, options?: { from?: string }): Promise<{ ok: boolean; reason?: string; detail?: string }>;
+  /**
+   * Each leg's own audio, tagged with its leg id, as the conference mixes it (at the session's rate,
+   * a 20 ms frame per leg per tick while it sends audio); while the caller is alone, the caller's
+   * frames as they come. The handler's input stays the mix of everyone. Returns the unsubscribe.
+   */
+  listen(cb: (legId: string, frame: AudioFrame) => void): () => void;
   /** The handler leaves the call: it hears nobody and nobody hears it; the legs keep talking to each other. */
   leave(): void;
   /** The handler is back in the call. */
@@ -61,8 +67,9 @@ export interface LegsApi {
 }
 
 /** The legs of a session that has only its caller and cannot dial (no edge behind it). */
-export function noLegs(primary: () => LegInfo): LegsApi {
+export function noLegs(primary: () => LegInfo, onPrimaryAudio: (cb: (frame: AudioFrame) => void) => () => void = () => () => {}): LegsApi {
   return {
+    listen: (cb) => onPrimaryAudio((frame) => cb(primary().legId, frame)),
     list: () => [primary()],
     dial: () => Promise.reject(new LegDialError('unsupported', 'this session cannot add legs')),
     hangup: () => false,

@@ -116,7 +116,13 @@ export class SessionContext {
 
   /** The session's legs as the handler sees them: the transport's (a conference view), or the caller alone. */
   get legs(): LegsApi {
-    return this.transport.legs ?? (this.#alone ??= noLegs(() => ({ legId: this.session.id, kind: this.session.kind, state: 'joined', primary: true })));
+    return (
+      this.transport.legs ??
+      (this.#alone ??= noLegs(
+        () => ({ legId: this.session.id, kind: this.session.kind, state: 'joined', primary: true }),
+        (cb) => this.transport.onAudio(cb) ?? (() => {}),
+      ))
+    );
   }
   #alone: LegsApi | undefined;
 

@@ -73,6 +73,10 @@ export class SessionLegs {
   readonly #requests: EdgeRequests;
   /** Dialled legs the handler waits on, until they join or leave. */
   readonly #joining = new Map<string, { resolve: (leg: LegInfo) => void; reject: (err: Error) => void }>();
+  /** The handler's listeners to each leg's own audio (`ctx.legs.listen`). */
+  readonly #legAudio = new Set<(legId: string, frame: AudioFrame) => void>();
+  #offPrimaryAudio: void | (() => void) = undefined;
+  #offTick: (() => void) | null = null;
   /** Why recent legs left (the handler's dial may learn of it after the fact); bounded. */
   readonly #leftWhy = new Map<string, { reason: string; detail?: string | undefined }>();
   /** The handler's view of the legs (`ctx.legs`). */
@@ -90,6 +94,7 @@ export class SessionLegs {
       dial: (to, o) => this.dial(to, o),
       hangup: (legId) => this.hangup(legId),
       transferAway: (legId, to, o) => this.transferAway(legId, to, o),
+      listen: (cb) => this.listen(cb),
       say: (legId, audio, signal) => this.say(legId, audio, signal),
       leave: () => this.#view?.setPresent(false),
       join: () => this.#view?.setPresent(true),
@@ -161,6 +166,24 @@ export class SessionLegs {
     return playTo(out, audio, { ...(signal ? { signal } : {}), stopped: () => this.#closed });
   }
 
+  /** Each leg's own audio, tagged: from the conference's ticks, or the caller's frames while it is alone. */
+  listen(cb: (legId: string, frame: AudioFrame) => void): () => void {
+    this.#legAudio.add(cb);
+    return () => this.#legAudio.delete(cb);
+  }
+
+  #tapConference(conf: Conference): void {
+    this.#offTick?.();
+    this.#offTick = conf.onTick((r) => {
+      if (this.#legAudio.size === 0) return;
+      for (const leg of r.legs) {
+        if (!leg.live) continue;
+        const frame: AudioFrame = { samples: leg.frame.samples.slice(), sampleRate: leg.frame.sampleRate, channels: 1 };
+        for (const cb of this.#legAudio) cb(leg.legId, frame);
+      }
+    });
+  }
+
   /** The edge's messages about legs; false for any other message. */
   control(msg: ControlToWorker): boolean {
     switch (msg.type) {
@@ -187,6 +210,11 @@ export class SessionLegs {
     const view = new ConferenceView(primary);
     view.legs = this.api;
     this.#view = view;
+    this.#offPrimaryAudio?.();
+    this.#offPrimaryAudio = primary.onAudio((frame) => {
+      if (this.#conference || this.#legAudio.size === 0) return;
+      for (const cb of this.#legAudio) cb(this.#d.sessionId, frame);
+    });
     const conf = this.#conference;
     if (conf) {
       if (conf.has(this.#d.sessionId)) conf.replaceTransport(this.#d.sessionId, primary);
@@ -258,6 +286,9 @@ export class SessionLegs {
     });
     this.#legs.clear();
     this.#view?.detach();
+    this.#offPrimaryAudio?.();
+    this.#offTick?.();
+    this.#legAudio.clear();
     this.#conference?.close();
     this.#conference = null;
     await Promise.allSettled(closing);
@@ -299,6 +330,7 @@ export class SessionLegs {
     this.#starting ??= Conference.create({ sampleRate: this.#d.sampleRate }).then((conf) => {
       this.#conference = conf;
       this.#starting = null;
+      this.#tapConference(conf);
       const view = this.#view;
       if (view) {
         conf.addLeg(this.#d.sessionId, view.primary, joinOptions(view.primary));
