@@ -36,6 +36,11 @@ export const LegJoinedEvent = z.strictObject({ type: z.literal('leg.joined'), le
 export type LegJoinedEvent = z.infer<typeof LegJoinedEvent>;
 export const LegLeftEvent = z.strictObject({ type: z.literal('leg.left'), legId: z.string(), reason: z.string().max(64), at: z.number() });
 export type LegLeftEvent = z.infer<typeof LegLeftEvent>;
+/** Data-channel events (worker -> client) while other legs are joined: who is speaking (each leg's own VAD). */
+export const LegSpeechStartEvent = z.strictObject({ type: z.literal('leg.speech.start'), legId: z.string(), at: z.number() });
+export type LegSpeechStartEvent = z.infer<typeof LegSpeechStartEvent>;
+export const LegSpeechEndEvent = z.strictObject({ type: z.literal('leg.speech.end'), legId: z.string(), at: z.number(), speechMs: z.number() });
+export type LegSpeechEndEvent = z.infer<typeof LegSpeechEndEvent>;
 
 /**
  * Recording (opt in: `?record=true` on `POST /v1/sessions` and `GET /v1/stream`, `"record": true`

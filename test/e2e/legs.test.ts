@@ -110,6 +110,9 @@ describe('a web user and a phone user in one call', { timeout: 60_000 }, () => {
     expect(self.r).toBeLessThan(toPhone.r);
     expect(webStart).toBeGreaterThan(0);
 
+    // Each leg's own VAD told the web user who spoke (real Silero on each leg's audio).
+    const spoke = new Set(web.events.filter((e) => e.type === 'leg.speech.start').map((e) => e['legId']));
+    expect(spoke).toEqual(new Set([legId, sessionId]));
     // The handler heard each leg on its own, tagged with its id: both spoke.
     expect(energyByLeg.get(legId)).toBeGreaterThan(1e9);
     expect(energyByLeg.get(sessionId)).toBeGreaterThan(1e9);

@@ -49,6 +49,7 @@ export class ConferenceView implements MediaTransport {
       hangup: alone.hangup,
       transferAway: alone.transferAway,
       listen: alone.listen,
+      speaking: alone.speaking,
       say: alone.say,
       leave: () => this.setPresent(false),
       join: () => this.setPresent(true),

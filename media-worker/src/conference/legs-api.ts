@@ -58,6 +58,8 @@ export interface LegsApi {
    * frames as they come. The handler's input stays the mix of everyone. Returns the unsubscribe.
    */
   listen(cb: (legId: string, frame: AudioFrame) => void): () => void;
+  /** The legs speaking now (each leg's own VAD, while other legs are joined). */
+  speaking(): string[];
   /** The handler leaves the call: it hears nobody and nobody hears it; the legs keep talking to each other. */
   leave(): void;
   /** The handler is back in the call. */
@@ -70,6 +72,7 @@ export interface LegsApi {
 export function noLegs(primary: () => LegInfo, onPrimaryAudio: (cb: (frame: AudioFrame) => void) => () => void = () => () => {}): LegsApi {
   return {
     listen: (cb) => onPrimaryAudio((frame) => cb(primary().legId, frame)),
+    speaking: () => [],
     list: () => [primary()],
     dial: () => Promise.reject(new LegDialError('unsupported', 'this session cannot add legs')),
     hangup: () => false,

@@ -90,6 +90,7 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
       socket: { edgeUrl: deps.config.PUBLIC_BASE_URL, workerId: deps.workerId },
       report: (msg) => channel.send(msg),
       log,
+      vad: deps.vad,
     });
 
     /**

@@ -16,7 +16,9 @@ import type { SegmentResult } from '../audio/playout/types.ts';
 import { Conference } from '../conference/conference.ts';
 import { ConferenceView } from '../conference/conference-view.ts';
 import { LegDialError, type DialOptions, type LegInfo, type LegsApi } from '../conference/legs-api.ts';
+import { LegSpeech } from '../conference/leg-speech.ts';
 import { playTo } from '../conference/play-to.ts';
+import type { VadFactory } from '../pipeline/session-pipeline.ts';
 import type { MediaTransport } from '../transport/types.ts';
 import { serializerFor } from '../transport/socket/serializers/index.ts';
 import { SocketTransport } from '../transport/socket/socket-transport.ts';
@@ -39,6 +41,8 @@ export interface SessionLegsDeps {
   log: (m: string) => void;
   /** Wall clock for events' `at`, ms. */
   now?: () => number;
+  /** Makes a VAD stream per leg (who is speaking, in a conference); without it, nobody is tracked. */
+  vad?: VadFactory;
 }
 
 interface AddedLeg {
@@ -77,6 +81,8 @@ export class SessionLegs {
   readonly #legAudio = new Set<(legId: string, frame: AudioFrame) => void>();
   #offPrimaryAudio: void | (() => void) = undefined;
   #offTick: (() => void) | null = null;
+  /** Who is speaking, per leg, while a conference runs. */
+  #speech: LegSpeech | null = null;
   /** Why recent legs left (the handler's dial may learn of it after the fact); bounded. */
   readonly #leftWhy = new Map<string, { reason: string; detail?: string | undefined }>();
   /** The handler's view of the legs (`ctx.legs`). */
@@ -95,6 +101,7 @@ export class SessionLegs {
       hangup: (legId) => this.hangup(legId),
       transferAway: (legId, to, o) => this.transferAway(legId, to, o),
       listen: (cb) => this.listen(cb),
+      speaking: () => this.#speech?.speaking() ?? [],
       say: (legId, audio, signal) => this.say(legId, audio, signal),
       leave: () => this.#view?.setPresent(false),
       join: () => this.#view?.setPresent(true),
@@ -174,7 +181,12 @@ export class SessionLegs {
 
   #tapConference(conf: Conference): void {
     this.#offTick?.();
+    this.#speech?.close();
+    const vad = this.#d.vad;
+    const speech = vad ? new LegSpeech({ vad, send: (e) => this.#view?.sendEvent(e), log: this.#d.log, now: this.#now }) : null;
+    this.#speech = speech;
     this.#offTick = conf.onTick((r) => {
+      speech?.tick(r);
       if (this.#legAudio.size === 0) return;
       for (const leg of r.legs) {
         if (!leg.live) continue;
@@ -288,6 +300,7 @@ export class SessionLegs {
     this.#view?.detach();
     this.#offPrimaryAudio?.();
     this.#offTick?.();
+    this.#speech?.close();
     this.#legAudio.clear();
     this.#conference?.close();
     this.#conference = null;
@@ -350,6 +363,8 @@ export class SessionLegs {
     if (this.#conference !== conf || this.#kept || [...this.#legs.values()].some((l) => l.joined)) return;
     this.#conference = null;
     this.#view?.useConference(null);
+    this.#speech?.close();
+    this.#speech = null;
     conf.close();
   }
 }
