@@ -155,7 +155,9 @@ describe('the demo page dials a phone into its call', { timeout: 90_000 }, () =>
     expect(await page.textContent(`#leg-${legId} .leg-state`)).toBe('left (client_hangup)');
     expect(await page.isDisabled(`#leg-${legId} button.leg-hangup`)).toBe(true);
     const types = await page.evaluate(() => (window as any).switchboard.events.map((e: any) => e.type) as string[]);
-    expect(types.filter((t) => t.startsWith('leg.'))).toEqual(['leg.joined', 'leg.left']);
+    expect(types.filter((t) => t === 'leg.joined' || t === 'leg.left')).toEqual(['leg.joined', 'leg.left']);
+    // Each leg's VAD said who spoke (this browser's microphone, the phone's speech).
+    expect(types).toContain('leg.speech.start');
 
     const mic = await readPageTap(page, 'mic', clock);
     const remote = await readPageTap(page, 'remote', clock);

@@ -43,6 +43,21 @@ describe('FrameClock', () => {
     }
   });
 
+  it('addFirst puts a listener before every one already there (and moves one that was)', async () => {
+    const clock = new FrameClock({ frameMs: 20 });
+    const order: string[] = [];
+    listen(clock, () => void order.push('a'));
+    listen(clock, () => void order.push('b'));
+    const first: FrameClockListener = () => void order.push('first');
+    clock.addFirst(first);
+    cleanup.push(() => clock.delete(first));
+    clock.addFirst(first); // twice: still once per tick, still first
+    await sleep(70);
+    expect(order.length).toBeGreaterThanOrEqual(6);
+    const ticks = Math.floor(order.length / 3);
+    expect(order.slice(0, ticks * 3)).toEqual(Array.from({ length: ticks }, () => ['first', 'a', 'b']).flat());
+  });
+
   it('keeps one timer for all its listeners, and none without listeners', async () => {
     const clock = new FrameClock();
     const fns = [() => {}, () => {}, () => {}];

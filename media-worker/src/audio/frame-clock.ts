@@ -106,6 +106,23 @@ export class FrameClock {
     }
   }
 
+  /**
+   * Like add(), but `listener` runs first in each tick, before every listener already there: for
+   * work whose results the others send in the same tick (a conference's mix, pushed into its
+   * legs' outputs: added last, every mixed frame would wait a tick for the engines that ran
+   * before it).
+   */
+  addFirst(listener: FrameClockListener): void {
+    const rest = [...this.#listeners].filter((l) => l !== listener);
+    this.#listeners.clear();
+    this.#listeners.add(listener);
+    for (const l of rest) this.#listeners.add(l);
+    if (this.#timer === null) {
+      this.#next = this.tickAt(this.now());
+      this.#arm();
+    }
+  }
+
   /** Stops calling `listener`; the timer stops with the last one. */
   delete(listener: FrameClockListener): void {
     this.#listeners.delete(listener);

@@ -16,13 +16,13 @@ import type { SegmentResult } from '../audio/playout/types.ts';
 import { Conference } from '../conference/conference.ts';
 import { ConferenceView } from '../conference/conference-view.ts';
 import { LegDialError, type DialOptions, type LegInfo, type LegsApi } from '../conference/legs-api.ts';
-import { LegSpeech } from '../conference/leg-speech.ts';
 import { playTo } from '../conference/play-to.ts';
 import type { VadFactory } from '../pipeline/session-pipeline.ts';
 import type { MediaTransport } from '../transport/types.ts';
 import { serializerFor } from '../transport/socket/serializers/index.ts';
 import { SocketTransport } from '../transport/socket/socket-transport.ts';
 import { EdgeRequests, type TransferOutcome } from './edge-requests.ts';
+import { LegTaps } from './leg-taps.ts';
 import { transportEnd } from './end-reason.ts';
 
 /** How long a dialled leg may ring before its stream starts (the providers ring for up to 60 s). */
@@ -77,12 +77,8 @@ export class SessionLegs {
   readonly #requests: EdgeRequests;
   /** Dialled legs the handler waits on, until they join or leave. */
   readonly #joining = new Map<string, { resolve: (leg: LegInfo) => void; reject: (err: Error) => void }>();
-  /** The handler's listeners to each leg's own audio (`ctx.legs.listen`). */
-  readonly #legAudio = new Set<(legId: string, frame: AudioFrame) => void>();
-  #offPrimaryAudio: void | (() => void) = undefined;
-  #offTick: (() => void) | null = null;
-  /** Who is speaking, per leg, while a conference runs. */
-  #speech: LegSpeech | null = null;
+  /** Each leg's own audio and who is speaking (`ctx.legs.listen`, `speaking`). */
+  readonly #taps: LegTaps;
   /** Why recent legs left (the handler's dial may learn of it after the fact); bounded. */
   readonly #leftWhy = new Map<string, { reason: string; detail?: string | undefined }>();
   /** The handler's view of the legs (`ctx.legs`). */
@@ -94,6 +90,7 @@ export class SessionLegs {
     this.#d = deps;
     this.#now = deps.now ?? (() => performance.timeOrigin + performance.now());
     this.#requests = new EdgeRequests((msg) => deps.report(msg));
+    this.#taps = new LegTaps({ primaryId: deps.sessionId, vad: deps.vad, send: (e) => this.#view?.sendEvent(e), log: deps.log, now: this.#now });
     const legs = this;
     this.api = {
       list: () => this.list(),
@@ -101,7 +98,7 @@ export class SessionLegs {
       hangup: (legId) => this.hangup(legId),
       transferAway: (legId, to, o) => this.transferAway(legId, to, o),
       listen: (cb) => this.listen(cb),
-      speaking: () => this.#speech?.speaking() ?? [],
+      speaking: () => this.#taps.speaking(),
       say: (legId, audio, signal) => this.say(legId, audio, signal),
       leave: () => this.#view?.setPresent(false),
       join: () => this.#view?.setPresent(true),
@@ -175,25 +172,7 @@ export class SessionLegs {
 
   /** Each leg's own audio, tagged: from the conference's ticks, or the caller's frames while it is alone. */
   listen(cb: (legId: string, frame: AudioFrame) => void): () => void {
-    this.#legAudio.add(cb);
-    return () => this.#legAudio.delete(cb);
-  }
-
-  #tapConference(conf: Conference): void {
-    this.#offTick?.();
-    this.#speech?.close();
-    const vad = this.#d.vad;
-    const speech = vad ? new LegSpeech({ vad, send: (e) => this.#view?.sendEvent(e), log: this.#d.log, now: this.#now }) : null;
-    this.#speech = speech;
-    this.#offTick = conf.onTick((r) => {
-      speech?.tick(r);
-      if (this.#legAudio.size === 0) return;
-      for (const leg of r.legs) {
-        if (!leg.live) continue;
-        const frame: AudioFrame = { samples: leg.frame.samples.slice(), sampleRate: leg.frame.sampleRate, channels: 1 };
-        for (const cb of this.#legAudio) cb(leg.legId, frame);
-      }
-    });
+    return this.#taps.listen(cb);
   }
 
   /** The edge's messages about legs; false for any other message. */
@@ -222,11 +201,7 @@ export class SessionLegs {
     const view = new ConferenceView(primary);
     view.legs = this.api;
     this.#view = view;
-    this.#offPrimaryAudio?.();
-    this.#offPrimaryAudio = primary.onAudio((frame) => {
-      if (this.#conference || this.#legAudio.size === 0) return;
-      for (const cb of this.#legAudio) cb(this.#d.sessionId, frame);
-    });
+    this.#taps.primary(primary);
     const conf = this.#conference;
     if (conf) {
       if (conf.has(this.#d.sessionId)) conf.replaceTransport(this.#d.sessionId, primary);
@@ -298,10 +273,7 @@ export class SessionLegs {
     });
     this.#legs.clear();
     this.#view?.detach();
-    this.#offPrimaryAudio?.();
-    this.#offTick?.();
-    this.#speech?.close();
-    this.#legAudio.clear();
+    this.#taps.close();
     this.#conference?.close();
     this.#conference = null;
     await Promise.allSettled(closing);
@@ -343,7 +315,7 @@ export class SessionLegs {
     this.#starting ??= Conference.create({ sampleRate: this.#d.sampleRate }).then((conf) => {
       this.#conference = conf;
       this.#starting = null;
-      this.#tapConference(conf);
+      this.#taps.conference(conf);
       const view = this.#view;
       if (view) {
         conf.addLeg(this.#d.sessionId, view.primary, joinOptions(view.primary));
@@ -363,8 +335,7 @@ export class SessionLegs {
     if (this.#conference !== conf || this.#kept || [...this.#legs.values()].some((l) => l.joined)) return;
     this.#conference = null;
     this.#view?.useConference(null);
-    this.#speech?.close();
-    this.#speech = null;
+    this.#taps.conference(null);
     conf.close();
   }
 }
