@@ -12,7 +12,7 @@ import { ConferenceMixer } from './mixer.ts';
 import { toneFrame } from './tone.test-helper.ts';
 
 const WARMUP = 500;
-const TICKS = 5000;
+const TICKS = 2000;
 
 function run(sessionRate: number, legs: number, inRate: (leg: number) => number): { mixUs: number; tickUs: number } {
   const m = new ConferenceMixer({ sampleRate: sessionRate });
@@ -50,7 +50,8 @@ describe('ConferenceMixer cost per tick', () => {
     await initResampler();
   });
 
-  it('prints µs per tick for 2, 3 and 5 legs', () => {
+  // A measurement, not a race: its own generous timeout (a loaded CI machine took 5.2 s at 5000 ticks).
+  it('prints µs per tick for 2, 3 and 5 legs', { timeout: 60_000 }, () => {
     const rows: string[] = [];
     for (const rate of [16000, 48000]) {
       for (const legs of [2, 3, 5]) {
