@@ -6,8 +6,8 @@ import { stream } from '../../media-worker/src/handlers/stream.ts';
 import { createMetrics } from '../../media-worker/src/http/metrics.ts';
 import { createVadFactory } from '../../media-worker/src/vad/factory.ts';
 import { MediaWorker } from '../../media-worker/src/worker.ts';
-import { simulateCall } from '../../scripts/phone/caller.ts';
 import { bestCorrelation, envelope, sliceMs } from '../support/correlate.ts';
+import { answerLeg, dialLeg } from '../support/legs-calls.ts';
 import { RtcTestClient } from '../support/rtc-client.ts';
 import { heardByWeb } from '../support/wall-audio.ts';
 import { e2eWorkerConfig } from '../support/worker-config.ts';
@@ -52,30 +52,21 @@ afterAll(async () => {
   await worker.drain(2000);
 });
 
-type Requests = Array<{ method: string; path: string; form: [string, string][] }>;
 
 describe('a web user and a phone user in one call', { timeout: 60_000 }, () => {
   it('each hears the other through the worker, never themselves; leg.joined and leg.left reach the web user', async () => {
     const web = await RtcTestClient.connect(edge);
     const sessionId = web.sessionUrl.split('/').at(-1)!;
-    const added = await fetch(`${edge}/v1/sessions/${sessionId}/legs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to: '+15550100077' }) });
-    expect(added.status).toBe(201);
-    const { legId, callSid } = (await added.json()) as { legId: string; callSid: string };
-    const placed = ((await (await fetch(`${api}/__requests`)).json()) as Requests).filter((r) => r.path.endsWith('/Calls.json')).at(-1)!;
-    const voiceUrl = Object.fromEntries(placed.form)['Url']!;
-    expect(voiceUrl).toBe(`${edge}/twilio/voice?leg=${legId}`);
+    const leg = await dialLeg({ edge, sessionId, provider: 'twilio', to: '+15550100077', apiBase: api });
+    const legId = leg.legId;
+    expect(leg.voiceUrl).toBe(`${edge}/twilio/voice?leg=${legId}`);
 
     const phoneSpeech = fixture('short-utterance.wav'); // speech at 500-1243 ms
     const webSpeech = fixture('hello-pause-question.wav'); // phrases at 500-2933 and 4133-5269 ms
     // The callee answers and speaks from stream time 3000 ms; the web user speaks once the callee is in.
-    const phone = simulateCall({
-      baseUrl: edge,
+    const phone = answerLeg(edge, leg, {
       authToken,
-      voiceUrl,
-      callSid,
-      direction: 'outbound-api',
       from: '+15550100000',
-      to: '+15550100077',
       audio: { samples: phoneSpeech.samples, sampleRate: phoneSpeech.sampleRate },
       leadSilenceMs: 2500,
       tailMs: 4500,

@@ -11,8 +11,8 @@ import { createMetrics } from '../../media-worker/src/http/metrics.ts';
 import { decodeOggOpus } from '../../media-worker/src/recording/decode.test-helper.ts';
 import { createVadFactory } from '../../media-worker/src/vad/factory.ts';
 import { MediaWorker } from '../../media-worker/src/worker.ts';
-import { simulateCall } from '../../scripts/phone/caller.ts';
 import { bestCorrelation, envelope, sliceMs } from '../support/correlate.ts';
+import { answerLeg, dialLeg } from '../support/legs-calls.ts';
 import { RtcTestClient } from '../support/rtc-client.ts';
 import { e2eWorkerConfig } from '../support/worker-config.ts';
 
@@ -48,7 +48,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-type Requests = Array<{ method: string; path: string; form: [string, string][] }>;
 
 /**
  * RtcTestClient.connect posts to `${edgeUrl}/v1/sessions` and takes no query: the query rides in
@@ -90,22 +89,14 @@ describe('a recorded call: a web user and a phone leg', { timeout: 90_000 }, () 
     const web = await connectRecorded();
     const sessionId = web.sessionUrl.split('/').at(-1)!;
     expect(SessionStatus.parse(await (await fetch(`${web.sessionUrl}/status`)).json()).recording).toEqual({ state: 'recording' });
-    const added = await fetch(`${edge}/v1/sessions/${sessionId}/legs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to: '+15550100078' }) });
-    expect(added.status).toBe(201);
-    const { legId, callSid } = (await added.json()) as { legId: string; callSid: string };
-    const placed = ((await (await fetch(`${api}/__requests`)).json()) as Requests).filter((r) => r.path.endsWith('/Calls.json')).at(-1)!;
-    const voiceUrl = Object.fromEntries(placed.form)['Url']!;
+    const leg = await dialLeg({ edge, sessionId, provider: 'twilio', to: '+15550100078', apiBase: api });
+    const legId = leg.legId;
 
     const phoneSpeech = fixture('short-utterance.wav'); // speech at 500-1243 ms
     const webSpeech = fixture('hello-pause-question.wav'); // phrases at 500-2933 and 4133-5269 ms
-    const phone = simulateCall({
-      baseUrl: edge,
+    const phone = answerLeg(edge, leg, {
       authToken,
-      voiceUrl,
-      callSid,
-      direction: 'outbound-api',
       from: '+15550100000',
-      to: '+15550100078',
       audio: { samples: phoneSpeech.samples, sampleRate: phoneSpeech.sampleRate },
       leadSilenceMs: 2500,
       tailMs: 4500,

@@ -102,6 +102,17 @@ export function rms(frame: AudioFrame): number {
   return Math.sqrt(sum / s.length);
 }
 
+/** The largest absolute sample value (0 .. 32768); 0 for no samples. */
+export function peak(samples: Int16Array): number {
+  let p = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i]!;
+    if (v > p) p = v;
+    else if (-v > p) p = -v;
+  }
+  return p;
+}
+
 // --- WAV -----------------------------------------------------------------------------------
 
 const WAVE_FORMAT_PCM = 1;

@@ -26,6 +26,7 @@
  */
 import { FrameClock } from '../audio/frame-clock.ts';
 import { audioFrame, type AudioFrame } from '../audio/frame.ts';
+import { peak } from '../audio/pcm.ts';
 import { PlayoutEngine } from '../audio/playout/engine.ts';
 import type { PlayoutOutput } from '../audio/playout/types.ts';
 import type { MediaTransport } from '../transport/types.ts';
@@ -35,13 +36,6 @@ import { ConferenceMixer, type MixResult } from './mixer.ts';
 /** Peak below which a mix frame is silence (-60 dBFS: Opus-coded digital silence and mu-law's zero decode far below it). */
 export const SILENCE_PEAK = 32;
 
-function isSilence(s: Int16Array): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const v = s[i]!;
-    if (v > SILENCE_PEAK || v < -SILENCE_PEAK) return false;
-  }
-  return true;
-}
 
 export interface ConferenceOptions {
   /** The rate every leg is mixed at. */
@@ -209,7 +203,7 @@ export class Conference {
     const t0 = performance.now();
     const r = this.#mixer.mix();
     for (const l of r.listeners) {
-      if (!l.active || isSilence(l.frame.samples)) continue;
+      if (!l.active || peak(l.frame.samples) <= SILENCE_PEAK) continue;
       const leg = this.#legs.get(l.legId);
       if (!leg) continue;
       const out = leg.transport.output;

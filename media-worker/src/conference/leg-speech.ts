@@ -16,6 +16,7 @@
  */
 import type { ChannelMessage } from '@switchboard/protocol';
 import type { AudioFrame } from '../audio/frame.ts';
+import { peak } from '../audio/pcm.ts';
 import type { VadFactory } from '../pipeline/session-pipeline.ts';
 import type { VadStream } from '../pipeline/turn-runner.ts';
 import type { MixResult } from './mixer.ts';
@@ -29,15 +30,6 @@ const MAX_QUEUED = 10;
 /** Peak under which a frame is silence without asking the model (-50 dBFS). */
 const QUIET_PEAK = 100;
 
-function peakOf(s: Int16Array): number {
-  let p = 0;
-  for (let i = 0; i < s.length; i++) {
-    const v = s[i]!;
-    if (v > p) p = v;
-    else if (-v > p) p = -v;
-  }
-  return p;
-}
 
 interface LegVad {
   vad: VadStream | null;
@@ -96,7 +88,7 @@ export class LegSpeech {
       seen.add(leg.legId);
       const state = this.#legs.get(leg.legId) ?? this.#open(leg.legId);
       if (state.failed) continue;
-      if (state.queue.length === 0 && !state.busy && peakOf(leg.frame.samples) < QUIET_PEAK) {
+      if (state.queue.length === 0 && !state.busy && peak(leg.frame.samples) < QUIET_PEAK) {
         this.#window(leg.legId, state, 0);
         continue;
       }
