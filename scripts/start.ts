@@ -39,7 +39,8 @@ const workers = await startWorkers(plan, { ...vars, ...recording.vars, ...pick(p
   process.exit(1);
 });
 const workerLines = workers.workers.map(
-  (w, i) => `  media worker ${String(i + 1).padEnd(9)}${w.url}/healthz${plan.rtcRanges ? `   RTC ports ${plan.rtcRanges[i]?.join('-')}` : ''}`,
+  (w, i) =>
+    `  media worker ${String(i + 1).padEnd(9)}${w.url}/healthz${plan.rtcRanges ? `   RTC ports ${plan.rtcRanges[i]?.join('-')}` : plan.udpPorts?.[i] ? `   RTC UDP port ${plan.udpPorts[i]}` : ''}`,
 );
 
 console.log(`

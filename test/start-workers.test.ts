@@ -1,9 +1,11 @@
+import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalSqs, type LocalSqs } from '../scripts/stack/local-sqs.ts';
 import { freePort } from '../scripts/stack/ports.ts';
-import { splitPortRange, startWorkers, workerCount, workerPlan, type LocalWorkers } from '../scripts/stack/workers.ts';
+import { startMediaWorker } from '../scripts/stack/media-worker.ts';
+import { splitPortRange, startWorkers, workerCount, workerEnv, workerPlan, type LocalWorkers } from '../scripts/stack/workers.ts';
 
 /** True when nothing listens on 127.0.0.1:port right now. */
 function isFree(port: number): Promise<boolean> {
@@ -44,7 +46,7 @@ describe('WORKERS: how many media workers npm start runs', () => {
   });
 
   it('gives worker i the health port base + i, and refuses a base that leaves no room', () => {
-    expect(workerPlan({ WORKERS: '3' })).toEqual({ count: 3, basePort: 9090, rtcRanges: null });
+    expect(workerPlan({ WORKERS: '3' })).toEqual({ count: 3, basePort: 9090, rtcRanges: null, udpPorts: [50000, 50001, 50002] });
     expect(workerPlan({ WORKERS: '2', WORKER_HTTP_PORT: '7000' }).basePort).toBe(7000);
     expect(() => workerPlan({ WORKERS: '2', WORKER_HTTP_PORT: '65535' })).toThrow(/WORKER_HTTP_PORT=65535 leaves no room for WORKERS=2/);
     expect(() => workerPlan({ WORKER_HTTP_PORT: 'http' })).toThrow(/WORKER_HTTP_PORT must be a whole number/);
@@ -62,6 +64,30 @@ describe('WORKERS: how many media workers npm start runs', () => {
     expect(() => workerPlan({ RTC_PORT_MIN: '40000' })).toThrow(/RTC_PORT_MIN and RTC_PORT_MAX must be set together/);
     expect(() => workerPlan({ RTC_PORT_MIN: '40000', RTC_PORT_MAX: '39000' })).toThrow(/RTC_PORT_MAX must be a whole number from 40000/);
   });
+
+  it('puts each worker on a UDP port of its own (RTC_UDP_PORT + i), or every one on a port the OS picks with 0', () => {
+    expect(workerPlan({ WORKERS: '2', RTC_UDP_PORT: '3478' }).udpPorts).toEqual([3478, 3479]);
+    expect(workerPlan({ WORKERS: '2', RTC_UDP_PORT: '0' }).udpPorts).toEqual([0, 0]);
+    const plan = workerPlan({ WORKERS: '2' });
+    expect(workerEnv(plan, 1, { WORKERS: '2' })['RTC_UDP_PORT']).toBe('50001');
+    expect(workerEnv(plan, 1, { WORKERS: '2' })['RTC_PORT_MIN']).toBeUndefined();
+    expect(workerPlan({ RTC_PORT_MIN: '40000', RTC_PORT_MAX: '40099' }).udpPorts).toBeNull();
+    expect(() => workerPlan({ RTC_UDP_PORT: '40000', RTC_PORT_MIN: '40000', RTC_PORT_MAX: '40099' })).toThrow(/exclude each other/);
+    expect(() => workerPlan({ WORKERS: '2', RTC_UDP_PORT: '65535' })).toThrow(/RTC_UDP_PORT=65535 leaves no room for WORKERS=2/);
+    expect(() => workerPlan({ RTC_UDP_PORT: 'udp' })).toThrow(/RTC_UDP_PORT must be a whole number/);
+  });
+
+  it('stops a worker at start, naming the port, when its RTC_UDP_PORT is taken', async () => {
+    const holder = createSocket('udp4');
+    await new Promise<void>((r) => holder.bind(0, '127.0.0.1', r));
+    try {
+      await expect(
+        startMediaWorker({ quiet: true, env: { SQS_QUEUE_URL: 'http://127.0.0.1:9/q', RTC_UDP_PORT: String(holder.address().port) } }),
+      ).rejects.toThrow(new RegExp(`RTC_UDP_PORT ${holder.address().port} on 127.0.0.1: .*EADDRINUSE`));
+    } finally {
+      holder.close();
+    }
+  }, 30_000);
 
   describe('WORKERS=2 through the launcher npm start uses', () => {
     let sqs: LocalSqs | undefined;

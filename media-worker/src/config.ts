@@ -25,6 +25,22 @@ const WorkerConfig = z
     RESUME_GRACE_MS: optionalInt(30_000),
     RTC_PORT_MIN: optionalInt(0),
     RTC_PORT_MAX: optionalInt(0),
+    /**
+     * One UDP port for every WebRTC call of the process (werift-patches/udp-mux.ts): '0' lets the
+     * OS pick it; '' (default) gives each call a socket of its own, in RTC_PORT_MIN..MAX if set.
+     */
+    RTC_UDP_PORT: z
+      .string()
+      .default('')
+      .transform((v, ctx) => {
+        if (v.trim() === '') return null;
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 65_535) {
+          ctx.addIssue({ code: 'custom', message: `RTC_UDP_PORT must be a port (0-65535; 0: any free one), not "${v}"` });
+          return z.NEVER;
+        }
+        return n;
+      }),
     PUBLIC_IP: z.string().default(''),
     ICE_POLICY: z.enum(['all', 'relay']).default('all'),
     /** Local address WebRTC binds and gathers on ('' = every interface; 127.0.0.1 locally). */
@@ -129,6 +145,9 @@ const WorkerConfig = z
   })
   .refine((c) => (c.RTC_PORT_MIN === 0) === (c.RTC_PORT_MAX === 0) && c.RTC_PORT_MIN <= c.RTC_PORT_MAX, {
     message: 'RTC_PORT_MIN and RTC_PORT_MAX must both be set, with MIN < MAX',
+  })
+  .refine((c) => c.RTC_UDP_PORT === null || c.RTC_PORT_MIN === 0, {
+    message: 'RTC_UDP_PORT (one shared port) and RTC_PORT_MIN/RTC_PORT_MAX (a port per call) exclude each other: set one',
   });
 export type WorkerConfig = z.infer<typeof WorkerConfig>;
 

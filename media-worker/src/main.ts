@@ -9,6 +9,7 @@ import { installProcessErrorHandlers } from './process-errors.ts';
 import { createVadFactory } from './vad/factory.ts';
 import { MediaWorker } from './worker.ts';
 import { installWeriftPatches } from './werift-patches/index.ts';
+import { UdpMux } from './werift-patches/udp-mux.ts';
 import { startTracing, tracingConfigFromEnv, type Tracing } from './telemetry/tracing.ts';
 
 /**
@@ -34,6 +35,11 @@ async function main(): Promise<void> {
   installWeriftPatches();
   const loaded = loadWorkerConfig(process.env);
   const config = { ...loaded, PUBLIC_IP: (await resolvePublicIp(loaded)) ?? '' };
+  if (config.RTC_UDP_PORT !== null) {
+    // Bound before claiming anything: a port in use stops the worker here, with its reason.
+    const mux = await UdpMux.shared(config.RTC_UDP_PORT, config.RTC_INTERFACE || undefined);
+    console.log(`WebRTC: every call on UDP port ${mux.port}${config.RTC_INTERFACE ? ` of ${config.RTC_INTERFACE}` : ''}`);
+  }
   const handler = await loadHandler(config.HANDLER);
   const vad = await createVadFactory();
   const protection = new TaskProtection({

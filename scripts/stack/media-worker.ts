@@ -35,19 +35,23 @@ export async function startMediaWorker(opts: MediaWorkerOptions): Promise<LocalW
   const host = opts.host ?? '127.0.0.1';
   const port = opts.env['WORKER_HTTP_PORT'] ? Number(opts.env['WORKER_HTTP_PORT']) : await freePort();
   const [cmd, argv] = wrapped(opts.wrap, process.execPath, [...WORKER_NODE_FLAGS, MAIN]);
+  const env: Record<string, string | undefined> = {
+    // Local stacks call from this machine (loopback) or a lab network (the NAT tests' namespaces
+    // are 10.77/16): both are refused by the worker's default, public peers only.
+    RTC_ALLOW_PEER_ADDRESSES: 'loopback,private',
+    ...process.env,
+    RTC_INTERFACE: '127.0.0.1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    ...opts.env,
+    WORKER_HTTP_HOST: host,
+    WORKER_HTTP_PORT: String(port),
+  };
+  // Every call on one UDP socket, as deployed, on a port the OS picks (many stacks share this
+  // machine); a port range, or RTC_UDP_PORT set (even empty: a socket per call), overrides it.
+  if (env['RTC_UDP_PORT'] === undefined && !env['RTC_PORT_MIN']) env['RTC_UDP_PORT'] = '0';
   const child = spawn(cmd, argv, {
-    env: {
-      // Local stacks call from this machine (loopback) or a lab network (the NAT tests' namespaces
-      // are 10.77/16): both are refused by the worker's default, public peers only.
-      RTC_ALLOW_PEER_ADDRESSES: 'loopback,private',
-      ...process.env,
-      RTC_INTERFACE: '127.0.0.1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      ...opts.env,
-      WORKER_HTTP_HOST: host,
-      WORKER_HTTP_PORT: String(port),
-    },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = collectOutput(child, opts.quiet ?? false);

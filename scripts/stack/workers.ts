@@ -12,9 +12,14 @@ export interface WorkerPlan {
   count: number;
   /** Health and metrics port of worker 0; worker i listens on basePort + i. */
   basePort: number;
-  /** Each worker's RTC_PORT_MIN..RTC_PORT_MAX, or null when no range is configured. */
+  /** Each worker's RTC_PORT_MIN..RTC_PORT_MAX (a socket per call), or null when no range is configured. */
   rtcRanges: [number, number][] | null;
+  /** Each worker's RTC_UDP_PORT (all its calls on one socket; 0: the OS picks), or null in range mode. */
+  udpPorts: number[] | null;
 }
+
+/** npm start's first worker's WebRTC port when RTC_UDP_PORT is not set: worker i takes this + i. */
+export const DEFAULT_UDP_PORT = 50_000;
 
 export interface LocalWorkers {
   workers: LocalWorker[];
@@ -57,8 +62,9 @@ export function splitPortRange(min: number, max: number, n: number): [number, nu
 
 /**
  * The plan for WORKERS (1..64, default 1), WORKER_HTTP_PORT (the first worker's health port,
- * default 9090) and RTC_PORT_MIN/RTC_PORT_MAX (split evenly between the workers when set).
- * Throws a message naming the bad setting.
+ * default 9090), and WebRTC's UDP ports: RTC_UDP_PORT (worker i on that port + i, default
+ * 50000; 0: each on a port the OS picks), or RTC_PORT_MIN/RTC_PORT_MAX instead (a socket per
+ * call, the range split evenly between the workers). Throws a message naming the bad setting.
  */
 export function workerPlan(env: NodeJS.ProcessEnv | Record<string, string | undefined>): WorkerPlan {
   const count = workerCount(env['WORKERS']);
@@ -68,20 +74,28 @@ export function workerPlan(env: NodeJS.ProcessEnv | Record<string, string | unde
     throw new Error(`WORKER_HTTP_PORT=${basePort} leaves no room for WORKERS=${count} consecutive ports (the last must be <= 65535)`);
   }
   const [rawMin, rawMax] = [env['RTC_PORT_MIN'] ?? '', env['RTC_PORT_MAX'] ?? ''];
-  if (rawMin === '' && rawMax === '') return { count, basePort, rtcRanges: null };
+  const rawUdp = env['RTC_UDP_PORT'] ?? '';
+  if (rawMin === '' && rawMax === '') {
+    const first = rawUdp === '' ? DEFAULT_UDP_PORT : wholeNumber('RTC_UDP_PORT', rawUdp, 0, 65535);
+    if (first > 0 && first + count - 1 > 65535) throw new Error(`RTC_UDP_PORT=${first} leaves no room for WORKERS=${count} consecutive ports (the last must be <= 65535)`);
+    return { count, basePort, rtcRanges: null, udpPorts: Array.from({ length: count }, (_, i) => (first === 0 ? 0 : first + i)) };
+  }
+  if (rawUdp !== '') throw new Error('RTC_UDP_PORT (one port per worker) and RTC_PORT_MIN/RTC_PORT_MAX (a port per call) exclude each other: set one');
   if (rawMin === '' || rawMax === '') throw new Error('RTC_PORT_MIN and RTC_PORT_MAX must be set together');
   const min = wholeNumber('RTC_PORT_MIN', rawMin, 1, 65535);
   const max = wholeNumber('RTC_PORT_MAX', rawMax, min, 65535);
-  return { count, basePort, rtcRanges: splitPortRange(min, max, count) };
+  return { count, basePort, rtcRanges: splitPortRange(min, max, count), udpPorts: null };
 }
 
-/** The environment of worker `i` of a plan: its own health port, RTC range and WORKER_ID. */
+/** The environment of worker `i` of a plan: its own health port, WebRTC port (or range) and WORKER_ID. */
 export function workerEnv(plan: WorkerPlan, i: number, env: Record<string, string>): Record<string, string> {
   const rest = { ...env };
   delete rest['WORKERS'];
   const out: Record<string, string> = { ...rest, WORKER_HTTP_PORT: String(plan.basePort + i) };
   const range = plan.rtcRanges?.[i];
   if (range) [out['RTC_PORT_MIN'], out['RTC_PORT_MAX']] = [String(range[0]), String(range[1])];
+  const udp = plan.udpPorts?.[i];
+  if (udp !== undefined) out['RTC_UDP_PORT'] = String(udp);
   if (rest['WORKER_ID'] && plan.count > 1) out['WORKER_ID'] = `${rest['WORKER_ID']}-${i + 1}`;
   return out;
 }

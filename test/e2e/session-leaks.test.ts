@@ -1,5 +1,6 @@
 import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { UdpMux } from '../../media-worker/src/werift-patches/udp-mux.ts';
 import { createMetrics, type Metrics } from '../../media-worker/src/http/metrics.ts';
 import type { VadFactory } from '../../media-worker/src/pipeline/session-pipeline.ts';
 import { CONNECT_TIMEOUT_MS } from '../../media-worker/src/transport/webrtc/webrtc-transport.ts';
@@ -43,6 +44,8 @@ async function expectBackTo(baseline: Record<string, number>, what: string): Pro
   const deadline = Date.now() + 8000;
   while (Object.keys(excess(baseline)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   expect(excess(baseline), `resources left after ${what}`).toEqual({});
+  // The shared socket forgets every ended call (its fragments, addresses and transactions).
+  expect(mux.sessions, `calls still routed on the shared UDP socket after ${what}`).toBe(0);
 }
 
 function startWorker(metrics: Metrics, env: Record<string, string>): MediaWorker {
@@ -149,6 +152,7 @@ const endedBy = (metrics: Metrics) =>
 let metricsA: Metrics;
 let metricsB: Metrics;
 let before: Record<string, number>;
+let mux: UdpMux;
 let workerA: MediaWorker | undefined;
 let workerB: MediaWorker | undefined;
 
@@ -156,6 +160,8 @@ beforeAll(async () => {
   // prom-client's default metrics set up process-wide monitors: made before the baseline.
   metricsA = createMetrics();
   metricsB = createMetrics();
+  // The process's one WebRTC socket (RTC_UDP_PORT=0 on the e2e stack), bound at start as main.ts does.
+  mux = await UdpMux.shared(0, '127.0.0.1');
   // Let any earlier file's keep-alive sockets time out before counting.
   await sleep(200);
   before = resources();

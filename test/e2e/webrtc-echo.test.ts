@@ -16,7 +16,9 @@ const fixture = (name: string) => readWav(readFileSync(new URL(`../fixtures/audi
 let worker: MediaWorker;
 
 beforeAll(async () => {
-  const config = e2eWorkerConfig({ MAX_SESSIONS: '4', WORKER_ID: 'w-in-process' });
+  // A UDP socket per call (RTC_UDP_PORT unset): the port-range mode's path, which every other
+  // e2e test leaves for the worker's one shared socket.
+  const config = e2eWorkerConfig({ MAX_SESSIONS: '4', WORKER_ID: 'w-in-process', RTC_UDP_PORT: '' });
   worker = new MediaWorker(config, await loadHandler('echo'), await createVadFactory(), createMetrics(), (m) => console.log('[worker]', m));
   worker.start();
 });

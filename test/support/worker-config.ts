@@ -5,7 +5,7 @@ import { startMediaWorker, type LocalWorker } from '../../scripts/stack/media-wo
 /**
  * The configuration of an in-process media worker on the e2e stack (edge and fauxqs from the
  * global setup), loopback-only WebRTC (loopback peers allowed) and a short long poll; `env`
- * overrides or adds settings.
+ * overrides or adds settings (`RTC_UDP_PORT: ''`: a socket per call, the port-range mode's path).
  */
 export function e2eWorkerConfig(env: Record<string, string> = {}): WorkerConfig {
   return loadWorkerConfig({
@@ -16,6 +16,8 @@ export function e2eWorkerConfig(env: Record<string, string> = {}): WorkerConfig 
     AWS_SECRET_ACCESS_KEY: 'local',
     SQS_WAIT_S: '1',
     RTC_INTERFACE: '127.0.0.1',
+    // Every call of the process on one UDP socket, as deployed, on a port the OS picks.
+    RTC_UDP_PORT: '0',
     // Every test peer is on loopback, which the worker's default (public peers only) refuses.
     RTC_ALLOW_PEER_ADDRESSES: 'loopback',
     ...env,

@@ -13,6 +13,7 @@ import { IceCredentialRefresher } from './ice-refresh.ts';
 import { SessionLegs } from './session-legs.ts';
 import type { SessionRecording } from '../recording/session-recording.ts';
 import { finishRecording, recordSession } from './session-recording-link.ts';
+import { UdpMux } from '../werift-patches/udp-mux.ts';
 import { WebRtcCall } from './webrtc-call.ts';
 
 /** How long a claimed session may wait for the edge's `session` message. */
@@ -296,11 +297,16 @@ export function runSession(job: SessionJob, channel: ControlChannel, deps: Sessi
      */
     async function startWebRtc(offer: string, session: SessionInfo, endsAt: number | null) {
       const c = deps.config;
+      // Bound at start (main.ts): this resolves at once to the process's shared socket.
+      const udpMux = c.RTC_UDP_PORT === null ? undefined : await UdpMux.shared(c.RTC_UDP_PORT, c.RTC_INTERFACE || undefined).catch(() => null);
+      if (finished) return;
+      if (udpMux === null) return finish('answer_failed', `no UDP socket on RTC_UDP_PORT ${c.RTC_UDP_PORT}`);
       const call = new WebRtcCall({
         options: () => ({
           iceServers,
           icePolicy: c.ICE_POLICY,
           portRange: c.RTC_PORT_MIN ? [c.RTC_PORT_MIN, c.RTC_PORT_MAX] : undefined,
+          udpMux,
           publicIp: c.PUBLIC_IP,
           interfaceAddress: c.RTC_INTERFACE,
           opus: { application: c.OPUS_APPLICATION, complexity: c.OPUS_COMPLEXITY, bitrate: c.OPUS_BITRATE },

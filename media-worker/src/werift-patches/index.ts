@@ -9,6 +9,7 @@ import { installFingerprintCache } from './dtls-fingerprint-cache.ts';
 import { installNoDefaultStun } from './no-default-stun.ts';
 import { installSctpReceiveWindow } from './sctp-receive-window.ts';
 import { installSrtpKeyObjects } from './srtp-key-objects.ts';
+import { installUdpMux } from './udp-mux-install.ts';
 import { installUdpPortRange } from './udp-port-range.ts';
 
 export function installWeriftPatches(): void {
@@ -18,6 +19,8 @@ export function installWeriftPatches(): void {
   installFingerprintCache();
   // Ports of RTC_PORT_MIN..MAX taken by the bind itself, not probed and bound later (a race).
   installUdpPortRange();
+  // With RTC_UDP_PORT, every call's host candidate on the worker's one shared UDP socket.
+  installUdpMux();
   // A data channel's SCTP receiver that holds and works at most a bounded amount per association.
   installSctpReceiveWindow();
   // No public STUN server unless one is configured (werift would ask Google's on every answer).

@@ -1,5 +1,7 @@
 import type { IceServer } from '@switchboard/protocol';
 import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+import { withUdpMux } from '../../werift-patches/udp-mux-install.ts';
+import type { UdpMux } from '../../werift-patches/udp-mux.ts';
 import { onlyFromInterface } from './host-candidates.ts';
 import type { OfferedOpus } from './opus-offer.ts';
 import { withStunFromTurn } from './stun-from-turn.ts';
@@ -13,6 +15,7 @@ export interface PeerConnectionOptions {
   icePolicy: 'all' | 'relay';
   portRange: [number, number] | undefined;
   interfaceAddress: string;
+  udpMux?: UdpMux | undefined;
 }
 
 /** A werift peer connection for one call: the offer's Opus only, and ICE as configured. */
@@ -36,8 +39,9 @@ export function newPeerConnection(opus: OfferedOpus, o: PeerConnectionOptions): 
     // ICE-lite gathers host candidates only; the browser, a full agent, runs the checks.
     iceLite: o.iceServers.length === 0,
     iceTransportPolicy: o.icePolicy,
-    icePortRange: o.portRange,
-    iceInterfaceAddresses: o.interfaceAddress ? { udp4: o.interfaceAddress } : undefined,
+    // On the shared socket (udp-mux-install.ts) or a socket of the call's own in the range.
+    icePortRange: o.udpMux ? undefined : o.portRange,
+    iceInterfaceAddresses: o.udpMux ? withUdpMux(o.udpMux, o.interfaceAddress || undefined) : o.interfaceAddress ? { udp4: o.interfaceAddress } : undefined,
     // werift skips loopback interfaces unless they are named.
     iceAdditionalHostAddresses: o.interfaceAddress.startsWith('127.') ? [o.interfaceAddress] : [],
     iceFilterCandidatePair: o.interfaceAddress ? onlyFromInterface(o.interfaceAddress) : undefined,

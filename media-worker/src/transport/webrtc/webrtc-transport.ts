@@ -8,6 +8,7 @@ import type { MediaTransport } from '../types.ts';
 import { ClientEvents } from '../client-events.ts';
 import { PendingEvents } from '../pending-events.ts';
 import { installWeriftPatches } from '../../werift-patches/index.ts';
+import type { UdpMux } from '../../werift-patches/udp-mux.ts';
 import { keepHostCandidatesOn } from './host-candidates.ts';
 import { advertisePublicIp } from './nat1to1.ts';
 import { findOfferedOpus } from './opus-offer.ts';
@@ -20,8 +21,10 @@ import { RtpSink } from './rtp-sink.ts';
 export interface WebRtcOptions {
   iceServers: IceServer[];
   icePolicy: 'all' | 'relay';
-  /** [min, max] UDP ports, or undefined for any. */
+  /** [min, max] UDP ports, or undefined for any (a socket per call; unused with `udpMux`). */
   portRange: [number, number] | undefined;
+  /** The worker's one shared UDP socket (RTC_UDP_PORT, werift-patches/udp-mux.ts): the call's host candidate is on it. */
+  udpMux?: UdpMux;
   /** Advertised public address (1:1 NAT), or '' for none. */
   publicIp: string;
   /** Gather and bind on this local address only ('' = every interface); 127.0.0.1 for local stacks. */
