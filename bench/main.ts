@@ -1,15 +1,22 @@
 /**
- * `npm run bench [-- --quick] [--only media,setup,turns,agent,phone,legs,dispatch,edge] [--out FILE] [--edge bundle|wrangler-dev]`
+ * `npm run bench [-- --quick] [--only media,setup,turns,agent,phone,minute,legs,dispatch,edge] [--out FILE] [--edge bundle|wrangler-dev]`
  *
  * Every benchmark on this machine in one run, printed as tables and written as JSON
  * (bench/results/<time>.json unless --out). --quick: the same table with small N (< 2 minutes).
- *   media     N two-way Opus echo sessions: our worker vs the aiortc baseline, CPU per session
+ *   media     N two-way Opus echo sessions: our worker vs the aiortc baseline, CPU per session;
+ *             then the agent path (replyOnPause at 16 kHz: VAD, turns, replies) at 10/20/60 sessions,
+ *             the worker's CPU split by stage (transport, decode, resample, vad, encode, ...:
+ *             bench/media/agent-path.ts, STAGE_TIMING=on on that worker)
  *   setup     WHIP POST -> 201 through the whole stack, sequential and 20 at a time
  *   turns     WebRTC: end of speech -> first reply packet (minus silence), barge-in -> reply stops
  *   agent     cascade STT -> LLM -> TTS in a worker, providers faked at 0 ms and at realistic latencies:
  *             STT speech_final sent -> first reply packet at a WebRTC client, the cascade's hand-offs
  *   phone     per transport (Twilio, Telnyx, Plivo, /v1/stream): webhook, turn latency, barge-in -> clear,
  *             worker and edge CPU per session over N sessions at once
+ *   minute    what a phone call-minute costs: N calls at once per provider (a conversation of turns,
+ *             through a counting proxy in front of the edge): edge and worker CPU, WebSocket messages
+ *             into the edge, worker -> edge bytes per call-minute, and $ per 1,000 call-minutes
+ *             (bench/phone-minute.ts; --minute-calls N, --minute-s SECONDS, --minute-providers a,b)
  *   legs      a call's phone legs mixed by the worker: CPU per party at 2, 3, 5 parties vs as many plain
  *             calls; mouth-to-ear web -> phone and phone -> web through the conference
  *   dispatch  jobs across 4 workers: claim latency, double claims
@@ -33,10 +40,13 @@ import { measureSetup } from './setup-latency.ts';
 import { measureWebRtcTurns } from './webrtc-turns.ts';
 import { printAgentSection, runAgentSection } from './agent-turns.ts';
 import { printLegsSection, runLegsSection } from './legs-section.ts';
+import { runMinuteSection } from './phone-minute.ts';
+import { printMinuteSection } from './phone-minute-report.ts';
+import type { Provider } from '../scripts/phone/providers/types.ts';
 import { cpuWindow } from './media/proc-cpu.ts';
 import { edgeProcesses } from './stack/edge-processes.ts';
 
-const SECTIONS = ['media', 'setup', 'turns', 'agent', 'phone', 'legs', 'dispatch', 'edge'] as const;
+const SECTIONS = ['media', 'setup', 'turns', 'agent', 'phone', 'minute', 'legs', 'dispatch', 'edge'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: args } = parseArgs({
@@ -50,12 +60,22 @@ const { values: args } = parseArgs({
     rounds: { type: 'string' },
     /** media: skip the aiortc baseline (for iterating on our own cost; no ratio is printed) */
     'no-baseline': { type: 'boolean', default: false },
+    /** media: only the agent-path row (no echo rows) */
+    'agent-only': { type: 'boolean', default: false },
+    /** media: agent-path session counts instead of the preset's, e.g. --agent-sizes 20 */
+    'agent-sizes': { type: 'string' },
+    /** media: echo rows with STAGE_TIMING=on (to measure the stage timing's own cost against a run without) */
+    'echo-stage-timing': { type: 'boolean', default: false },
     /** setup: sessions per run instead of the preset's */
     'setup-sessions': { type: 'string' },
     /** turns: WebRTC calls instead of the preset's */
     'turn-calls': { type: 'string' },
     /** the edge as deployed ('bundle', default: wrangler's bundle under workerd) or under 'wrangler-dev' (its reload proxy in front) */
     edge: { type: 'string', default: 'bundle' },
+    /** minute: calls at once, their length in seconds, and the providers, instead of the preset's */
+    'minute-calls': { type: 'string' },
+    'minute-s': { type: 'string' },
+    'minute-providers': { type: 'string' },
   },
 });
 const quick = args.quick ?? false;
@@ -64,13 +84,18 @@ for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw ne
 const wants = (s: Section) => only.has(s);
 
 const P = quick
-  ? { mediaSizes: [10], mediaRounds: 1, warmupMs: 2000, windowMs: 4000, setupSessions: 20, setupConcurrency: 10, turnCalls: 2, agentCalls: 2, agentTurns: 5, phoneCalls: 2, phoneConcurrent: 4, legs: { sizes: [2, 3, 5], rounds: 1, warmupMs: 2000, windowMs: 4000, latencyCalls: 1, bursts: 8 }, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
-  : { mediaSizes: [10, 20, 40, 60, 80], mediaRounds: 2, warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 10, agentCalls: 4, agentTurns: 10, phoneCalls: 6, phoneConcurrent: 10, legs: { sizes: [2, 3, 5], rounds: 3, warmupMs: 3000, windowMs: 10_000, latencyCalls: 3, bursts: 10 }, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
+  ? { mediaSizes: [10], mediaRounds: 1, agentSizes: [10], warmupMs: 2000, windowMs: 4000, setupSessions: 20, setupConcurrency: 10, turnCalls: 2, agentCalls: 2, agentTurns: 5, phoneCalls: 2, phoneConcurrent: 4, legs: { sizes: [2, 3, 5], rounds: 1, warmupMs: 2000, windowMs: 4000, latencyCalls: 1, bursts: 8 }, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
+  : { mediaSizes: [10, 20, 40, 60, 80], mediaRounds: 2, agentSizes: [10, 20, 60], warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 10, agentCalls: 4, agentTurns: 10, phoneCalls: 6, phoneConcurrent: 10, legs: { sizes: [2, 3, 5], rounds: 3, warmupMs: 3000, windowMs: 10_000, latencyCalls: 3, bursts: 10 }, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
 
 if (args.sizes) {
   const sizes = args.sizes.split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes: positive integers separated by commas, not "${args.sizes}"`);
   P.mediaSizes = sizes;
+}
+if (args['agent-sizes']) {
+  const sizes = args['agent-sizes'].split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--agent-sizes: positive integers separated by commas, not "${args['agent-sizes']}"`);
+  P.agentSizes = sizes;
 }
 if (args.rounds) {
   const n = Number(args.rounds);
@@ -87,12 +112,22 @@ if (args['turn-calls']) {
   if (!Number.isInteger(n) || n < 1) throw new Error(`--turn-calls: a positive integer, not "${args['turn-calls']}"`);
   P.turnCalls = n;
 }
+const minute = {
+  providers: (args['minute-providers'] ?? (quick ? 'twilio' : 'twilio,telnyx,plivo')).split(',').map((x) => x.trim()) as Provider[],
+  calls: Number(args['minute-calls'] ?? (quick ? 5 : 10)),
+  durationMs: Number(args['minute-s'] ?? (quick ? 60 : 120)) * 1000,
+  staggerMs: 300,
+  idleMs: quick ? 3000 : 5000,
+};
+for (const x of minute.providers) if (!['twilio', 'telnyx', 'plivo'].includes(x)) throw new Error(`--minute-providers: twilio, telnyx, plivo, not "${x}"`);
+if (!Number.isInteger(minute.calls) || minute.calls < 1) throw new Error(`--minute-calls: a positive integer, not "${args['minute-calls']}"`);
+if (!(minute.durationMs >= 20_000)) throw new Error(`--minute-s: at least 20, not "${args['minute-s']}"`);
 const withBaseline = !args['no-baseline'];
 if (args.edge !== 'bundle' && args.edge !== 'wrangler-dev') throw new Error(`--edge: bundle or wrangler-dev, not "${args.edge}"`);
 const startEdgeAs = args.edge === 'bundle' ? startEdgeBundle : startEdge;
 
 const handlerPath = (name: string) => fileURLToPath(new URL(`../test/fixtures/handlers/${name}.ts`, import.meta.url));
-const results: Record<string, unknown> = { startedAt: new Date().toISOString(), quick, params: P };
+const results: Record<string, unknown> = { startedAt: new Date().toISOString(), quick, params: { ...P, minute } };
 
 let sqs: LocalSqs | undefined;
 let edge: LocalEdge | undefined;
@@ -139,10 +174,20 @@ try {
   });
 
   if (wants('media')) {
-    section('media: two-way Opus echo, worker CPU per session vs aiortc');
-    const r = await runMediaSection(edge, sqs, { sizes: P.mediaSizes, warmupMs: P.warmupMs, windowMs: P.windowMs, rounds: P.mediaRounds, withBaseline });
+    section('media: two-way Opus echo, worker CPU per session vs aiortc; the agent path by stage');
+    const r = await runMediaSection(edge, sqs, {
+      sizes: P.mediaSizes,
+      warmupMs: P.warmupMs,
+      windowMs: P.windowMs,
+      rounds: P.mediaRounds,
+      withBaseline,
+      agentSizes: P.agentSizes,
+      agentOnly: args['agent-only'] ?? false,
+      echoStageTiming: args['echo-stage-timing'] ?? false,
+    });
     printMediaSection(r);
-    results['media'] = { runs: r.runs.map(({ load, ...run }) => ({ ...run, loadGen: load.loadGen, setupFailures: load.setupFailures })), ratios: r.ratios };
+    const slim = <T extends { load: { loadGen: unknown; setupFailures: unknown } }>({ load, ...run }: T) => ({ ...run, loadGen: load.loadGen, setupFailures: load.setupFailures });
+    results['media'] = { runs: r.runs.map(slim), ratios: r.ratios, agent: r.agent.map(slim) };
   }
 
   if (wants('setup')) {
@@ -205,6 +250,16 @@ try {
     console.table(phoneRowsTable(rows));
     for (const r of rows) for (const f of [...r.sequential.failures, ...r.concurrent.turns.failures.map((x) => `at once, ${x}`)]) console.log(`  ${r.transport}: ${f}`);
     results['phone'] = rows;
+  }
+
+  if (wants('minute')) {
+    section('minute: what a phone call-minute costs (edge, worker, messages, bytes, $)');
+    const r = await runMinuteSection(
+      { edgeUrl: edge!.url, publicBaseUrl: LOCAL_DEFAULTS['PUBLIC_BASE_URL']!, edgePid: edgeProcesses(edge!.port).runtime, handlerPath: handlerPath('phone-tone'), withWorker: (env, fn) => withWorkers(1, env, ([w]) => fn(w!.pid)) },
+      minute,
+    );
+    printMinuteSection(r);
+    results['minute'] = r;
   }
 
   if (wants('legs')) {

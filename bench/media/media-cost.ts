@@ -15,8 +15,11 @@ const STREAM_ECHO_16K = fileURLToPath(new URL('../../test/fixtures/handlers/stre
 
 /** One server under one load: its CPU and memory over the window, and what the clients saw. */
 export interface MediaRun {
-  /** switchboard@16k: the same echo with the handler at 16 kHz (Opus decoded and encoded at 16 kHz). */
-  server: 'switchboard' | 'switchboard@16k' | 'aiortc';
+  /**
+   * switchboard@16k: the same echo with the handler at 16 kHz (Opus decoded and encoded at 16 kHz);
+   * switchboard agent@16k: the agent path (agent-path.ts).
+   */
+  server: 'switchboard' | 'switchboard@16k' | 'switchboard agent@16k' | 'aiortc';
   sessions: number;
   connected: number;
   /** Server CPU over the window, % of one core (all its threads). */
@@ -52,22 +55,31 @@ export interface MediaRunOptions {
   windowMs: number;
   /** Peers per load process (~20 keep a process's clock within a few ms while the server is busy beside it). */
   peersPerProcess?: number;
+  /** Run the worker with STAGE_TIMING=on (telemetry/stage-cpu.ts), to measure that timing's own cost. */
+  stageTiming?: boolean;
 }
 
-async function drive(
+/** A run and the worker's /metrics text at the window's start and end (when a worker URL was given). */
+export interface DrivenRun {
+  run: MediaRun;
+  metrics?: { before: string; after: string };
+}
+
+/** Runs the load against a started server; exported for agent-path.ts. */
+export async function drive(
   server: MediaRun['server'],
   pid: number,
   signaling: SignalingConfig,
   o: MediaRunOptions,
   dataChannel: boolean,
   workerUrl?: string,
-): Promise<MediaRun> {
+): Promise<DrivenRun> {
   let window: ReturnType<typeof cpuWindow> | undefined;
   let cpu: ReturnType<ReturnType<typeof cpuWindow>['stop']> | undefined;
-  // The worker's send-lateness histogram at the window's edges (the scrape is a few ms of its CPU).
-  const scrapes: Promise<Map<number, number>>[] = [];
+  // The worker's /metrics at the window's edges (the scrape is a few ms of its CPU).
+  const scrapes: Promise<string>[] = [];
   const scrape = () => {
-    if (workerUrl) scrapes.push(scrapeMetrics(workerUrl).then((t) => histogramBuckets(t, SEND_LATENESS)));
+    if (workerUrl) scrapes.push(scrapeMetrics(workerUrl));
   };
   const load = await runLoad({
     signaling,
@@ -85,10 +97,11 @@ async function drive(
       scrape();
     },
   });
-  const [before, after] = await Promise.all(scrapes);
+  const [textBefore, textAfter] = await Promise.all(scrapes);
+  const [before, after] = [textBefore, textAfter].map((t) => (t === undefined ? undefined : histogramBuckets(t, SEND_LATENESS)));
   const sendMs = (q: number) => Math.round(histogramQuantile(before!, after!, q) * 1e4) / 10;
   const cpuPct = cpu?.pct['server'] ?? Number.NaN;
-  return {
+  const run: MediaRun = {
     server,
     sessions: o.sessions,
     connected: load.connected,
@@ -103,10 +116,11 @@ async function drive(
     ...(before && after ? { workerSendLatenessMs: { p50: sendMs(0.5), p99: sendMs(0.99) } } : {}),
     load,
   };
+  return textBefore !== undefined && textAfter !== undefined ? { run, metrics: { before: textBefore, after: textAfter } } : { run };
 }
 
 /** frames_late / output_ticks once the worker's sessions have all ended (their counters are added at the end), %. */
-async function lateTickPct(workerUrl: string): Promise<number> {
+export async function lateTickPct(workerUrl: string): Promise<number> {
   const deadline = Date.now() + 15_000;
   let text = await scrapeMetrics(workerUrl);
   while (sampleSum(text, 'switchboard_active_sessions') > 0 && Date.now() < deadline) {
@@ -122,7 +136,18 @@ async function lateTickPct(workerUrl: string): Promise<number> {
  * through the whole stack; the handler takes 48 kHz audio, or 16 kHz with `at16k`.
  */
 export async function switchboardEcho(edge: LocalEdge, sqs: LocalSqs, o: MediaRunOptions, at16k = false): Promise<MediaRun> {
-  const worker = await startMediaWorker({
+  const worker = await startBenchWorker(edge, sqs, o, at16k ? STREAM_ECHO_16K : STREAM_ECHO);
+  try {
+    const { run } = await drive(at16k ? 'switchboard@16k' : 'switchboard', worker.pid, { kind: 'whip', url: edge.url }, o, true, worker.url);
+    return { ...run, workerLateTickPct: await lateTickPct(worker.url) };
+  } finally {
+    await stopLongPollingWorker(worker, sqs);
+  }
+}
+
+/** A fresh media worker running `handler`, sized for the run; stop it with stopLongPollingWorker. */
+export function startBenchWorker(edge: LocalEdge, sqs: LocalSqs, o: MediaRunOptions, handler: string): ReturnType<typeof startMediaWorker> {
+  return startMediaWorker({
     quiet: true,
     env: {
       PUBLIC_BASE_URL: edge.url,
@@ -132,22 +157,18 @@ export async function switchboardEcho(edge: LocalEdge, sqs: LocalSqs, o: MediaRu
       // request a second to the CPU being measured (stop-long-polling-worker.ts ends the poll).
       DRAIN_TIMEOUT_MS: '2000',
       MAX_SESSIONS: String(o.sessions + 10),
-      HANDLER: at16k ? STREAM_ECHO_16K : STREAM_ECHO,
+      HANDLER: handler,
+      // Set either way, so a STAGE_TIMING in the bench's own environment does not leak in.
+      STAGE_TIMING: o.stageTiming ? 'on' : 'off',
     },
   });
-  try {
-    const run = await drive(at16k ? 'switchboard@16k' : 'switchboard', worker.pid, { kind: 'whip', url: edge.url }, o, true, worker.url);
-    return { ...run, workerLateTickPct: await lateTickPct(worker.url) };
-  } finally {
-    await stopLongPollingWorker(worker, sqs);
-  }
 }
 
 /** The same load on a fresh aiortc echo server (the engine under FastRTC), one Python process. */
 export async function aiortcEcho(o: MediaRunOptions): Promise<MediaRun> {
   const server = await startAiortcEcho({ quiet: true });
   try {
-    return await drive('aiortc', server.pid, { kind: 'plainOffer', url: server.url }, o, true);
+    return (await drive('aiortc', server.pid, { kind: 'plainOffer', url: server.url }, o, true)).run;
   } finally {
     await server.stop();
   }

@@ -1,5 +1,6 @@
 import type { LocalEdge } from '../../scripts/stack/edge.ts';
 import type { LocalSqs } from '../../scripts/stack/local-sqs.ts';
+import { printAgentRuns, switchboardAgent, type AgentRun } from './agent-path.ts';
 import { aiortcEcho, switchboardEcho, type MediaRun } from './media-cost.ts';
 import { baselineSaturated, ratiosByRound, SATURATION, type RoundPair, type SizeRatio } from './ratio-rounds.ts';
 
@@ -10,11 +11,18 @@ export interface MediaSectionOptions {
   /** Rounds of every size; each round runs our worker, then the baseline, at each size. */
   rounds: number;
   withBaseline: boolean;
+  /** Sizes of the agent-path row (agent-path.ts), one run each after the echo rows. */
+  agentSizes: readonly number[];
+  /** Only the agent-path row (no echo rows, no baseline). */
+  agentOnly?: boolean;
+  /** Echo rows with STAGE_TIMING=on: compare with a run without to see the timing's own cost. */
+  echoStageTiming?: boolean;
 }
 
 export interface MediaSection {
   runs: (MediaRun & { round: number; baselineSaturated?: boolean })[];
   ratios: SizeRatio[];
+  agent: AgentRun[];
 }
 
 /**
@@ -22,13 +30,30 @@ export interface MediaSection {
  * baseline, back to back; then one `switchboard@16k` run (the handler at 16 kHz) at the first size
  * of 20 or more. Ratios come per round and their median per size (ratio-rounds.ts); a baseline
  * run that fell behind real time gives none, since its CPU per session is then its ceiling / N.
+ * Then the agent-path row (agent-path.ts): one run at each of `agentSizes`, with its CPU by stage.
  */
 export async function runMediaSection(edge: LocalEdge, sqs: LocalSqs, o: MediaSectionOptions): Promise<MediaSection> {
   const runs: MediaSection['runs'] = [];
   const pairs: RoundPair[] = [];
+  if (!o.agentOnly) await runEchoRows(edge, sqs, o, runs, pairs);
+  const agent: AgentRun[] = [];
+  for (const sessions of o.agentSizes) {
+    const run = await switchboardAgent(edge, sqs, { sessions, warmupMs: o.warmupMs, windowMs: o.windowMs });
+    agent.push(run);
+    const s = run.stageSharePct;
+    console.log(
+      `  ${sessions} agent-path sessions: ${run.cpuPctPerSession}% of a core per session; transport ${s.transport}%, decode ${s.decode}%, resample ${s.resample}%, vad ${s.vad}%, encode ${s.encode}% of it`,
+    );
+  }
+  return { runs, ratios: ratiosByRound(pairs), agent };
+}
+
+/** The echo rows: each round, each size against our worker then the baseline; then the 16 kHz run. */
+async function runEchoRows(edge: LocalEdge, sqs: LocalSqs, o: MediaSectionOptions, runs: MediaSection['runs'], pairs: RoundPair[]): Promise<void> {
+  const stageTiming = o.echoStageTiming ?? false;
   for (let round = 1; round <= o.rounds; round++) {
     for (const sessions of o.sizes) {
-      const load = { sessions, warmupMs: o.warmupMs, windowMs: o.windowMs };
+      const load = { sessions, warmupMs: o.warmupMs, windowMs: o.windowMs, stageTiming };
       const ours = await switchboardEcho(edge, sqs, load);
       runs.push({ ...ours, round });
       let note = '';
@@ -45,14 +70,21 @@ export async function runMediaSection(edge: LocalEdge, sqs: LocalSqs, o: MediaSe
   // The same echo with the handler at 16 kHz, as a voice agent runs (speech models and TTS at
   // 16 kHz): the worker's cost on the product's path (one run, not a ratio).
   const size16k = o.sizes.find((n) => n >= 20) ?? o.sizes[0]!;
-  const at16k = await switchboardEcho(edge, sqs, { sessions: size16k, warmupMs: o.warmupMs, windowMs: o.windowMs }, true);
+  const at16k = await switchboardEcho(edge, sqs, { sessions: size16k, warmupMs: o.warmupMs, windowMs: o.windowMs, stageTiming }, true);
   runs.push({ ...at16k, round: 1 });
   console.log(`  ${size16k} sessions, handler at 16 kHz: switchboard ${at16k.cpuPctPerSession}% of a core per session`);
-  return { runs, ratios: ratiosByRound(pairs) };
 }
 
 /** The section's tables: every run, then the ratio per size (per round and the median). */
 export function printMediaSection(s: MediaSection): void {
+  printEchoRows(s);
+  if (s.agent.length === 0) return;
+  console.log('  agent path: replyOnPause at 16 kHz (Silero VAD, turn-taking, reply echoing the turn), where the worker\'s CPU goes:');
+  printAgentRuns(s.agent);
+}
+
+function printEchoRows(s: MediaSection): void {
+  if (s.runs.length === 0) return;
   console.table(
     s.runs.map((r) => ({
       server: r.server,

@@ -15,6 +15,7 @@
  *   copied, as Int16Array.
  */
 import { Decoder, Encoder } from '@evan/opus';
+import { enterStage, exitStage, Stage } from '../telemetry/stage-cpu.ts';
 import { audioFrame, type AudioFrame } from './frame.ts';
 
 export const OPUS_SAMPLE_RATE = 48000;
@@ -71,9 +72,14 @@ export class OpusDecoderStream {
   /** Decodes one packet. Throws on an empty or corrupt packet (the stream stays usable). */
   decode(packet: Uint8Array): AudioFrame {
     if (packet.length === 0) throw new RangeError('empty Opus packet (use decodeLost() for a missing one)');
-    const out = this.#decoder.decode(packet);
-    this.#lastToc = packet[0]!;
-    return audioFrame(bytesToInt16(out), this.sampleRate, this.channels);
+    enterStage(Stage.decode); // telemetry/stage-cpu.ts (off unless STAGE_TIMING=on)
+    try {
+      const out = this.#decoder.decode(packet);
+      this.#lastToc = packet[0]!;
+      return audioFrame(bytesToInt16(out), this.sampleRate, this.channels);
+    } finally {
+      exitStage();
+    }
   }
 
   /**
@@ -92,12 +98,17 @@ export class OpusDecoderStream {
     const outPerUnit = (2.5 * this.sampleRate) / 1000;
     const out = new Int16Array(units * outPerUnit * this.channels);
     let done48 = 0;
-    while (done48 < total48) {
-      const chunk48 = Math.min(total48 - done48, (MAX_PACKET_MS * OPUS_SAMPLE_RATE) / 1000);
-      const pcm = bytesToInt16(this.#decoder.decode(concealmentPacket(chunk48, this.#lastToc)));
-      const at = (done48 / unit48) * outPerUnit * this.channels;
-      out.set(pcm.subarray(0, Math.min(pcm.length, out.length - at)), at);
-      done48 += chunk48;
+    enterStage(Stage.decode);
+    try {
+      while (done48 < total48) {
+        const chunk48 = Math.min(total48 - done48, (MAX_PACKET_MS * OPUS_SAMPLE_RATE) / 1000);
+        const pcm = bytesToInt16(this.#decoder.decode(concealmentPacket(chunk48, this.#lastToc)));
+        const at = (done48 / unit48) * outPerUnit * this.channels;
+        out.set(pcm.subarray(0, Math.min(pcm.length, out.length - at)), at);
+        done48 += chunk48;
+      }
+    } finally {
+      exitStage();
     }
     return audioFrame(out, this.sampleRate, this.channels);
   }
@@ -201,7 +212,12 @@ export class OpusEncoderStream {
         `Opus encodes 10/20/40/60 ms frames; got ${n} samples (${ms} ms) at ${this.sampleRate} Hz (use a Reframer)`,
       );
     }
-    return this.#encoder.encode(frame.samples);
+    enterStage(Stage.encode);
+    try {
+      return this.#encoder.encode(frame.samples);
+    } finally {
+      exitStage();
+    }
   }
 
   /** Encoder delay in samples at the encoder's rate (decoded audio lags the input by this much). */

@@ -10,6 +10,7 @@
  * (no leading filter delay), and `flush()` drains the filter's tail so the total output length
  * is round(inputLength * toRate / fromRate).
  */
+import { enterStage, exitStage, Stage } from '../telemetry/stage-cpu.ts';
 import { audioFrame, type AudioFrame } from './frame.ts';
 import { concatFrames } from './pcm.ts';
 
@@ -129,7 +130,12 @@ export class StreamResampler {
       throw new RangeError(`resampler expects ${this.channels} channel(s), got ${frame.channels}`);
     }
     if (this.isIdentity) return frame;
-    return audioFrame(this.#run(frame.samples), this.toRate, this.channels);
+    enterStage(Stage.resample); // telemetry/stage-cpu.ts (off unless STAGE_TIMING=on)
+    try {
+      return audioFrame(this.#run(frame.samples), this.toRate, this.channels);
+    } finally {
+      exitStage();
+    }
   }
 
   /**
@@ -147,11 +153,16 @@ export class StreamResampler {
     let missing = expected - this.#outTotal;
     // The tail is about input-latency samples; a few rounds of zeros always drain it.
     const zeros = new Int16Array(Math.max(1, speex._speex_resampler_get_input_latency(n.st)) * this.channels);
-    for (let round = 0; missing > 0 && round < 8; round++) {
-      const got = this.#run(zeros);
-      const keep = Math.min(got.length / this.channels, missing);
-      parts.push(audioFrame(got.subarray(0, keep * this.channels), this.toRate, this.channels));
-      missing -= keep;
+    enterStage(Stage.resample);
+    try {
+      for (let round = 0; missing > 0 && round < 8; round++) {
+        const got = this.#run(zeros);
+        const keep = Math.min(got.length / this.channels, missing);
+        parts.push(audioFrame(got.subarray(0, keep * this.channels), this.toRate, this.channels));
+        missing -= keep;
+      }
+    } finally {
+      exitStage();
     }
     this.reset();
     return parts.length > 0 ? concatFrames(parts) : empty;

@@ -1,5 +1,6 @@
 import { WorkerEndReason } from '@switchboard/protocol';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { stageSeconds, stageTimingOn } from '../telemetry/stage-cpu.ts';
 
 /**
  * Event-loop delay is sampled by a libuv timer of this period. prom-client's default, 10 ms, wakes
@@ -43,6 +44,18 @@ export function createMetrics() {
       registers: [registry],
     }),
     outputTicks: new Counter({ name: 'switchboard_output_ticks_total', help: 'Output clock ticks run (frames_late_total counts the late ones among them)', registers: [registry] }),
+    // Read from telemetry/stage-cpu.ts at each scrape; no series unless STAGE_TIMING=on.
+    stageSeconds: new Counter({
+      name: 'switchboard_stage_seconds_total',
+      help: 'Time spent in each media stage (decode, resample, vad, turns, encode, playout), exclusive of nested stages; STAGE_TIMING=on only',
+      labelNames: ['stage'] as const,
+      registers: [registry],
+      collect() {
+        if (!stageTimingOn()) return;
+        this.reset();
+        for (const [stage, s] of Object.entries(stageSeconds())) this.inc({ stage }, s);
+      },
+    }),
     turns: new Counter({ name: 'switchboard_turns_total', help: 'User turns answered', registers: [registry] }),
     errors: new Counter({ name: 'switchboard_errors_total', help: 'Errors by kind', labelNames: ['kind'] as const, registers: [registry] }),
     sessionsEnded: endReasonCounter(

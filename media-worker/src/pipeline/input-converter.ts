@@ -11,6 +11,7 @@
 import { audioFrame, type AudioFrame } from '../audio/frame.ts';
 import { toMono } from '../audio/pcm.ts';
 import { isResamplerReady, StreamResampler } from '../audio/resampler.ts';
+import { enterStage, exitStage, Stage } from '../telemetry/stage-cpu.ts';
 
 export class InputConverter {
   readonly toRate: number;
@@ -28,6 +29,16 @@ export class InputConverter {
    */
   convertNow(frame: AudioFrame): AudioFrame | undefined {
     if (this.closed) throw new Error('InputConverter is closed');
+    // Downmix and resampling both count as the 'resample' stage (telemetry/stage-cpu.ts).
+    enterStage(Stage.resample);
+    try {
+      return this.#convertNow(frame);
+    } finally {
+      exitStage();
+    }
+  }
+
+  #convertNow(frame: AudioFrame): AudioFrame | undefined {
     const mono = toMono(frame);
     if (mono.sampleRate === this.toRate && !this.resampler) return mono;
     if (this.resampler?.fromRate !== mono.sampleRate) {

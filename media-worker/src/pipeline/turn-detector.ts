@@ -25,6 +25,7 @@
  *
  * Every `atMs` is the time the decision was made: the end of the frame (or block) that triggered it.
  */
+import { enterStage, exitStage, Stage } from '../telemetry/stage-cpu.ts';
 import type { VadFrame } from '../vad/streaming-vad.ts';
 
 export interface TurnDetectorOptions {
@@ -99,6 +100,15 @@ export class TurnDetector {
   }
 
   push(v: VadFrame): TurnEvent[] {
+    enterStage(Stage.turns); // telemetry/stage-cpu.ts (off unless STAGE_TIMING=on)
+    try {
+      return this.pushWindow(v);
+    } finally {
+      exitStage();
+    }
+  }
+
+  private pushWindow(v: VadFrame): TurnEvent[] {
     this.analysedToMs = v.endMs;
     const startMs = this.speakingSince;
     if (startMs === undefined) {
@@ -138,6 +148,15 @@ export class TurnDetector {
    * silence and may end the turn at once (see the header).
    */
   pushEnergy(b: EnergyBlock): TurnEvent[] {
+    enterStage(Stage.turns);
+    try {
+      return this.pushBlock(b);
+    } finally {
+      exitStage();
+    }
+  }
+
+  private pushBlock(b: EnergyBlock): TurnEvent[] {
     if (this.blocks.length === ENERGY_HISTORY) this.blocks.shift();
     this.blocks.push(b);
     const startMs = this.speakingSince;

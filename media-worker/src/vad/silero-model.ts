@@ -7,6 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { addStageMs, enterStage, exitStage, Stage, stageTimingOn } from '../telemetry/stage-cpu.ts';
 
 /** The only rate the model is run at here. */
 export const SILERO_SAMPLE_RATE = 16_000;
@@ -80,17 +81,40 @@ export class SileroModel {
    * @internal used by SileroStream
    */
   async run(input: Float32Array, state: Float32Array): Promise<{ prob: number; state: Float32Array }> {
-    const out = await this.session.run({
-      input: new Tensor('float32', input, [1, INPUT_SAMPLES]),
-      state: new Tensor('float32', state, [...STATE_DIMS]),
-      sr: this.srTensor,
-    });
+    const out = await (stageTimingOn() ? this.timedRun(input, state) : this.session.run(this.feeds(input, state)));
     const prob = out['output']?.data;
     const next = out['stateN']?.data;
     if (!(prob instanceof Float32Array) || prob.length < 1 || !(next instanceof Float32Array) || next.length !== STATE_SIZE) {
       throw new Error('unexpected Silero output');
     }
     return { prob: prob[0] ?? 0, state: Float32Array.from(next) };
+  }
+
+  private feeds(input: Float32Array, state: Float32Array): InferenceSession.FeedsType {
+    return { input: new Tensor('float32', input, [1, INPUT_SAMPLES]), state: new Tensor('float32', state, [...STATE_DIMS]), sr: this.srTensor };
+  }
+
+  /**
+   * session.run() timed as the 'vad' stage (telemetry/stage-cpu.ts): its synchronous part, then
+   * the model itself, which onnxruntime-node runs synchronously inside a setImmediate it queues
+   * during the call. An immediate queued just before the call runs just before that one (FIFO,
+   * nothing can be queued between them), and the await below resumes in the microtasks right
+   * after it: so from that immediate to the resumption is the inference (and its output tensors),
+   * not the time other work held the event loop while the inference waited.
+   */
+  private async timedRun(input: Float32Array, state: Float32Array): Promise<InferenceSession.OnnxValueMapType> {
+    let startedAt = 0;
+    setImmediate(() => (startedAt = performance.now()));
+    enterStage(Stage.vad);
+    let running: Promise<InferenceSession.OnnxValueMapType>;
+    try {
+      running = this.session.run(this.feeds(input, state));
+    } finally {
+      exitStage();
+    }
+    const out = await running;
+    if (startedAt > 0) addStageMs(Stage.vad, performance.now() - startedAt);
+    return out;
   }
 }
 

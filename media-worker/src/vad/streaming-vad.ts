@@ -8,6 +8,7 @@
 import type { AudioFrame } from '../audio/frame.ts';
 import { int16ToFloat32, toMono } from '../audio/pcm.ts';
 import { StreamResampler } from '../audio/resampler.ts';
+import { enterStage, exitStage, Stage } from '../telemetry/stage-cpu.ts';
 import { SILERO_SAMPLE_RATE, SILERO_WINDOW_SAMPLES, type SileroStream } from './silero-model.ts';
 
 export interface VadFrame {
@@ -78,7 +79,15 @@ export class StreamingVad {
     if (!resampler || this.closed) throw new Error('StreamingVad is closed');
     this.input16k += (mono.samples.length * SILERO_SAMPLE_RATE) / mono.sampleRate;
     const out: VadFrame[] = [];
-    await this.feed(int16ToFloat32(resampler.process(mono).samples), out);
+    // The model's input prep counts as 'vad'; the resampling inside it as 'resample' (stage-cpu.ts).
+    enterStage(Stage.vad);
+    let samples16k: Float32Array;
+    try {
+      samples16k = int16ToFloat32(resampler.process(mono).samples);
+    } finally {
+      exitStage();
+    }
+    await this.feed(samples16k, out);
     return out;
   }
 

@@ -20,6 +20,7 @@
 import { FrameClock } from '../frame-clock.ts';
 import type { AudioFrame } from '../frame.ts';
 import { initResampler } from '../resampler.ts';
+import { enterStage, exitStage, Stage } from '../../telemetry/stage-cpu.ts';
 import { FarEnd } from './far-end.ts';
 import { FrameMaker } from './frame-maker.ts';
 import { Ring } from './frame-ring.ts';
@@ -112,10 +113,17 @@ export class PlayoutEngine implements PlayoutOutput {
 
   /** Queues reply audio of any rate and channel count; opens a segment if none is open. */
   push(frame: AudioFrame): void {
-    this.#segments.current();
-    this.#maker.push(frame, this.#ring.size === 0, this.#enqueue);
-    this.#prepare?.now();
-    this.#pacer.wake();
+    // The engine's own work is the 'playout' stage (telemetry/stage-cpu.ts; ticks: pacer.ts), not
+    // the sink's prepare and send (PrepareAhead, #runTick) nor resampling ('resample').
+    enterStage(Stage.playout);
+    try {
+      this.#segments.current();
+      this.#maker.push(frame, this.#ring.size === 0, this.#enqueue);
+      this.#prepare?.now();
+      this.#pacer.wake();
+    } finally {
+      exitStage();
+    }
   }
 
   finish(): Promise<SegmentResult> {
@@ -281,10 +289,14 @@ export class PlayoutEngine implements PlayoutOutput {
       const marker = talkspurt && sent === 0;
       this.#framesSent++;
       sent++;
+      // The sink's send (its encode counted as 'encode', the rest as transport) is not playout.
+      enterStage(Stage.outside);
       try {
         this.#sink.send(q.frame, { seq, rtpTimestamp, marker });
       } catch (err) {
         this.#clock.onError(err);
+      } finally {
+        exitStage();
       }
     }
     if (sent > 0) {

@@ -23,6 +23,7 @@
  *   frame on arrival instead measured no saving at all.
  */
 import type { FrameClock } from '../frame-clock.ts';
+import { enterStage, exitStage, Stage } from '../../telemetry/stage-cpu.ts';
 import { Lateness } from './lateness.ts';
 
 export interface PacerTarget {
@@ -133,7 +134,14 @@ export class Pacer {
   #run(tick: number, now: number): boolean {
     this.#lastRunTick = tick;
     this.#tick = tick + 1;
-    const sent = this.#target.runTick(tick, now, this.#lastAudioTick !== tick - 1);
+    // A tick's work is the 'playout' stage (telemetry/stage-cpu.ts), less the sink's send in it.
+    enterStage(Stage.playout);
+    let sent: number;
+    try {
+      sent = this.#target.runTick(tick, now, this.#lastAudioTick !== tick - 1);
+    } finally {
+      exitStage();
+    }
     this.#playing = sent > 0;
     if (sent > 0) this.#lastAudioTick = tick;
     else this.silentTicks++;

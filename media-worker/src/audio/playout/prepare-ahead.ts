@@ -8,6 +8,7 @@
  * up every other call's tick. Frames go to prepare() in queue order, each once; one sent before
  * its turn came is not prepared (send() does the work).
  */
+import { enterStage, exitStage, Stage } from '../../telemetry/stage-cpu.ts';
 import type { AudioFrame } from '../frame.ts';
 
 export class PrepareAhead {
@@ -36,10 +37,14 @@ export class PrepareAhead {
     const head = this.#head();
     if (!head) return;
     this.#prepared = true;
+    // The sink's work, not the engine's (telemetry/stage-cpu.ts): its encode counts as 'encode'.
+    enterStage(Stage.outside);
     try {
       this.#prepare(head);
     } catch (err) {
       this.#onError(err);
+    } finally {
+      exitStage();
     }
   }
 
