@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { addStageMs, enterStage, exitStage, Stage, stageTimingOn } from '../telemetry/stage-cpu.ts';
+import { SileroBatcher } from './silero-batch.ts';
 
 /** The only rate the model is run at here. */
 export const SILERO_SAMPLE_RATE = 16_000;
@@ -15,9 +16,9 @@ export const SILERO_SAMPLE_RATE = 16_000;
 export const SILERO_WINDOW_SAMPLES = 512;
 /** Samples of the previous window prepended to each window at 16 kHz. */
 export const SILERO_CONTEXT_SAMPLES = 64;
-/** Recurrent state: float32 [2, 1, 128]. */
-const STATE_DIMS = [2, 1, 128] as const;
-const STATE_SIZE = STATE_DIMS[0] * STATE_DIMS[1] * STATE_DIMS[2];
+/** Recurrent state per call: float32 [2, 1, 128] (two layers of 128). */
+const STATE_WIDTH = 128;
+const STATE_SIZE = 2 * STATE_WIDTH;
 const INPUT_SAMPLES = SILERO_CONTEXT_SAMPLES + SILERO_WINDOW_SAMPLES;
 
 /** Path of the v5 model shipped in the installed `@ricky0123/vad-web` package. */
@@ -77,22 +78,26 @@ export class SileroModel {
   }
 
   /**
-   * One inference. `input` is [context | window] (576 samples); `state` is [2, 1, 128].
+   * One inference. `input` is [context | window] (576 samples); `state` is [2, 1, 128]. Run in
+   * the batch of every call's windows asked for in the same turn (silero-batch.ts).
    * @internal used by SileroStream
    */
-  async run(input: Float32Array, state: Float32Array): Promise<{ prob: number; state: Float32Array }> {
-    const out = await (stageTimingOn() ? this.timedRun(input, state) : this.session.run(this.feeds(input, state)));
-    const prob = out['output']?.data;
-    const next = out['stateN']?.data;
-    if (!(prob instanceof Float32Array) || prob.length < 1 || !(next instanceof Float32Array) || next.length !== STATE_SIZE) {
-      throw new Error('unexpected Silero output');
-    }
-    return { prob: prob[0] ?? 0, state: Float32Array.from(next) };
+  run(input: Float32Array, state: Float32Array): Promise<{ prob: number; state: Float32Array }> {
+    return this.batcher.run(input, state);
   }
 
-  private feeds(input: Float32Array, state: Float32Array): InferenceSession.FeedsType {
-    return { input: new Tensor('float32', input, [1, INPUT_SAMPLES]), state: new Tensor('float32', state, [...STATE_DIMS]), sr: this.srTensor };
-  }
+  private readonly batcher = new SileroBatcher(
+    async (input, state, batch) => {
+      const feeds = { input: new Tensor('float32', input, [batch, INPUT_SAMPLES]), state: new Tensor('float32', state, [2, batch, STATE_WIDTH]), sr: this.srTensor };
+      const out = await (stageTimingOn() ? this.timedRun(feeds) : this.session.run(feeds));
+      const output = out['output']?.data;
+      const stateN = out['stateN']?.data;
+      if (!(output instanceof Float32Array) || !(stateN instanceof Float32Array)) throw new Error('unexpected Silero output');
+      return { output, stateN };
+    },
+    INPUT_SAMPLES,
+    STATE_WIDTH,
+  );
 
   /**
    * session.run() timed as the 'vad' stage (telemetry/stage-cpu.ts): its synchronous part, then
@@ -102,13 +107,13 @@ export class SileroModel {
    * after it: so from that immediate to the resumption is the inference (and its output tensors),
    * not the time other work held the event loop while the inference waited.
    */
-  private async timedRun(input: Float32Array, state: Float32Array): Promise<InferenceSession.OnnxValueMapType> {
+  private async timedRun(feeds: InferenceSession.FeedsType): Promise<InferenceSession.OnnxValueMapType> {
     let startedAt = 0;
     setImmediate(() => (startedAt = performance.now()));
     enterStage(Stage.vad);
     let running: Promise<InferenceSession.OnnxValueMapType>;
     try {
-      running = this.session.run(this.feeds(input, state));
+      running = this.session.run(feeds);
     } finally {
       exitStage();
     }
