@@ -31,7 +31,7 @@ resource "aws_ecs_task_definition" "worker" {
 
     # WebRTC media; only reachable when the security group opens it (network_mode 'public').
     portMappings = [{
-      containerPortRange = "${var.rtc_port_min}-${var.rtc_port_max}"
+      containerPortRange = "${local.rtc_from_port}-${local.rtc_to_port}"
       protocol           = "udp"
     }]
 

@@ -49,6 +49,11 @@ locals {
 
   handler_secret_names = toset(nonsensitive(keys(var.handler_secrets)))
 
+  # WebRTC's UDP: one port per task (every call on one socket), or a port per call in a range.
+  rtc_single_port = var.rtc_udp_port != null
+  rtc_from_port   = local.rtc_single_port ? var.rtc_udp_port : var.rtc_port_min
+  rtc_to_port     = local.rtc_single_port ? var.rtc_udp_port : var.rtc_port_max
+
   # Variables the worker reads (media-worker/src/config.ts); an empty value means unset.
   worker_environment = {
     PUBLIC_BASE_URL         = var.edge_public_url
@@ -57,8 +62,9 @@ locals {
     HANDLER                 = var.handler
     MAX_SESSIONS            = tostring(var.max_sessions_per_task)
     DRAIN_TIMEOUT_MS        = tostring(var.drain_timeout_ms)
-    RTC_PORT_MIN            = tostring(var.rtc_port_min)
-    RTC_PORT_MAX            = tostring(var.rtc_port_max)
+    RTC_UDP_PORT            = local.rtc_single_port ? tostring(var.rtc_udp_port) : ""
+    RTC_PORT_MIN            = local.rtc_single_port ? "" : tostring(var.rtc_port_min)
+    RTC_PORT_MAX            = local.rtc_single_port ? "" : tostring(var.rtc_port_max)
     ICE_POLICY              = local.public ? "all" : "relay"
     WORKER_HTTP_HOST        = "127.0.0.1"
     WORKER_HTTP_PORT        = tostring(local.health_port)

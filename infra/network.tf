@@ -1,6 +1,7 @@
 # Workers need outbound access only (the queue, the edge's control WebSocket, TURN), plus, in
-# network_mode 'public', inbound WebRTC UDP on the RTC port range: browsers and TURN relays send
-# media straight to the task's public IP (Fargate maps it 1:1 to the task's interface).
+# network_mode 'public', inbound WebRTC UDP on the worker's one port (rtc_udp_port; the port range
+# when it is null): browsers and TURN relays send media straight to the task's public IP (Fargate
+# maps it 1:1 to the task's interface).
 # /healthz is checked from inside the container, so no TCP port is opened.
 resource "aws_security_group" "worker" {
   name        = "${var.name}-media-worker"
@@ -12,10 +13,10 @@ resource "aws_vpc_security_group_ingress_rule" "webrtc_udp" {
   for_each = local.public ? toset(var.rtc_ingress_cidrs) : toset([])
 
   security_group_id = aws_security_group.worker.id
-  description       = "WebRTC media (UDP ${var.rtc_port_min}-${var.rtc_port_max})"
+  description       = "WebRTC media (UDP ${local.rtc_from_port}-${local.rtc_to_port})"
   ip_protocol       = "udp"
-  from_port         = var.rtc_port_min
-  to_port           = var.rtc_port_max
+  from_port         = local.rtc_from_port
+  to_port           = local.rtc_to_port
   cidr_ipv4         = each.value
 }
 

@@ -173,15 +173,27 @@ variable "subnet_ids" {
   default     = []
 }
 
+variable "rtc_udp_port" {
+  type        = number
+  nullable    = true
+  description = "The worker's one WebRTC UDP port (RTC_UDP_PORT): every call of a task shares it, and the security group opens only it. null: a socket per call in rtc_port_min..rtc_port_max instead."
+  default     = 50000
+
+  validation {
+    condition     = coalesce(var.rtc_udp_port, 1024) >= 1024 && coalesce(var.rtc_udp_port, 1024) <= 65535
+    error_message = "rtc_udp_port: inside 1024-65535, or null for the port range."
+  }
+}
+
 variable "rtc_port_min" {
   type        = number
-  description = "First UDP port of the worker's WebRTC range (RTC_PORT_MIN)."
+  description = "First UDP port of the worker's WebRTC range (RTC_PORT_MIN), used only when rtc_udp_port is null."
   default     = 40000
 }
 
 variable "rtc_port_max" {
   type        = number
-  description = "Last UDP port of the worker's WebRTC range (RTC_PORT_MAX); one port per session is enough."
+  description = "Last UDP port of the worker's WebRTC range (RTC_PORT_MAX), used only when rtc_udp_port is null; one port per session is enough."
   default     = 40199
 
   validation {

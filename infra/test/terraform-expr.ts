@@ -79,6 +79,7 @@ function unescape(text: string): string {
 
 const FUNCTIONS: Record<string, (...args: unknown[]) => unknown> = {
   tostring: (v) => String(v),
+  coalesce: (...vs) => vs.find((v) => v !== null && v !== undefined && v !== '') ?? null,
   startswith: (s, p) => String(s).startsWith(String(p)),
   endswith: (s, p) => String(s).endsWith(String(p)),
   contains: (list, v) => (list as unknown[]).includes(v),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '../../media-worker/src/config.ts';
 import { evaluateTemplate } from './terraform-expr.ts';
-import { ROOT, context, example, ref, str, tf, workerEnvironment } from './terraform-fixture.ts';
+import { ROOT, context, example, ref, str, tf, validationErrors, workerEnvironment } from './terraform-fixture.ts';
 import { blocks, mustGet } from './terraform-model.ts';
 
 describe('worker task', () => {
@@ -43,12 +43,27 @@ describe('worker task', () => {
     }
   });
 
-  it('opens inbound UDP on the RTC range only in public mode, and gives tasks public IPs only then', () => {
+  it('puts every call of a task on one UDP port by default, and on a port range when rtc_udp_port is null', () => {
+    const single = loadWorkerConfig(workerEnvironment());
+    expect(single.RTC_UDP_PORT).toBe(50000);
+    expect([single.RTC_PORT_MIN, single.RTC_PORT_MAX]).toEqual([0, 0]);
+    const ports = (o: Record<string, unknown>) => [evaluateTemplate(ref('local.rtc_from_port'), context(o)), evaluateTemplate(ref('local.rtc_to_port'), context(o))];
+    expect(ports({})).toEqual([50000, 50000]);
+    const ranged = loadWorkerConfig(workerEnvironment({ rtc_udp_port: null }));
+    expect([ranged.RTC_UDP_PORT, ranged.RTC_PORT_MIN, ranged.RTC_PORT_MAX]).toEqual([null, 40000, 40199]);
+    expect(ports({ rtc_udp_port: null })).toEqual([40000, 40199]);
+    const containers = str(mustGet(tf.resources, 'aws_ecs_task_definition.worker').container_definitions);
+    expect(containers).toContain('containerPortRange = "${local.rtc_from_port}-${local.rtc_to_port}"');
+    expect(validationErrors('rtc_udp_port', 80)).toEqual(['rtc_udp_port: inside 1024-65535, or null for the port range.']);
+    expect(validationErrors('rtc_udp_port', null)).toEqual([]);
+  });
+
+  it('opens inbound UDP on the worker\'s port (or range) only in public mode, and gives tasks public IPs only then', () => {
     const ingress = [...tf.resources.keys()].filter((a) => a.startsWith('aws_vpc_security_group_ingress_rule.'));
     expect(ingress).toEqual(['aws_vpc_security_group_ingress_rule.webrtc_udp']);
     const rule = mustGet(tf.resources, ingress[0] ?? '');
     expect(rule.ip_protocol).toBe('udp');
-    expect([rule.from_port, rule.to_port]).toEqual([ref('var.rtc_port_min'), ref('var.rtc_port_max')]);
+    expect([rule.from_port, rule.to_port]).toEqual([ref('local.rtc_from_port'), ref('local.rtc_to_port')]);
     expect(str(rule.for_each)).toMatch(/^\$\{local\.public \?/);
     const net = blocks(mustGet(tf.resources, 'aws_ecs_service.worker'), 'network_configuration')[0];
     expect(net?.assign_public_ip).toBe(ref('local.public'));
