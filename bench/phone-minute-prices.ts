@@ -34,7 +34,28 @@ export const ASSUME = {
    * one segment per message (ws sets TCP_NODELAY: a 20 ms frame is never coalesced with the next).
    */
   wireOverheadBytes: 22 + 52,
+  /**
+   * What the session's object kept pending at the start of each call before it cleared its start
+   * deadline on `start` (media-relay.ts START_TIMEOUT_MS, a 10 s setTimeout never cleared): the
+   * object was not eligible for hibernation, so billed for duration, for this long per call.
+   */
+  uneligibleBeforeFixMs: 10_000,
 } as const;
+
+/**
+ * The duration model. DURATION_DOC: "Durable Objects are billed for compute duration (wall-clock
+ * time) while the Durable Object is actively running or is idle in memory but unable to hibernate.
+ * Durable Objects that are idle and eligible for hibernation are not billed for duration, even
+ * before the runtime has hibernated them." A phone call's object is eligible between messages
+ * (hibernatable sockets only, no timer or awaited I/O pending once the stream has started), so its
+ * billed duration is its active time, which the bench cannot see inside workerd. Assumed: the
+ * active time is the edge's (workerd's) CPU time during the calls (steady, per call-minute), plus,
+ * once per call, the edge's one-off CPU and the wall time of every HTTP request and WebSocket
+ * handshake at the edge (the awaits inside handlers: a voice webhook waiting for the claim, storage
+ * and queue writes). Both count a request's CPU twice, and the Worker's CPU as the object's: an
+ * upper bound on the object's active time.
+ */
+export const DURATION_DOC = 'developers.cloudflare.com/durable-objects/platform/pricing';
 
 /** What one call-minute uses, as measured (steady state), and a call's one-off part. */
 export interface MinuteUsage {
@@ -46,8 +67,11 @@ export interface MinuteUsage {
   workerMessagesIn: number;
   /** worker -> edge bytes per call-minute on the internet (frames + TLS/TCP/IP overhead). */
   workerBytesOut: number;
-  /** Per call, once: HTTP requests to the Worker (webhooks, upgrades) and the CPU of set-up and hang-up. */
-  perCall: { httpRequests: number; edgeCpuMs: number; workerCpuMs: number };
+  /**
+   * Per call, once: HTTP requests to the Worker (webhooks, upgrades), the CPU of set-up and
+   * hang-up, and the requests' wall time at the edge (awaits inside their handlers included).
+   */
+  perCall: { httpRequests: number; edgeCpuMs: number; workerCpuMs: number; requestWallMs: number };
 }
 
 export interface CostLine {
@@ -59,27 +83,71 @@ export interface CostLine {
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 const k = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k` : x.toFixed(0));
+const gbS = (activeS: number) => activeS * PRICES.doMemoryGb;
 
-/** Dollars per 1,000 call-minutes, item by item; one-off parts are spread over ASSUME.callMinutes. */
-export function costPer1000Minutes(u: MinuteUsage): { lines: CostLine[]; total: number; totalWithoutDoCpu: number; callsPerVcpu: number } {
+/**
+ * Dollars per 1,000 call-minutes, item by item; one-off parts are spread over ASSUME.callMinutes.
+ * `lines` add up to `total`. `comparison`, each with the total it gives in place of the lines it
+ * replaces: the old model (the object awake the whole call, all edge CPU at the Worker CPU price,
+ * in place of the duration and Worker CPU lines), and the duration as billed before the start
+ * deadline was cleared on `start` (in place of the duration line).
+ */
+export function costPer1000Minutes(u: MinuteUsage): {
+  lines: CostLine[];
+  total: number;
+  comparison: Array<CostLine & { total: number }>;
+  activeMsPerMinute: number;
+  callsPerVcpu: number;
+} {
   const per = (x: number, once: number) => 1000 * (x + once / ASSUME.callMinutes);
   const msgs = per(u.providerMessagesIn + u.workerMessagesIn, 0);
-  const edgeCpu = per(u.edgeCpuMs, u.perCall.edgeCpuMs);
+  // Each webhook and each upgrade reaches the session's object once (an RPC or its fetch): a DO request each.
+  const rpcs = per(0, u.perCall.httpRequests);
+  const doRequests = msgs / PRICES.wsIncomingPerRequest + rpcs;
+  const activeMsPerMinute = u.edgeCpuMs + (u.perCall.edgeCpuMs + u.perCall.requestWallMs) / ASSUME.callMinutes;
+  // Seconds active per 1,000 call-minutes: 1,000 x ms per minute / 1,000.
+  const activeS = activeMsPerMinute;
+  // Durable Objects bill requests and duration, not CPU; the stateless Worker's CPU is its webhooks' and upgrades' (one-off).
+  const workerCpuMsEdge = per(0, u.perCall.edgeCpuMs);
   const workerCpu = per(u.workerCpuMs, u.perCall.workerCpuMs) / 1000; // per call-minute
   const callsPerVcpu = (ASSUME.targetCpuFraction * 60_000) / Math.max(workerCpu, 1e-9);
   const taskMinutesPer1000 = 1000 / callsPerVcpu;
   const bytes = per(u.workerBytesOut, 0);
   const lines: CostLine[] = [
-    { item: 'DO duration (awake all call, 128 MB)', arithmetic: `1,000 min x 60 s x ${PRICES.doMemoryGb} GB = 7,500 GB-s`, usd: 1000 * 60 * PRICES.doMemoryGb * PRICES.doDurationPerGbS },
-    { item: 'DO WebSocket messages in (20:1)', arithmetic: `${k(msgs)} msgs / ${PRICES.wsIncomingPerRequest} = ${k(msgs / PRICES.wsIncomingPerRequest)} requests`, usd: (msgs / PRICES.wsIncomingPerRequest) * PRICES.doRequest },
-    { item: 'Worker requests (webhooks, upgrades)', arithmetic: `${k(per(0, u.perCall.httpRequests))} requests`, usd: per(0, u.perCall.httpRequests) * PRICES.workerRequest },
-    { item: 'edge CPU (at Worker CPU price)', arithmetic: `${k(edgeCpu)} CPU-ms`, usd: edgeCpu * PRICES.workerCpuMs },
+    {
+      item: 'DO duration (active only, 128 MB)',
+      arithmetic: `${activeS.toFixed(0)} s active (${activeMsPerMinute.toFixed(0)} ms/min) x ${PRICES.doMemoryGb} GB = ${gbS(activeS).toFixed(1)} GB-s`,
+      usd: gbS(activeS) * PRICES.doDurationPerGbS,
+    },
+    {
+      item: 'DO requests (WS msgs in 20:1, + RPCs)',
+      arithmetic: `${k(msgs)} msgs / ${PRICES.wsIncomingPerRequest} + ${k(rpcs)} RPCs = ${k(doRequests)} requests`,
+      usd: doRequests * PRICES.doRequest,
+    },
+    { item: 'Worker requests (webhooks, upgrades)', arithmetic: `${k(rpcs)} requests`, usd: rpcs * PRICES.workerRequest },
+    { item: 'Worker CPU (webhooks, upgrades; DO CPU unbilled)', arithmetic: `${k(workerCpuMsEdge)} CPU-ms (one-off edge CPU per call)`, usd: workerCpuMsEdge * PRICES.workerCpuMs },
     { item: 'AWS egress worker -> edge', arithmetic: `${(bytes / 1e9).toFixed(3)} GB`, usd: (bytes / 1e9) * PRICES.awsEgressPerGb },
     { item: `Fargate task (${callsPerVcpu.toFixed(0)} calls at ${ASSUME.targetCpuFraction * 100}% of 1 vCPU)`, arithmetic: `${taskMinutesPer1000.toFixed(1)} task-min`, usd: (taskMinutesPer1000 / 60) * PRICES.fargateTaskHour },
     { item: 'public IPv4 per task', arithmetic: `${taskMinutesPer1000.toFixed(1)} task-min`, usd: (taskMinutesPer1000 / 60) * PRICES.ipv4TaskHour },
   ].map((l) => ({ ...l, usd: r3(l.usd) }));
   const total = r3(lines.reduce((a, l) => a + l.usd, 0));
-  // Durable Objects bill requests and duration, not CPU: only the Worker's part of the edge CPU is billed as CPU.
-  const totalWithoutDoCpu = r3(total - (lines[3]?.usd ?? 0) + r3(per(0, u.perCall.edgeCpuMs) * PRICES.workerCpuMs));
-  return { lines, total, totalWithoutDoCpu, callsPerVcpu: Math.round(callsPerVcpu * 10) / 10 };
+  const duration = lines[0]!.usd;
+  const beforeS = activeS + per(0, ASSUME.uneligibleBeforeFixMs / 1000);
+  const allEdgeCpuMs = per(u.edgeCpuMs, u.perCall.edgeCpuMs);
+  const comparison = [
+    // The old model: the object awake the whole call, and all the edge's CPU billed at the Worker CPU price.
+    {
+      item: 'old model: DO awake all call + all edge CPU at Worker price',
+      arithmetic: `7,500 GB-s + ${k(allEdgeCpuMs)} CPU-ms`,
+      usd: r3(1000 * 60 * gbS(1) * PRICES.doDurationPerGbS + allEdgeCpuMs * PRICES.workerCpuMs),
+      total: r3(total - duration - lines[3]!.usd + 1000 * 60 * gbS(1) * PRICES.doDurationPerGbS + allEdgeCpuMs * PRICES.workerCpuMs),
+    },
+    {
+      item: `DO duration before the fix (+${ASSUME.uneligibleBeforeFixMs / 1000} s/call start timer)`,
+      arithmetic: `${beforeS.toFixed(0)} s x ${PRICES.doMemoryGb} GB = ${gbS(beforeS).toFixed(1)} GB-s`,
+      usd: r3(gbS(beforeS) * PRICES.doDurationPerGbS),
+      total: r3(total - duration + gbS(beforeS) * PRICES.doDurationPerGbS),
+    },
+  ];
+  return { lines, total, comparison, activeMsPerMinute: Math.round(activeMsPerMinute * 10) / 10, callsPerVcpu: Math.round(callsPerVcpu * 10) / 10 };
 }

@@ -6,7 +6,9 @@
  * back, as the worker's redial logic reads it); plain HTTP is piped through.
  *
  * Counted per class of socket (by path) and direction: messages, payload bytes, and the WebSocket
- * frame bytes (payload + header; frames a client sends are masked, RFC 6455 5.2).
+ * frame bytes (payload + header; frames a client sends are masked, RFC 6455 5.2). HTTP requests and
+ * upgrades are counted with their wall time at the proxy (request in -> response out, handshake in
+ * -> upstream open): the time the edge spent handling them, awaits inside its handlers included.
  */
 import { request as httpRequest, createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -22,7 +24,7 @@ export interface Flow {
   frameBytes: number;
 }
 /** `in`: into the edge (client -> edge: billed as incoming messages); `out`: edge -> client. */
-export type Counts = Record<SocketClass, { in: Flow; out: Flow; opened: number }> & { httpRequests: number };
+export type Counts = Record<SocketClass, { in: Flow; out: Flow; opened: number }> & { httpRequests: number; httpWallMs: number };
 
 export function classify(path: string): SocketClass {
   if (/^\/(twilio|telnyx|plivo)\/media\//.test(path)) return 'provider';
@@ -33,7 +35,7 @@ export function classify(path: string): SocketClass {
 
 const flow = (): Flow => ({ messages: 0, payloadBytes: 0, frameBytes: 0 });
 export function zeroCounts(): Counts {
-  const c = { httpRequests: 0 } as Counts;
+  const c = { httpRequests: 0, httpWallMs: 0 } as Counts;
   for (const k of SOCKET_CLASSES) c[k] = { in: flow(), out: flow(), opened: 0 };
   return c;
 }
@@ -42,6 +44,7 @@ export function zeroCounts(): Counts {
 export function diffCounts(a: Counts, b: Counts): Counts {
   const d = zeroCounts();
   d.httpRequests = a.httpRequests - b.httpRequests;
+  d.httpWallMs = a.httpWallMs - b.httpWallMs;
   for (const k of SOCKET_CLASSES) {
     d[k].opened = a[k].opened - b[k].opened;
     for (const dir of ['in', 'out'] as const) for (const f of ['messages', 'payloadBytes', 'frameBytes'] as const) d[k][dir][f] = a[k][dir][f] - b[k][dir][f];
@@ -85,6 +88,8 @@ export async function startCountingProxy(upstreamUrl: string): Promise<CountingP
 
   const server: Server = createServer((req, res) => {
     counts.httpRequests++;
+    const t0 = performance.now();
+    res.once('close', () => (counts.httpWallMs += performance.now() - t0));
     const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !SKIP.test(k)));
     const up = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...headers, host: upstream.host } }, (r) => {
       res.writeHead(r.statusCode ?? 502, r.headers);
@@ -103,6 +108,8 @@ export async function startCountingProxy(upstreamUrl: string): Promise<CountingP
 
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     counts.httpRequests++;
+    const t0 = performance.now();
+    const handled = () => (counts.httpWallMs += performance.now() - t0);
     const path = req.url ?? '/';
     const cls = classify(path.split('?')[0] ?? path);
     const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !SKIP.test(k))) as Record<string, string>;
@@ -116,6 +123,7 @@ export async function startCountingProxy(upstreamUrl: string): Promise<CountingP
     };
     target.on('message', (data, isBinary) => (client ? toClient(data, isBinary) : early.push({ data, isBinary })));
     target.once('unexpected-response', (_r, res) => {
+      handled();
       socket.end(`HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ''}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
       res.resume();
       target.terminate();
@@ -124,6 +132,7 @@ export async function startCountingProxy(upstreamUrl: string): Promise<CountingP
       if (!client) socket.destroy();
     });
     target.once('open', () => {
+      handled();
       wss.handleUpgrade(req, socket, head, (ws) => {
         client = ws;
         counts[cls].opened++;

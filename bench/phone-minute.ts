@@ -17,7 +17,8 @@ import { diffCounts, startCountingProxy, type CountingProxy, type Counts } from 
  * first one's hang-up time) gives CPU per call-minute; the whole one (first webhook -> last
  * hang-up) gives messages and bytes per minute of stream, and, less the steady CPU rates over the
  * streams' minutes, a call's one-off CPU (webhooks, set-up, hang-up), which the cost spreads over
- * ASSUME.callMinutes.
+ * ASSUME.callMinutes, and its requests' wall time at the edge (the proxy times each request and
+ * handshake), which the duration model counts as the session object's active time.
  */
 export interface MinuteParams {
   providers: Provider[];
@@ -137,6 +138,7 @@ async function runProvider(d: MinuteDeps, p: MinuteParams, proxy: CountingProxy,
     httpRequests: r1(wholeCounts.httpRequests / p.calls),
     edgeCpuMs: once(cpuMinusIdle(w.cpuMs, w.wallMs, 'edge'), perMinute.edgeCpuMs),
     workerCpuMs: once(cpuMinusIdle(w.cpuMs, w.wallMs, 'worker'), perMinute.workerCpuMs),
+    requestWallMs: r1(wholeCounts.httpWallMs / p.calls),
   };
   const usage: MinuteUsage = {
     edgeCpuMs: perMinute.edgeCpuMs,

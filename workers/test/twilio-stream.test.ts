@@ -18,6 +18,11 @@ import {
   voiceForm,
 } from './support/twilio.ts';
 import { claim, dialMedia, handover, type Claim } from './support/worker-client.ts';
+import { START_TIMEOUT_MS, type MediaRelay } from '../src/session/media-relay.ts';
+
+/** The session object's peer sockets whose start deadline (a timer) is still pending. */
+const pendingStartDeadlines = (id: string) =>
+  runInDurableObject(env.CALL_SESSION.get(env.CALL_SESSION.idFromName(id)), (instance) => (instance as unknown as { relay: MediaRelay }).relay.pendingStartDeadlines);
 
 /**
  * Twilio's media stream, relayed in one hop by the session's Durable Object (media-relay.ts):
@@ -29,8 +34,7 @@ import { claim, dialMedia, handover, type Claim } from './support/worker-client.
  *
  * Not here any more, as the edge no longer does it: the media-format check (the worker reads the
  * relayed `start` and ends the call) and reading `stop` (relayed like any frame; the worker ends
- * the session). media-relay.ts has no deadline for `start` either: a stream that never starts stays
- * open until the session ends (the worker gives up on a call whose stream never starts).
+ * the session).
  */
 
 beforeEach(drainQueue);
@@ -129,14 +133,38 @@ describe('media stream tokens (checked on start)', () => {
 });
 
 describe('frames before start', () => {
-  it('closes a stream that sends no start within 10 s', async () => {
+  it('closes a stream that sends no start within 10 s; a started one stays open with no deadline pending', async () => {
     const c = await claimedCall();
     const s = await twilioStream(c.id);
     s.send(twilioConnected);
     const t0 = Date.now();
-    expect(await s.closed).toMatchObject({ code: 1008, reason: 'no start within 10000 ms' });
-    expect(Date.now() - t0).toBeGreaterThan(9000);
-  }, 15_000);
+    const ok = await claimedCall();
+    const started = await twilioStream(ok.id);
+    started.send(twilioConnected);
+    const start = twilioStart({ sid: ok.sid, stream: streamSid('0'), twiml: ok.twiml });
+    started.send(start);
+    expect(await nextText(ok.media)).toBe(start);
+    // The start cleared its deadline: nothing is left pending in the object (it may hibernate).
+    expect(await pendingStartDeadlines(ok.id)).toBe(0);
+    expect(await pendingStartDeadlines(c.id)).toBe(1);
+    expect(await s.closed).toMatchObject({ code: 1008, reason: `no start within ${START_TIMEOUT_MS} ms` });
+    expect(Date.now() - t0).toBeGreaterThan(START_TIMEOUT_MS - 1000);
+    expect(await pendingStartDeadlines(c.id)).toBe(0);
+    // Past the deadline, the started stream is open and still relayed.
+    const frame = twilioMedia(streamSid('0'), 2);
+    started.send(frame);
+    expect(await nextText(ok.media)).toBe(frame);
+    expect(started.isClosed()).toBe(false);
+  }, 20_000);
+
+  it('clears the start deadline of a stream refused before its start', async () => {
+    const c = await claimedCall();
+    const s = await twilioStream(c.id);
+    expect(await pendingStartDeadlines(c.id)).toBe(1);
+    s.send(new Uint8Array([1]));
+    expect(await s.closed).toMatchObject({ code: 1003 });
+    expect(await pendingStartDeadlines(c.id)).toBe(0);
+  });
 
   it('tolerates four frames before start (not relayed), closes a stream on the fifth', async () => {
     const ok = await claimedCall();

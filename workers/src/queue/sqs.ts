@@ -3,6 +3,7 @@ import type { SessionJob } from '@switchboard/protocol';
 import type { Config } from '../config.ts';
 import { requireSetting } from '../config.ts';
 import { badGateway } from '../errors.ts';
+import { withDeadline } from '../http/deadline.ts';
 
 /**
  * Sends session jobs to SQS over its JSON protocol (`AmazonSQS.SendMessage`), signed with SigV4 by
@@ -19,20 +20,22 @@ export async function sendJob(config: Config, job: SessionJob, fetchFn: typeof f
     region: config.AWS_REGION,
     retries: 2,
   });
-  let res: Response;
-  try {
-    const req = await aws.sign(endpoint.replace(/\/+$/, '') + '/', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': 'AmazonSQS.SendMessage' },
-      body: JSON.stringify({ QueueUrl: queueUrl, MessageBody: JSON.stringify(job) }),
-    });
-    res = await fetchFn(req, { signal: AbortSignal.timeout(5000) });
-  } catch (err) {
-    throw badGateway(`could not reach the job queue: ${(err as Error).message}`);
-  }
-  if (!res.ok) {
-    const text = (await res.text()).slice(0, 300);
-    throw badGateway(`job queue answered ${res.status}: ${text}`);
-  }
-  await res.body?.cancel();
+  // A 5 s limit whose timer ends with the request (withDeadline): the session's object sends the job.
+  const failure = await withDeadline(5000, async (signal) => {
+    let res: Response;
+    try {
+      const req = await aws.sign(endpoint.replace(/\/+$/, '') + '/', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': 'AmazonSQS.SendMessage' },
+        body: JSON.stringify({ QueueUrl: queueUrl, MessageBody: JSON.stringify(job) }),
+      });
+      res = await fetchFn(req, { signal });
+    } catch (err) {
+      return `could not reach the job queue: ${(err as Error).message}`;
+    }
+    if (!res.ok) return `job queue answered ${res.status}: ${(await res.text()).slice(0, 300)}`;
+    await res.body?.cancel();
+    return null;
+  });
+  if (failure) throw badGateway(failure);
 }

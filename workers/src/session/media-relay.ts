@@ -41,6 +41,15 @@ export class MediaRelay {
   private peer: WebSocket | undefined;
   /** The current Twilio stream's streamSid (null: not a Twilio stream, or none yet; undefined: not read since waking). */
   private twilioStreamSid: string | null | undefined;
+  /**
+   * Each peer socket's START_TIMEOUT_MS timer, until its stream starts or the socket closes.
+   * Cleared at once then: a pending timer keeps the object from being eligible for hibernation,
+   * and a started call's object must be eligible between messages (Durable Objects bill duration
+   * while not eligible). Kept in memory only: while a timer is pending the object is not eligible
+   * for hibernation, so the handle outlives nothing it guards; a reset of the object closes the
+   * peer's socket with it.
+   */
+  private readonly startTimers = new Map<WebSocket, ReturnType<typeof setTimeout>>();
 
   constructor(host: SessionHost, link: WorkerLink) {
     this.host = host;
@@ -70,16 +79,39 @@ export class MediaRelay {
     const attachment: PeerAttachment = { kind, started: false, before: 0 };
     ws.serializeAttachment(attachment);
     if (kind === 'stream') ws.send(JSON.stringify({ type: 'session', id: rec.id }));
-    setTimeout(() => {
-      const a = ws.deserializeAttachment() as PeerAttachment | null;
-      if (ws.readyState === WebSocket.OPEN && a && !a.started) closeQuietly(ws, 1008, `no start within ${START_TIMEOUT_MS} ms`);
-    }, START_TIMEOUT_MS);
+    this.startTimers.set(
+      ws,
+      setTimeout(() => {
+        this.startTimers.delete(ws);
+        const a = ws.deserializeAttachment() as PeerAttachment | null;
+        if (ws.readyState === WebSocket.OPEN && a && !a.started) closeQuietly(ws, 1008, `no start within ${START_TIMEOUT_MS} ms`);
+      }, START_TIMEOUT_MS),
+    );
     return response;
+  }
+
+  /** Peer sockets whose start deadline is still pending (0 once every stream has started or closed). */
+  get pendingStartDeadlines(): number {
+    return this.startTimers.size;
+  }
+
+  /** Clears the peer socket's start deadline: its stream started, or the socket is closing. */
+  private clearStartDeadline(ws: WebSocket): void {
+    const timer = this.startTimers.get(ws);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.startTimers.delete(ws);
+  }
+
+  /** Closes a peer socket that has not started (its start deadline goes with it). */
+  private refuse(ws: WebSocket, code: number, reason: string): void {
+    this.clearStartDeadline(ws);
+    closeQuietly(ws, code, reason);
   }
 
   /** A peer frame: relayed once the stream started; before that, read for its start. */
   async onPeerMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    if (byteSize(data) > MAX_FRAME_BYTES) return closeQuietly(ws, 1009, 'frame too large');
+    if (byteSize(data) > MAX_FRAME_BYTES) return this.refuse(ws, 1009, 'frame too large');
     // The media path: one set lookup, no deserialisation (the attachment is read once per wake-up).
     if (this.started.has(ws)) {
       this.mediaSocket()?.send(data);
@@ -94,22 +126,24 @@ export class MediaRelay {
     if (typeof data !== 'string') {
       // A stream client's audio before its start (or before a worker took it) goes nowhere.
       if (a.kind === 'stream') return;
-      return closeQuietly(ws, 1003, 'binary frame before start');
+      return this.refuse(ws, 1003, 'binary frame before start');
     }
     const start = readPeerStart(a.kind, data);
-    if (start.kind === 'bad') return closeQuietly(ws, 1008, start.why);
+    if (start.kind === 'bad') return this.refuse(ws, 1008, start.why);
     if (start.kind === 'before') {
-      if (++a.before > MAX_FRAMES_BEFORE_START) return closeQuietly(ws, 1008, 'too many frames before start');
+      if (++a.before > MAX_FRAMES_BEFORE_START) return this.refuse(ws, 1008, 'too many frames before start');
       ws.serializeAttachment(a);
       return;
     }
     const h = this.host;
     const rec = h.rec;
-    if (!rec || rec.state === 'ended') return closeQuietly(ws, 1000, 'session has ended');
+    if (!rec || rec.state === 'ended') return this.refuse(ws, 1000, 'session has ended');
     if (a.kind === 'twilio') {
       const denied = await this.checkTwilioStart(rec, start.callId, start.token);
-      if (denied) return closeQuietly(ws, 1008, denied);
+      if (denied) return this.refuse(ws, 1008, denied);
     }
+    // Started: nothing of this socket is pending any more (the object may hibernate between frames).
+    this.clearStartDeadline(ws);
     a.started = true;
     a.streamId = start.streamId;
     ws.serializeAttachment(a);
@@ -147,6 +181,7 @@ export class MediaRelay {
    * stream. Telnyx and Plivo streams end with their call.
    */
   async onPeerClose(ws: WebSocket, code: number): Promise<void> {
+    this.clearStartDeadline(ws);
     const h = this.host;
     h.streamClosed.resolveAll(undefined);
     const rec = h.rec;

@@ -1,4 +1,5 @@
 import { badGateway, conflict, gone } from '../errors.ts';
+import { withDeadline } from '../http/deadline.ts';
 import { TIMEOUT_MS } from './rest-call.ts';
 
 /**
@@ -21,10 +22,13 @@ export async function callControlRequest(o: {
   // Called as a plain function: workerd's fetch refuses to run as a method of another object.
   const fetchFn = o.fetchFn;
   try {
-    const init: RequestInit = { method: o.method, headers: { Accept: 'application/json', ...o.headers }, signal: AbortSignal.timeout(TIMEOUT_MS) };
-    if (o.body !== undefined) init.body = o.body;
-    const res = await fetchFn(o.url, init);
-    return { status: res.status, text: await res.text() };
+    // withDeadline, not AbortSignal.timeout: its timer ends with the request (legs and transfers act from the session's object).
+    return await withDeadline(TIMEOUT_MS, async (signal) => {
+      const init: RequestInit = { method: o.method, headers: { Accept: 'application/json', ...o.headers }, signal };
+      if (o.body !== undefined) init.body = o.body;
+      const res = await fetchFn(o.url, init);
+      return { status: res.status, text: await res.text() };
+    });
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
     throw badGateway(timedOut ? `${o.provider} did not answer within ${TIMEOUT_MS / 1000} s` : `could not reach ${o.provider} to ${o.what}`);

@@ -1,4 +1,5 @@
 import { badGateway, badRequest } from '../errors.ts';
+import { withDeadline } from '../http/deadline.ts';
 
 /** How long one provider REST request may take before the edge gives up (502). */
 export const TIMEOUT_MS = 10_000;
@@ -31,8 +32,11 @@ export async function placeCallRequest(o: {
   // Called as a plain function: workerd's fetch refuses to run as a method of another object.
   const fetchFn = o.fetchFn;
   try {
-    res = await fetchFn(o.url, { method: 'POST', headers: { Accept: 'application/json', ...o.headers }, body: o.body, signal: AbortSignal.timeout(TIMEOUT_MS) });
-    text = await res.text();
+    // withDeadline, not AbortSignal.timeout: its timer ends with the request (a leg is dialled from the session's object).
+    [res, text] = await withDeadline(TIMEOUT_MS, async (signal) => {
+      const r = await fetchFn(o.url, { method: 'POST', headers: { Accept: 'application/json', ...o.headers }, body: o.body, signal });
+      return [r, await r.text()] as const;
+    });
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
     throw badGateway(timedOut ? `${o.provider} did not answer within ${TIMEOUT_MS / 1000} s` : `could not reach ${o.provider} to place the call`);
