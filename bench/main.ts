@@ -6,7 +6,9 @@
  *   media     N two-way Opus echo sessions: our worker vs the aiortc baseline, CPU per session;
  *             then the agent path (replyOnPause at 16 kHz: VAD, turns, replies) at 10/20/60 sessions,
  *             the worker's CPU split by stage (transport, decode, resample, vad, encode, ...:
- *             bench/media/agent-path.ts, STAGE_TIMING=on on that worker)
+ *             bench/media/agent-path.ts, STAGE_TIMING=on on that worker); then sessions per machine:
+ *             echo sessions on --workers N processes (default: one per core) within send p99 < 10 ms and
+ *             no loss, at increasing --machine-sizes, vs one process (bench/media/machine-capacity.ts)
  *   setup     WHIP POST -> 201 through the whole stack, sequential and 20 at a time
  *   turns     WebRTC: end of speech -> first reply packet (minus silence), barge-in -> reply stops
  *   agent     cascade STT -> LLM -> TTS in a worker, providers faked at 0 ms and at realistic latencies:
@@ -25,6 +27,7 @@
  * --edge wrangler-dev runs it as `npm start` does, behind wrangler dev's reload proxy.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LOCAL_DEFAULTS, edgeVarsFromEnv } from '../scripts/stack/config.ts';
@@ -34,6 +37,7 @@ import { startLocalSqsProcess, type LocalSqs } from '../scripts/stack/local-sqs.
 import { startMediaWorker, type LocalWorker } from '../scripts/stack/media-worker.ts';
 import { measureDispatch } from './dispatch.ts';
 import { edgeCostSessions, edgeCostVoiceWebhook } from './edge-cost.ts';
+import { parseSizes } from './media/machine-capacity.ts';
 import { printMediaSection, runMediaSection } from './media/media-section.ts';
 import { EDGE_PID, WORKER_PID, measurePhoneRows, phoneRowsTable } from './phone-rows.ts';
 import { measureSetup } from './setup-latency.ts';
@@ -66,6 +70,11 @@ const { values: args } = parseArgs({
     'agent-sizes': { type: 'string' },
     /** media: echo rows with STAGE_TIMING=on (to measure the stage timing's own cost against a run without) */
     'echo-stage-timing': { type: 'boolean', default: false },
+    /** media: sessions-per-machine sizes and worker processes (default: cores); --machine-only runs only that row; --machine-no-single skips its one-process comparison */
+    'machine-sizes': { type: 'string' },
+    workers: { type: 'string' },
+    'machine-only': { type: 'boolean', default: false },
+    'machine-no-single': { type: 'boolean', default: false },
     /** setup: sessions per run instead of the preset's */
     'setup-sessions': { type: 'string' },
     /** turns: WebRTC calls instead of the preset's */
@@ -84,8 +93,8 @@ for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw ne
 const wants = (s: Section) => only.has(s);
 
 const P = quick
-  ? { mediaSizes: [10], mediaRounds: 1, agentSizes: [10], warmupMs: 2000, windowMs: 4000, setupSessions: 20, setupConcurrency: 10, turnCalls: 2, agentCalls: 2, agentTurns: 5, phoneCalls: 2, phoneConcurrent: 4, legs: { sizes: [2, 3, 5], rounds: 1, warmupMs: 2000, windowMs: 4000, latencyCalls: 1, bursts: 8 }, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
-  : { mediaSizes: [10, 20, 40, 60, 80], mediaRounds: 2, agentSizes: [10, 20, 60], warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 10, agentCalls: 4, agentTurns: 10, phoneCalls: 6, phoneConcurrent: 10, legs: { sizes: [2, 3, 5], rounds: 3, warmupMs: 3000, windowMs: 10_000, latencyCalls: 3, bursts: 10 }, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
+  ? { mediaSizes: [10], mediaRounds: 1, machineSizes: [20, 40, 80], agentSizes: [10], warmupMs: 2000, windowMs: 4000, setupSessions: 20, setupConcurrency: 10, turnCalls: 2, agentCalls: 2, agentTurns: 5, phoneCalls: 2, phoneConcurrent: 4, legs: { sizes: [2, 3, 5], rounds: 1, warmupMs: 2000, windowMs: 4000, latencyCalls: 1, bursts: 8 }, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
+  : { mediaSizes: [10, 20, 40, 60, 80], mediaRounds: 2, machineSizes: [20, 40, 60, 80, 120, 160, 200, 240], agentSizes: [10, 20, 60], warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 10, agentCalls: 4, agentTurns: 10, phoneCalls: 6, phoneConcurrent: 10, legs: { sizes: [2, 3, 5], rounds: 3, warmupMs: 3000, windowMs: 10_000, latencyCalls: 3, bursts: 10 }, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
 
 if (args.sizes) {
   const sizes = args.sizes.split(',').map(Number);
@@ -97,6 +106,9 @@ if (args['agent-sizes']) {
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--agent-sizes: positive integers separated by commas, not "${args['agent-sizes']}"`);
   P.agentSizes = sizes;
 }
+if (args['machine-sizes']) P.machineSizes = parseSizes('--machine-sizes', args['machine-sizes']);
+const machineWorkers = Number(args.workers ?? availableParallelism());
+if (!Number.isInteger(machineWorkers) || machineWorkers < 1) throw new Error(`--workers: a positive integer, not "${args.workers}"`);
 if (args.rounds) {
   const n = Number(args.rounds);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--rounds: a positive integer, not "${args.rounds}"`);
@@ -184,10 +196,12 @@ try {
       agentSizes: P.agentSizes,
       agentOnly: args['agent-only'] ?? false,
       echoStageTiming: args['echo-stage-timing'] ?? false,
+      machine: { sizes: P.machineSizes, workers: machineWorkers, single: !args['machine-no-single'] },
+      machineOnly: args['machine-only'] ?? false,
     });
     printMediaSection(r);
     const slim = <T extends { load: { loadGen: unknown; setupFailures: unknown } }>({ load, ...run }: T) => ({ ...run, loadGen: load.loadGen, setupFailures: load.setupFailures });
-    results['media'] = { runs: r.runs.map(slim), ratios: r.ratios, agent: r.agent.map(slim) };
+    results['media'] = { runs: r.runs.map(slim), ratios: r.ratios, agent: r.agent.map(slim), machine: r.machine };
   }
 
   if (wants('setup')) {

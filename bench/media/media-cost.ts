@@ -9,7 +9,7 @@ import { runLoad, type LoadResult } from './run-load.ts';
 import { stopLongPollingWorker } from './stop-long-polling-worker.ts';
 import type { SignalingConfig } from './signaling.ts';
 
-const STREAM_ECHO = fileURLToPath(new URL('../../test/fixtures/handlers/stream-echo.ts', import.meta.url));
+export const STREAM_ECHO = fileURLToPath(new URL('../../test/fixtures/handlers/stream-echo.ts', import.meta.url));
 const SEND_LATENESS = 'switchboard_send_lateness_seconds';
 const STREAM_ECHO_16K = fileURLToPath(new URL('../../test/fixtures/handlers/stream-echo-16k.ts', import.meta.url));
 
@@ -57,6 +57,8 @@ export interface MediaRunOptions {
   peersPerProcess?: number;
   /** Run the worker with STAGE_TIMING=on (telemetry/stage-cpu.ts), to measure that timing's own cost. */
   stageTiming?: boolean;
+  /** The worker's MAX_SESSIONS (default sessions + 10); machine-capacity.ts caps each of several workers. */
+  maxSessions?: number;
 }
 
 /** A run and the worker's /metrics text at the window's start and end (when a worker URL was given). */
@@ -156,7 +158,7 @@ export function startBenchWorker(edge: LocalEdge, sqs: LocalSqs, o: MediaRunOpti
       // The queue is long-polled as deployed (SQS_WAIT_S default, 20 s): a 1 s poll would add a
       // request a second to the CPU being measured (stop-long-polling-worker.ts ends the poll).
       DRAIN_TIMEOUT_MS: '2000',
-      MAX_SESSIONS: String(o.sessions + 10),
+      MAX_SESSIONS: String(o.maxSessions ?? o.sessions + 10),
       HANDLER: handler,
       // Set either way, so a STAGE_TIMING in the bench's own environment does not leak in.
       STAGE_TIMING: o.stageTiming ? 'on' : 'off',

@@ -1,6 +1,7 @@
 import type { LocalEdge } from '../../scripts/stack/edge.ts';
 import type { LocalSqs } from '../../scripts/stack/local-sqs.ts';
 import { printAgentRuns, switchboardAgent, type AgentRun } from './agent-path.ts';
+import { printMachineCapacity, runMachineCapacity, type MachineCapacity, type MachineCapacityOptions } from './machine-capacity.ts';
 import { aiortcEcho, switchboardEcho, type MediaRun } from './media-cost.ts';
 import { baselineSaturated, ratiosByRound, SATURATION, type RoundPair, type SizeRatio } from './ratio-rounds.ts';
 
@@ -17,12 +18,17 @@ export interface MediaSectionOptions {
   agentOnly?: boolean;
   /** Echo rows with STAGE_TIMING=on: compare with a run without to see the timing's own cost. */
   echoStageTiming?: boolean;
+  /** The sessions-per-machine row (machine-capacity.ts), after the others; its warm-up and window are the section's. */
+  machine?: Omit<MachineCapacityOptions, 'warmupMs' | 'windowMs'>;
+  /** Only the sessions-per-machine row (no echo rows, no baseline, no agent path). */
+  machineOnly?: boolean;
 }
 
 export interface MediaSection {
   runs: (MediaRun & { round: number; baselineSaturated?: boolean })[];
   ratios: SizeRatio[];
   agent: AgentRun[];
+  machine?: MachineCapacity;
 }
 
 /**
@@ -31,13 +37,14 @@ export interface MediaSection {
  * of 20 or more. Ratios come per round and their median per size (ratio-rounds.ts); a baseline
  * run that fell behind real time gives none, since its CPU per session is then its ceiling / N.
  * Then the agent-path row (agent-path.ts): one run at each of `agentSizes`, with its CPU by stage.
+ * Then the sessions-per-machine row (machine-capacity.ts): N worker processes on the one queue.
  */
 export async function runMediaSection(edge: LocalEdge, sqs: LocalSqs, o: MediaSectionOptions): Promise<MediaSection> {
   const runs: MediaSection['runs'] = [];
   const pairs: RoundPair[] = [];
-  if (!o.agentOnly) await runEchoRows(edge, sqs, o, runs, pairs);
+  if (!o.agentOnly && !o.machineOnly) await runEchoRows(edge, sqs, o, runs, pairs);
   const agent: AgentRun[] = [];
-  for (const sessions of o.agentSizes) {
+  for (const sessions of o.machineOnly ? [] : o.agentSizes) {
     const run = await switchboardAgent(edge, sqs, { sessions, warmupMs: o.warmupMs, windowMs: o.windowMs });
     agent.push(run);
     const s = run.stageSharePct;
@@ -45,7 +52,8 @@ export async function runMediaSection(edge: LocalEdge, sqs: LocalSqs, o: MediaSe
       `  ${sessions} agent-path sessions: ${run.cpuPctPerSession}% of a core per session; transport ${s.transport}%, decode ${s.decode}%, resample ${s.resample}%, vad ${s.vad}%, encode ${s.encode}% of it`,
     );
   }
-  return { runs, ratios: ratiosByRound(pairs), agent };
+  const machine = o.machine && !o.agentOnly ? await runMachineCapacity(edge, sqs, { ...o.machine, warmupMs: o.warmupMs, windowMs: o.windowMs }) : undefined;
+  return { runs, ratios: ratiosByRound(pairs), agent, ...(machine ? { machine } : {}) };
 }
 
 /** The echo rows: each round, each size against our worker then the baseline; then the 16 kHz run. */
@@ -78,9 +86,11 @@ async function runEchoRows(edge: LocalEdge, sqs: LocalSqs, o: MediaSectionOption
 /** The section's tables: every run, then the ratio per size (per round and the median). */
 export function printMediaSection(s: MediaSection): void {
   printEchoRows(s);
-  if (s.agent.length === 0) return;
-  console.log('  agent path: replyOnPause at 16 kHz (Silero VAD, turn-taking, reply echoing the turn), where the worker\'s CPU goes:');
-  printAgentRuns(s.agent);
+  if (s.agent.length > 0) {
+    console.log('  agent path: replyOnPause at 16 kHz (Silero VAD, turn-taking, reply echoing the turn), where the worker\'s CPU goes:');
+    printAgentRuns(s.agent);
+  }
+  if (s.machine) printMachineCapacity(s.machine);
 }
 
 function printEchoRows(s: MediaSection): void {

@@ -1,3 +1,5 @@
+import { benchClientIp } from '../stack/client-ip.ts';
+
 /**
  * How a load peer gets its answer: pluggable, so one load generator drives both our stack (WHIP
  * to the edge) and a plain offer/answer server (the aiortc baseline).
@@ -28,7 +30,9 @@ export function whip(edgeUrl: string): Signaling {
   const base = edgeUrl.replace(/\/+$/, '');
   return {
     kind: 'whip',
-    signal: (offer) => postOffer(`${base}/v1/sessions`, base, offer),
+    // A client address per session (benchClientIp): the edge limits creation per address (120 a
+    // minute), and the bench's hundreds of sessions a minute stand for many callers, not one.
+    signal: (offer) => postOffer(`${base}/v1/sessions`, base, offer, benchClientIp()),
     hangup: (sessionUrl) => deleteSession(sessionUrl),
   };
 }
@@ -49,10 +53,10 @@ export function signalingFrom(config: SignalingConfig): Signaling {
   throw new Error(`unknown signaling kind ${JSON.stringify((config as { kind: unknown }).kind)}`);
 }
 
-async function postOffer(endpoint: string, base: string, offer: string): Promise<SignalResult> {
+async function postOffer(endpoint: string, base: string, offer: string, headers: Record<string, string> = {}): Promise<SignalResult> {
   const res = await fetch(endpoint, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/sdp' },
+    headers: { 'Content-Type': 'application/sdp', ...headers },
     body: offer,
     signal: AbortSignal.timeout(SIGNAL_TIMEOUT_MS),
   });
