@@ -53,6 +53,10 @@ describe('WebRTC calls on one shared UDP socket (real werift peers)', () => {
   it('answers every call with the one port, connects each, and carries audio both ways on the fast path', async () => {
     const calls = await Promise.all([call(), call(), call()]);
     expect(mux.sessions).toBe(3);
+    // Each answer's fragment is the socket's own 8-digit one, unique among the calls.
+    const ufrags = calls.map((c) => /a=ice-ufrag:(\S+)/.exec(c.answer)?.[1]);
+    for (const u of ufrags) expect(u).toMatch(/^[0-9a-f]{8}$/);
+    expect(new Set(ufrags).size).toBe(3);
     const enc = new OpusEncoderStream({ sampleRate: 48000, channels: 1 });
     const packet = Buffer.from(enc.encode(audioFrame(new Int16Array(960).fill(1000), 48000, 1)));
     for (const c of calls) {

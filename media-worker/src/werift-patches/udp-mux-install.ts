@@ -8,8 +8,10 @@
  *   `connectionMade` takes a transport of the shared socket and routes the connection's ICE
  *   username fragment to it. TURN clients keep sockets of their own (an allocation is per local
  *   address and port), as do connections without a mux.
- * - `restart()` (an ICE restart's new credentials): the new fragment routes to the same
- *   transport; the old ones stay routed, as werift still answers them (its `userHistory`).
+ * - `restart()` (at construction, and an ICE restart's new credentials): the connection's
+ *   fragment is replaced by one unique on the socket (werift's 4 hex digits collide among many
+ *   calls); the new fragment routes to the same transport, and the old ones stay routed, as
+ *   werift still answers them (its `userHistory`).
  * A connection gathering on several local addresses gets the shared socket for the first one
  * (RTC_INTERFACE's, listed first, or the host's only address in a container); the others fail
  * to connect, which werift logs and skips: one socket bound to every address cannot answer
@@ -34,6 +36,8 @@ interface ConnectionLike {
   options: { interfaceAddresses?: InterfaceAddresses };
   localUsername: string;
   localPassword: string;
+  userHistory: Record<string, string>;
+  protocols: { localCandidate?: { ufrag?: string } }[];
 }
 interface ConnectionProto {
   ensureProtocol(this: ConnectionLike, protocol: unknown): unknown;
@@ -82,8 +86,18 @@ export function installUdpMux(): void {
     return ensureProtocol.call(this, protocol);
   };
   proto.restart = function (this: ConnectionLike) {
-    // werift's restart sets the new credentials before its first await (it has none in 0.25.2).
+    // werift's restart sets the new credentials before its first await (it has none in 0.25.2);
+    // it also runs in werift's constructor, before any gathering, so the answer carries ours.
     const done = restart.call(this);
+    const mux = this.options?.interfaceAddresses?.[UDP_MUX];
+    if (mux) {
+      const theirs = this.localUsername;
+      const ours = mux.freshUfrag();
+      delete this.userHistory[theirs];
+      this.userHistory[ours] = this.localPassword;
+      this.localUsername = ours;
+      for (const p of this.protocols ?? []) if (p.localCandidate?.ufrag === theirs) p.localCandidate.ufrag = ours;
+    }
     transportOf.get(this)?.addUfrag(this.localUsername, this.localPassword);
     return done;
   };

@@ -94,6 +94,14 @@ describe('UdpMux routing (datagrams handed to receive())', () => {
     void b.close();
   });
 
+  it('hands out username fragments no session of the socket uses', () => {
+    const a = session(mux, 'cafe0001', 'password-of-a-22-chars');
+    const tried = ['cafe0001', 'cafe0001', 'beef0002'];
+    expect(mux.freshUfrag(() => tried.shift()!)).toBe('beef0002');
+    expect(mux.freshUfrag()).toMatch(/^[0-9a-f]{8}$/);
+    void a.close();
+  });
+
   it('forgets a closed session: its fragments and addresses route nowhere, and the socket stays open', async () => {
     const a = session(mux, 'hhhh', 'password-of-h-22-chars');
     mux.receive(request('hhhh:p', 'password-of-h-22-chars').bytes, from(40020));

@@ -21,6 +21,7 @@
  * the oldest forgotten first), fragments per session (MAX_UFRAGS_PER_SESSION, ICE restarts), and
  * outstanding transactions (MAX_TRANSACTIONS, forgotten after TRANSACTION_TTL_MS).
  */
+import { randomBytes } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { integrityValid, recipientUfrag, stunClass, transactionKey } from './stun-fields.ts';
@@ -163,6 +164,18 @@ export class UdpMux {
   /** Sessions with at least one fragment registered. */
   get sessions(): number {
     return new Set([...this.#byUfrag.values()].map((e) => e.transport)).size;
+  }
+
+  /**
+   * An ICE username fragment no session of this socket uses: werift's own are 4 hex digits, which
+   * among 80 calls at once collide with a probability of about 5 % (a collision would leave the
+   * second call without a host candidate), so calls on the mux get 8 (RFC 8445: at least 4).
+   */
+  freshUfrag(random: () => string = () => randomBytes(4).toString('hex')): string {
+    for (;;) {
+      const ufrag = random();
+      if (!this.#byUfrag.has(ufrag)) return ufrag;
+    }
   }
 
   /** A new session's transport on this socket. */
