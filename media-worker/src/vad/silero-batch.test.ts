@@ -1,24 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { int16ToFloat32, readWav } from '../audio/pcm.ts';
 import { SileroBatcher } from './silero-batch.ts';
-import { SILERO_WINDOW_SAMPLES, SileroModel } from './silero-model.ts';
+import { speechWindows } from './speech-windows.test-helper.ts';
+import { SileroModel } from './silero-model.ts';
 
-// hello-pause-question.wav: 16 kHz mono, speech and pauses.
-function readWindows(): Float32Array[] {
-  const f = readWav(readFileSync(new URL('../../../test/fixtures/audio/hello-pause-question.wav', import.meta.url)));
-  const windows: Float32Array[] = [];
-  for (let start = 0; start + SILERO_WINDOW_SAMPLES <= f.samples.length; start += SILERO_WINDOW_SAMPLES) {
-    windows.push(int16ToFloat32(f.samples.subarray(start, start + SILERO_WINDOW_SAMPLES)));
-  }
-  return windows;
-}
-
+// hello-pause-question.wav in Silero windows (speech-windows.test-helper.ts).
 let model: SileroModel;
 let windows: Float32Array[];
 beforeAll(async () => {
   model = await SileroModel.load();
-  windows = readWindows();
+  windows = speechWindows();
 });
 
 describe('Silero inferences batched across calls', () => {

@@ -1,20 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { int16ToFloat32, readWav } from '../audio/pcm.ts';
-import { defaultSileroModelPath, SILERO_WINDOW_SAMPLES, SileroModel } from './silero-model.ts';
+import { defaultSileroModelPath, SileroModel } from './silero-model.ts';
+import { speechWindows } from './speech-windows.test-helper.ts';
 
-// hello-pause-question.wav: 16 kHz mono, phrase 1 at 500-2933 ms, phrase 2 at 4133-5269 ms.
-function readWindows(): Float32Array[] {
-  const f = readWav(readFileSync(new URL('../../../test/fixtures/audio/hello-pause-question.wav', import.meta.url)));
-  expect([f.sampleRate, f.channels]).toEqual([16_000, 1]);
-  const windows: Float32Array[] = [];
-  for (let start = 0; start + SILERO_WINDOW_SAMPLES <= f.samples.length; start += SILERO_WINDOW_SAMPLES) {
-    windows.push(int16ToFloat32(f.samples.subarray(start, start + SILERO_WINDOW_SAMPLES)));
-  }
-  return windows;
-}
-
+// hello-pause-question.wav in Silero windows (speech-windows.test-helper.ts).
 let model: SileroModel;
 let windows: Float32Array[];
 
@@ -26,7 +15,7 @@ async function inferAll(ws: readonly Float32Array[], stream = model.createStream
 
 beforeAll(async () => {
   model = await SileroModel.load();
-  windows = readWindows();
+  windows = speechWindows();
 });
 
 describe('SileroModel', () => {
