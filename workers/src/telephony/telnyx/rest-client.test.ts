@@ -236,18 +236,29 @@ describe('telnyxTelephony().placeCall', () => {
     expect(err.message).toBe('could not reach Telnyx to place the call');
   });
 
-  it('passes a 10 s timeout signal and maps a timeout to 502', async () => {
-    const timeout = vi.spyOn(AbortSignal, 'timeout');
-    let signal: AbortSignal | null | undefined;
-    const timingOut: typeof fetch = async (_input, init) => {
-      signal = init?.signal;
-      throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
-    };
-    const err = await rejection(telnyxTelephony(config(), timingOut).placeCall(CALL));
-    expect(timeout).toHaveBeenCalledWith(10_000);
-    expect(signal).toBe(timeout.mock.results[0]?.value);
-    timeout.mockRestore();
-    expect(err.status).toBe(502);
-    expect(err.message).toBe('Telnyx did not answer within 10 s');
+  it('aborts the request after 10 s, maps that to 502, and leaves no timer behind an answered one', async () => {
+    vi.useFakeTimers();
+    try {
+      let signal: AbortSignal | null | undefined;
+      const hanging: typeof fetch = (_input, init) =>
+        new Promise((_, reject) => {
+          signal = init?.signal;
+          signal?.addEventListener('abort', () => reject(signal?.reason));
+        });
+      const pending = rejection(telnyxTelephony(config(), hanging).placeCall(CALL));
+      await vi.advanceTimersByTimeAsync(9_999);
+      expect(signal?.aborted).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      const err = await pending;
+      expect(err.status).toBe(502);
+      expect(err.message).toBe('Telnyx did not answer within 10 s');
+      // A request that is answered clears its deadline: nothing stays pending (a session's
+      // Durable Object with a pending timer cannot hibernate and is billed for duration).
+      const failing: typeof fetch = async () => new Response('{}', { status: 500 });
+      await rejection(telnyxTelephony(config(), failing).placeCall(CALL));
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
