@@ -232,6 +232,7 @@ export class SocketTransport implements MediaTransport {
     this.#lost = true;
     this.#engine?.pause();
     this.#engine?.farBufferLost();
+    this.#sink?.drop();
     this.#log(`${this.#serializer.name}: stream ${this.#start.streamId} lost; waiting for a new one`);
   }
 
@@ -265,6 +266,7 @@ export class SocketTransport implements MediaTransport {
     this.#closeReason = reason;
     this.#watchdog.stop();
     this.#engine?.destroy();
+    this.#sink?.drop();
     this.output.clear();
     const closing = this.#socket.close();
     const listeners = [...this.#closes];
@@ -288,6 +290,7 @@ export class SocketTransport implements MediaTransport {
         this.#away = false;
         this.#watchdog.start();
       }
+      this.#sink?.drop();
       this.#engine?.farBufferLost();
       this.#engine?.resume();
       this.#log(`${this.#serializer.name}: call ${start.callId} goes on in stream ${start.streamId}`);
