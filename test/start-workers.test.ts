@@ -71,6 +71,9 @@ describe('WORKERS: how many media workers npm start runs', () => {
     const plan = workerPlan({ WORKERS: '2' });
     expect(workerEnv(plan, 1, { WORKERS: '2' })['RTC_UDP_PORT']).toBe('50001');
     expect(workerEnv(plan, 1, { WORKERS: '2' })['RTC_PORT_MIN']).toBeUndefined();
+    // Their frame clocks tick half a frame apart; one worker alone keeps its own phase.
+    expect([0, 1].map((i) => workerEnv(plan, i, {})['FRAME_CLOCK_OFFSET_MS'])).toEqual(['0', '10']);
+    expect(workerEnv(workerPlan({}), 0, {})['FRAME_CLOCK_OFFSET_MS']).toBeUndefined();
     expect(workerPlan({ RTC_PORT_MIN: '40000', RTC_PORT_MAX: '40099' }).udpPorts).toBeNull();
     expect(() => workerPlan({ RTC_UDP_PORT: '40000', RTC_PORT_MIN: '40000', RTC_PORT_MAX: '40099' })).toThrow(/exclude each other/);
     expect(() => workerPlan({ WORKERS: '2', RTC_UDP_PORT: '65535' })).toThrow(/RTC_UDP_PORT=65535 leaves no room for WORKERS=2/);

@@ -12,6 +12,7 @@ import type { LocalSqs } from '../../scripts/stack/local-sqs.ts';
 import type { LocalWorker } from '../../scripts/stack/media-worker.ts';
 import { histogramBuckets, histogramQuantile, sampleSum, scrapeMetrics } from '../stack/prom-text.ts';
 import { lateTickPct, startBenchWorker, STREAM_ECHO } from './media-cost.ts';
+import { frameClockOffset } from '../../scripts/stack/workers.ts';
 import { cpuWindow } from './proc-cpu.ts';
 import { runLoad } from './run-load.ts';
 import { stopLongPollingWorker } from './stop-long-polling-worker.ts';
@@ -139,7 +140,10 @@ function report(run: MachineRun, workers: number): void {
 async function machineRun(edge: LocalEdge, sqs: LocalSqs, workers: number, sessions: number, o: MachineCapacityOptions): Promise<MachineRun> {
   const maxSessions = perWorkerCap(sessions, workers);
   const load = { sessions, warmupMs: o.warmupMs, windowMs: o.windowMs, maxSessions };
-  const settled = await Promise.allSettled(Array.from({ length: workers }, () => startBenchWorker(edge, sqs, load, STREAM_ECHO)));
+  // As npm start runs them (scripts/stack/workers.ts): each process's frame clock at its own phase.
+  const settled = await Promise.allSettled(
+    Array.from({ length: workers }, (_, i) => startBenchWorker(edge, sqs, load, STREAM_ECHO, workers > 1 ? { FRAME_CLOCK_OFFSET_MS: String(frameClockOffset(i, workers)) } : {})),
+  );
   const ws = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
     const failed = settled.find((s) => s.status === 'rejected');

@@ -148,7 +148,7 @@ export async function switchboardEcho(edge: LocalEdge, sqs: LocalSqs, o: MediaRu
 }
 
 /** A fresh media worker running `handler`, sized for the run; stop it with stopLongPollingWorker. */
-export function startBenchWorker(edge: LocalEdge, sqs: LocalSqs, o: MediaRunOptions, handler: string): ReturnType<typeof startMediaWorker> {
+export function startBenchWorker(edge: LocalEdge, sqs: LocalSqs, o: MediaRunOptions, handler: string, env: Record<string, string> = {}): ReturnType<typeof startMediaWorker> {
   return startMediaWorker({
     quiet: true,
     env: {
@@ -162,6 +162,7 @@ export function startBenchWorker(edge: LocalEdge, sqs: LocalSqs, o: MediaRunOpti
       HANDLER: handler,
       // Set either way, so a STAGE_TIMING in the bench's own environment does not leak in.
       STAGE_TIMING: o.stageTiming ? 'on' : 'off',
+      ...env,
     },
   });
 }

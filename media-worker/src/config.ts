@@ -26,6 +26,23 @@ const WorkerConfig = z
     RTC_PORT_MIN: optionalInt(0),
     RTC_PORT_MAX: optionalInt(0),
     /**
+     * Where in each 20 ms period (on the wall clock) this process's frame clock ticks: worker
+     * processes on one host are given offsets spread over the period so their bursts do not
+     * coincide (npm start's WORKERS; unset: wherever the process's start put it).
+     */
+    FRAME_CLOCK_OFFSET_MS: z
+      .string()
+      .default('')
+      .transform((v, ctx) => {
+        if (v.trim() === '') return null;
+        const n = Number(v);
+        if (!(n >= 0 && n < 20)) {
+          ctx.addIssue({ code: 'custom', message: `FRAME_CLOCK_OFFSET_MS must be a number of ms from 0 to under 20, not "${v}"` });
+          return z.NEVER;
+        }
+        return n;
+      }),
+    /**
      * One UDP port for every WebRTC call of the process (werift-patches/udp-mux.ts): '0' lets the
      * OS pick it; '' (default) gives each call a socket of its own, in RTC_PORT_MIN..MAX if set.
      */

@@ -10,6 +10,7 @@ import { createVadFactory } from './vad/factory.ts';
 import { MediaWorker } from './worker.ts';
 import { installWeriftPatches } from './werift-patches/index.ts';
 import { UdpMux } from './werift-patches/udp-mux.ts';
+import { FrameClock } from './audio/frame-clock.ts';
 import { startTracing, tracingConfigFromEnv, type Tracing } from './telemetry/tracing.ts';
 
 /**
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   installWeriftPatches();
   const loaded = loadWorkerConfig(process.env);
   const config = { ...loaded, PUBLIC_IP: (await resolvePublicIp(loaded)) ?? '' };
+  if (config.FRAME_CLOCK_OFFSET_MS !== null) FrameClock.setSharedOffset(config.FRAME_CLOCK_OFFSET_MS);
   if (config.RTC_UDP_PORT !== null) {
     // Bound before claiming anything: a port in use stops the worker here, with its reason.
     const mux = await UdpMux.shared(config.RTC_UDP_PORT, config.RTC_INTERFACE || undefined);

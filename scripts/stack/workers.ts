@@ -87,6 +87,11 @@ export function workerPlan(env: NodeJS.ProcessEnv | Record<string, string | unde
   return { count, basePort, rtcRanges: splitPortRange(min, max, count), udpPorts: null };
 }
 
+/** Worker i of n's frame clock offset: the 20 ms period split evenly, ms (two decimals). */
+export function frameClockOffset(i: number, n: number): number {
+  return Math.round(((i % n) * 2000) / n) / 100;
+}
+
 /** The environment of worker `i` of a plan: its own health port, WebRTC port (or range) and WORKER_ID. */
 export function workerEnv(plan: WorkerPlan, i: number, env: Record<string, string>): Record<string, string> {
   const rest = { ...env };
@@ -96,6 +101,8 @@ export function workerEnv(plan: WorkerPlan, i: number, env: Record<string, strin
   if (range) [out['RTC_PORT_MIN'], out['RTC_PORT_MAX']] = [String(range[0]), String(range[1])];
   const udp = plan.udpPorts?.[i];
   if (udp !== undefined) out['RTC_UDP_PORT'] = String(udp);
+  // Workers sharing the host's cores tick at phases spread over the 20 ms frame.
+  if (plan.count > 1) out['FRAME_CLOCK_OFFSET_MS'] = String(frameClockOffset(i, plan.count));
   if (rest['WORKER_ID'] && plan.count > 1) out['WORKER_ID'] = `${rest['WORKER_ID']}-${i + 1}`;
   return out;
 }

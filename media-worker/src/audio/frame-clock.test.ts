@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FrameClock, type FrameClockListener } from './frame-clock.ts';
+import { FrameClock, wallPhaseOrigin, type FrameClockListener } from './frame-clock.ts';
 
 // Real clock, real timers; bounds loose enough for a shared, noisy CI machine.
 
@@ -184,5 +184,25 @@ describe('FrameClock', () => {
     expect(() => new FrameClock({ frameMs: Number.NaN })).toThrow(/frameMs/);
     expect(() => new FrameClock({ maxLagFrames: 0 })).toThrow(/maxLagFrames/);
     expect(() => new FrameClock({ maxLagFrames: 1.5 })).toThrow(/maxLagFrames/);
+  });
+});
+
+describe('FrameClock shared offset (FRAME_CLOCK_OFFSET_MS)', () => {
+  it('puts ticks at the offset past each period on the wall clock, whatever the process start', () => {
+    for (const timeOrigin of [1_765_000_000_123.4, 1_765_000_000_131.9, 7]) {
+      for (const offset of [0, 5, 10, 19.5]) {
+        const origin = wallPhaseOrigin(offset, 20, timeOrigin);
+        expect(origin).toBeGreaterThanOrEqual(0);
+        expect(origin).toBeLessThan(20);
+        // Tick 3 of that clock, on the wall clock, sits `offset` past a multiple of 20.
+        const wall = timeOrigin + origin + 3 * 20;
+        expect((((wall - offset) % 20) + 20) % 20).toBeCloseTo(0, 6);
+      }
+    }
+  });
+
+  it('refuses to move the shared clocks once one ticks', () => {
+    FrameClock.shared(20);
+    expect(() => FrameClock.setSharedOffset(10)).toThrow(/already ticks/);
   });
 });

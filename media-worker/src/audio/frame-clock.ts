@@ -43,6 +43,21 @@ export interface FrameClockOptions {
 }
 
 const shared = new Map<number, FrameClock>();
+/** Wall-clock phase of the shared clocks (setSharedOffset); null: tick 0 at performance.now() 0. */
+let sharedOffsetMs: number | null = null;
+
+/** Origin (on performance.now's scale) of a shared clock of `frameMs` ticks. */
+function sharedOriginMs(frameMs: number): number {
+  return sharedOffsetMs === null ? 0 : wallPhaseOrigin(sharedOffsetMs, frameMs, performance.timeOrigin);
+}
+
+/**
+ * The origin in [0, frameMs) on a clock that reads 0 at wall time `timeOrigin` whose ticks fall
+ * at wall times ≡ offsetMs (mod frameMs).
+ */
+export function wallPhaseOrigin(offsetMs: number, frameMs: number, timeOrigin: number): number {
+  return (((offsetMs - timeOrigin) % frameMs) + frameMs) % frameMs;
+}
 
 export class FrameClock {
   readonly frameMs: number;
@@ -63,8 +78,21 @@ export class FrameClock {
    */
   static shared(frameMs = 20): FrameClock {
     let c = shared.get(frameMs);
-    if (!c) shared.set(frameMs, (c = new FrameClock({ frameMs, originMs: 0 })));
+    if (!c) shared.set(frameMs, (c = new FrameClock({ frameMs, originMs: sharedOriginMs(frameMs) })));
     return c;
+  }
+
+  /**
+   * Puts the process's shared clocks' ticks at `offsetMs` past each multiple of their period on
+   * the wall clock (performance.timeOrigin + now), before any is made. Worker processes on one
+   * host given offsets spread over the period (FRAME_CLOCK_OFFSET_MS) tick apart, rather than at
+   * whatever phase their start times happened to give them: two ticks' bursts at once compete for
+   * the same cores. Throws once a shared clock exists (its listeners keep its phase).
+   */
+  static setSharedOffset(offsetMs: number): void {
+    if (shared.size > 0) throw new Error('FrameClock.setSharedOffset: a shared clock already ticks');
+    if (!Number.isFinite(offsetMs) || offsetMs < 0) throw new RangeError(`frame clock offset must be a non-negative number of ms, not ${offsetMs}`);
+    sharedOffsetMs = offsetMs;
   }
 
   constructor(options: FrameClockOptions = {}) {
