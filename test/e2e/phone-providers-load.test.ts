@@ -9,11 +9,14 @@ import { killE2eWorkers } from '../support/worker-config.ts';
 
 /**
  * Telnyx and Plivo calls on worker processes (`node media-worker/src/main.ts`, the stream echo
- * handler), as phone-resilience.test.ts does for Twilio: a call survives its worker being killed
- * (another worker takes it over through the same provider stream, held by the edge), and 20
- * concurrent calls per provider keep a steady echo delay with their acknowledgements.
+ * handler), as phone-resilience.test.ts does for Twilio: a call of each provider survives its
+ * worker being killed (another worker takes it over through the same provider stream, held by
+ * the edge), and 20 concurrent calls (10 of each) keep a steady echo delay with their
+ * acknowledgements. The two providers share each test: their calls run side by side.
  */
 
+const PROVIDERS = ['telnyx', 'plivo'] as const;
+type Provider = (typeof PROVIDERS)[number];
 const edge = inject('edgeUrl');
 const STREAM_ECHO = fileURLToPath(new URL('../fixtures/handlers/stream-echo.ts', import.meta.url));
 const status = async (id: string): Promise<Record<string, unknown>> => (await fetch(`${edge}/v1/sessions/${id}/status`)).json();
@@ -29,48 +32,57 @@ async function worker(id: string, extra: Record<string, string> = {}): Promise<L
   return w;
 }
 
-describe.each(['telnyx', 'plivo'] as const)('%s calls on worker processes', { timeout: 90_000 }, (provider) => {
-  it('a call survives its worker being killed: another worker takes it over, the caller hears a gap of at most 2 s', async () => {
-    const byId: Record<string, LocalWorker> = {};
-    for (const id of [`w-${provider}-a`, `w-${provider}-b`]) byId[id] = await worker(id);
+/** A provider call id and the session id the edge derives from it (SHA-256 of the call id). */
+function callIds(provider: Provider): { callSid: string; sessionId: string } {
+  const callSid = provider === 'telnyx' ? `v3:${randomUUID()}` : randomUUID();
+  return { callSid, sessionId: `c_${provider === 'telnyx' ? 'tx' : 'pv'}_${createHash('sha256').update(callSid).digest('hex').slice(0, 32)}` };
+}
+
+describe('Telnyx and Plivo calls on worker processes', { timeout: 90_000 }, () => {
+  it('a call of each survives its worker being killed: another worker takes both over, each caller hears a gap of at most 2 s', async () => {
+    const victim = await worker('w-tp-a');
     const audio = tone(9000, 440, 8000);
     let killedAt = -1;
-    let victim = '';
-    // The edge keys the session by the SHA-256 of the provider's call id.
-    const callSid = provider === 'telnyx' ? `v3:${randomUUID()}` : randomUUID();
-    const sessionId = `c_${provider === 'telnyx' ? 'tx' : 'pv'}_${createHash('sha256').update(callSid).digest('hex').slice(0, 32)}`;
-    const callDone = simulateCall({ baseUrl: edge, provider, callSid, audio: { samples: audio, sampleRate: 8000 }, tailMs: 500 });
+    const calls = PROVIDERS.map((provider) => {
+      const ids = callIds(provider);
+      return { provider, ...ids, done: simulateCall({ baseUrl: edge, provider, callSid: ids.callSid, audio: { samples: audio, sampleRate: 8000 }, tailMs: 500 }) };
+    });
     const killer = (async () => {
-      await expect.poll(async () => (await status(sessionId))['state'], { timeout: 10_000, interval: 50 }).toBe('live');
-      await new Promise((r) => setTimeout(r, 3000));
-      victim = String((await status(sessionId))['workerId']);
+      for (const c of calls) await expect.poll(async () => (await status(c.sessionId))['state'], { timeout: 10_000, interval: 50 }).toBe('live');
+      // Both calls live on the first worker; the second comes up to take them over.
+      await worker('w-tp-b');
+      await new Promise((r) => setTimeout(r, 1000));
       killedAt = performance.now();
-      await byId[victim]!.stop('SIGKILL');
+      await victim.stop('SIGKILL');
     })();
-    const r = await callDone;
+    const results = await Promise.all(calls.map((c) => c.done));
     await killer;
-    const rate = r.heardSampleRate;
-    expect(r.connected).toBe(true);
-    expect(r.closedBy).toBe('caller');
-    const killedAtStreamMs = killedAt - r.startedAt;
-    const gap = longestSilenceMs(r.heard, rate, 1000, (r.heard.length / rate) * 1000 - 600);
-    expect(gap).toBeLessThanOrEqual(2000);
-    expect(rmsBetween(r.heard, rate, killedAtStreamMs + 2000, 8800)).toBeGreaterThan(0.1);
-    const st = await status(sessionId);
-    expect(st['workerId']).not.toBe(victim);
-    expect(st).toMatchObject({ state: 'ended', reason: 'phone_hangup' });
-    console.log(`${provider}: worker killed at stream time ${Math.round(killedAtStreamMs)} ms; the caller heard a gap of ${gap} ms`);
+    for (const [i, r] of results.entries()) {
+      const { provider, sessionId } = calls[i]!;
+      const rate = r.heardSampleRate;
+      expect(r.connected).toBe(true);
+      expect(r.closedBy).toBe('caller');
+      const killedAtStreamMs = killedAt - r.startedAt;
+      const gap = longestSilenceMs(r.heard, rate, 1000, (r.heard.length / rate) * 1000 - 600);
+      expect(gap, provider).toBeLessThanOrEqual(2000);
+      expect(rmsBetween(r.heard, rate, killedAtStreamMs + 2000, 8800), provider).toBeGreaterThan(0.1);
+      const st = await status(sessionId);
+      expect(st['workerId']).toBe('w-tp-b');
+      expect(st).toMatchObject({ state: 'ended', reason: 'phone_hangup' });
+      console.log(`${provider}: worker killed at stream time ${Math.round(killedAtStreamMs)} ms; the caller heard a gap of ${gap} ms`);
+    }
     await killE2eWorkers(running.splice(0));
   });
 
-  it('20 concurrent calls: every call echoes each burst with a steady delay, acknowledgements answered', async () => {
-    await worker(`w-${provider}-load`, { MAX_SESSIONS: '24' });
+  it('20 concurrent calls (10 of each): every call echoes each burst with a steady delay, acknowledgements answered', async () => {
+    await worker('w-tp-load', { MAX_SESSIONS: '24' });
     const at = [300, 1000, 1600, 2500, 3100, 3900, 4400, 5300, 5900, 6800, 7400];
     const audio = bursts(at, 200, 8000, 8000);
+    const providerOf = (i: number): Provider => PROVIDERS[i % 2]!;
     const calls = await Promise.all(
       Array.from({ length: 20 }, async (_, i) => {
         await new Promise((r) => setTimeout(r, i * 50));
-        return simulateCall({ baseUrl: edge, provider, audio: { samples: audio, sampleRate: 8000 }, tailMs: 800 });
+        return simulateCall({ baseUrl: edge, provider: providerOf(i), audio: { samples: audio, sampleRate: 8000 }, tailMs: 800 });
       }),
     );
     const delays = calls.map((r) => {
@@ -82,17 +94,20 @@ describe.each(['telnyx', 'plivo'] as const)('%s calls on worker processes', { ti
     });
     for (const [i, r] of calls.entries()) {
       const d = delays[i]!;
+      const why = `${providerOf(i)} delays ${d.join(',')}`;
       expect(r.connected).toBe(true);
       expect(r.protocolErrors).toEqual([]);
-      expect(d.every(Number.isFinite), `delays ${d.join(',')}`).toBe(true);
+      expect(d.every(Number.isFinite), why).toBe(true);
       // Steady once every call is live (the last 5 bursts): no drift, no growing buffer.
       const late = d.slice(-5);
-      expect(Math.max(...late) - Math.min(...late), `delays ${d.join(',')}`).toBeLessThanOrEqual(120);
+      expect(Math.max(...late) - Math.min(...late), why).toBeLessThanOrEqual(120);
       expect(r.marksReceived).toBeGreaterThan(400 / BATCH_FRAMES); // a mark per batch of frames
       expect(r.marksEchoed).toBeGreaterThanOrEqual(r.marksReceived - (Math.ceil(Math.max(...d) / 20) + 2));
     }
-    const all = delays.flat().sort((x, y) => x - y);
-    console.log(`${provider}, 20 calls: echo delay p50 ${all[Math.floor(all.length / 2)]} ms, p99 ${all[Math.floor(all.length * 0.99)]} ms`);
+    for (const provider of PROVIDERS) {
+      const all = delays.filter((_, i) => providerOf(i) === provider).flat().sort((x, y) => x - y);
+      console.log(`${provider}, 10 of 20 calls: echo delay p50 ${all[Math.floor(all.length / 2)]} ms, p99 ${all[Math.floor(all.length * 0.99)]} ms`);
+    }
     await killE2eWorkers(running.splice(0));
   });
 });
