@@ -59,8 +59,9 @@ describe('the demo page resumes a call whose worker died', () => {
     await page.click('#call');
     await page.waitForFunction(() => (window as any).switchboard.status === 'connected', null, { timeout: 15_000 });
     const location = await page.evaluate(() => (window as any).switchboard.sessionUrl as string);
+    // The page is connected once its DTLS is; the worker's `live` reaches the edge a moment later.
+    await expect.poll(async () => (await status(location)).state, { timeout: 5000, interval: 50 }).toBe('live');
     const before = await status(location);
-    expect(before.state).toBe('live');
     const victim = workers.get(before.workerId ?? '');
     expect(victim, `held by ${before.workerId}`).toBeDefined();
 
