@@ -4,6 +4,19 @@ import { MAX_SAY_CHARS } from './voice/say-text.ts';
 
 const optionalInt = (def: number) => z.coerce.number().int().nonnegative().default(def);
 
+/** Unset or empty: null; else a number that passes `ok`, or the issue `${what}, not "<value>"`. */
+const optionalNumber = (ok: (n: number) => boolean, what: string) =>
+  z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      if (v.trim() === '') return null;
+      const n = Number(v);
+      if (ok(n)) return n;
+      ctx.addIssue({ code: 'custom', message: `${what}, not "${v}"` });
+      return z.NEVER;
+    });
+
 /** The media worker's configuration (docs/ARCHITECTURE.md; the README's table), from the environment. Times in ms. */
 const WorkerConfig = z
   .object({
@@ -30,34 +43,12 @@ const WorkerConfig = z
      * processes on one host are given offsets spread over the period so their bursts do not
      * coincide (npm start's WORKERS; unset: wherever the process's start put it).
      */
-    FRAME_CLOCK_OFFSET_MS: z
-      .string()
-      .default('')
-      .transform((v, ctx) => {
-        if (v.trim() === '') return null;
-        const n = Number(v);
-        if (!(n >= 0 && n < 20)) {
-          ctx.addIssue({ code: 'custom', message: `FRAME_CLOCK_OFFSET_MS must be a number of ms from 0 to under 20, not "${v}"` });
-          return z.NEVER;
-        }
-        return n;
-      }),
+    FRAME_CLOCK_OFFSET_MS: optionalNumber((n) => n >= 0 && n < 20, 'FRAME_CLOCK_OFFSET_MS must be a number of ms from 0 to under 20'),
     /**
      * One UDP port for every WebRTC call of the process (werift-patches/udp-mux.ts): '0' lets the
      * OS pick it; '' (default) gives each call a socket of its own, in RTC_PORT_MIN..MAX if set.
      */
-    RTC_UDP_PORT: z
-      .string()
-      .default('')
-      .transform((v, ctx) => {
-        if (v.trim() === '') return null;
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0 || n > 65_535) {
-          ctx.addIssue({ code: 'custom', message: `RTC_UDP_PORT must be a port (0-65535; 0: any free one), not "${v}"` });
-          return z.NEVER;
-        }
-        return n;
-      }),
+    RTC_UDP_PORT: optionalNumber((n) => Number.isInteger(n) && n >= 0 && n <= 65_535, 'RTC_UDP_PORT must be a port (0-65535; 0: any free one)'),
     PUBLIC_IP: z.string().default(''),
     ICE_POLICY: z.enum(['all', 'relay']).default('all'),
     /** Local address WebRTC binds and gathers on ('' = every interface; 127.0.0.1 locally). */

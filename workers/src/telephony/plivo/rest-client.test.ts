@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { expectTenSecondDeadline } from '../rest-call.test-support.ts';
 import type { Config } from '../../config.ts';
 import { HttpError } from '../../errors.ts';
 import { plivoTelephony } from './rest-client.ts';
@@ -231,28 +232,6 @@ describe('plivoTelephony().placeCall', () => {
   });
 
   it('aborts the request after 10 s, maps that to 502, and leaves no timer behind an answered one', async () => {
-    vi.useFakeTimers();
-    try {
-      let signal: AbortSignal | null | undefined;
-      const hanging: typeof fetch = (_input, init) =>
-        new Promise((_, reject) => {
-          signal = init?.signal;
-          signal?.addEventListener('abort', () => reject(signal?.reason));
-        });
-      const pending = rejection(plivoTelephony(config(), hanging).placeCall(CALL));
-      await vi.advanceTimersByTimeAsync(9_999);
-      expect(signal?.aborted).toBe(false);
-      await vi.advanceTimersByTimeAsync(1);
-      const err = await pending;
-      expect(err.status).toBe(502);
-      expect(err.message).toBe('Plivo did not answer within 10 s');
-      // A request that is answered clears its deadline: nothing stays pending (a session's
-      // Durable Object with a pending timer cannot hibernate and is billed for duration).
-      const failing: typeof fetch = async () => new Response('{}', { status: 500 });
-      await rejection(plivoTelephony(config(), failing).placeCall(CALL));
-      expect(vi.getTimerCount()).toBe(0);
-    } finally {
-      vi.useRealTimers();
-    }
+    await expectTenSecondDeadline('Plivo', (fetchFn) => plivoTelephony(config(), fetchFn).placeCall(CALL));
   });
 });

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { expectTenSecondDeadline } from '../rest-call.test-support.ts';
 import type { Config } from '../../config.ts';
 import { HttpError } from '../../errors.ts';
 import { telnyxTelephony } from './rest-client.ts';
@@ -237,28 +238,6 @@ describe('telnyxTelephony().placeCall', () => {
   });
 
   it('aborts the request after 10 s, maps that to 502, and leaves no timer behind an answered one', async () => {
-    vi.useFakeTimers();
-    try {
-      let signal: AbortSignal | null | undefined;
-      const hanging: typeof fetch = (_input, init) =>
-        new Promise((_, reject) => {
-          signal = init?.signal;
-          signal?.addEventListener('abort', () => reject(signal?.reason));
-        });
-      const pending = rejection(telnyxTelephony(config(), hanging).placeCall(CALL));
-      await vi.advanceTimersByTimeAsync(9_999);
-      expect(signal?.aborted).toBe(false);
-      await vi.advanceTimersByTimeAsync(1);
-      const err = await pending;
-      expect(err.status).toBe(502);
-      expect(err.message).toBe('Telnyx did not answer within 10 s');
-      // A request that is answered clears its deadline: nothing stays pending (a session's
-      // Durable Object with a pending timer cannot hibernate and is billed for duration).
-      const failing: typeof fetch = async () => new Response('{}', { status: 500 });
-      await rejection(telnyxTelephony(config(), failing).placeCall(CALL));
-      expect(vi.getTimerCount()).toBe(0);
-    } finally {
-      vi.useRealTimers();
-    }
+    await expectTenSecondDeadline('Telnyx', (fetchFn) => telnyxTelephony(config(), fetchFn).placeCall(CALL));
   });
 });
