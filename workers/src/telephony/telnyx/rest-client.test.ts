@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { expectTenSecondDeadline } from '../rest-call.test-support.ts';
 import type { Config } from '../../config.ts';
 import { HttpError } from '../../errors.ts';

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectTenSecondDeadline } from '../rest-call.test-support.ts';
 import type { Config } from '../../config.ts';
 import { HttpError } from '../../errors.ts';
