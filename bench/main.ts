@@ -66,6 +66,8 @@ const { values: args } = parseArgs({
     'no-baseline': { type: 'boolean', default: false },
     /** media: only the agent-path row (no echo rows) */
     'agent-only': { type: 'boolean', default: false },
+    /** media: only the echo rows (no agent path, no sessions per machine) */
+    'echo-only': { type: 'boolean', default: false },
     /** media: agent-path session counts instead of the preset's, e.g. --agent-sizes 20 */
     'agent-sizes': { type: 'string' },
     /** media: echo rows with STAGE_TIMING=on (to measure the stage timing's own cost against a run without) */
@@ -198,6 +200,7 @@ try {
       echoStageTiming: args['echo-stage-timing'] ?? false,
       machine: { sizes: P.machineSizes, workers: machineWorkers, single: !args['machine-no-single'] },
       machineOnly: args['machine-only'] ?? false,
+      echoOnly: args['echo-only'] ?? false,
     });
     printMediaSection(r);
     const slim = <T extends { load: { loadGen: unknown; setupFailures: unknown } }>({ load, ...run }: T) => ({ ...run, loadGen: load.loadGen, setupFailures: load.setupFailures });

@@ -22,6 +22,8 @@ export interface MediaSectionOptions {
   machine?: Omit<MachineCapacityOptions, 'warmupMs' | 'windowMs'>;
   /** Only the sessions-per-machine row (no echo rows, no baseline, no agent path). */
   machineOnly?: boolean;
+  /** Only the echo rows (no agent path, no sessions per machine). */
+  echoOnly?: boolean;
 }
 
 export interface MediaSection {
@@ -44,7 +46,7 @@ export async function runMediaSection(edge: LocalEdge, sqs: LocalSqs, o: MediaSe
   const pairs: RoundPair[] = [];
   if (!o.agentOnly && !o.machineOnly) await runEchoRows(edge, sqs, o, runs, pairs);
   const agent: AgentRun[] = [];
-  for (const sessions of o.machineOnly ? [] : o.agentSizes) {
+  for (const sessions of o.machineOnly || o.echoOnly ? [] : o.agentSizes) {
     const run = await switchboardAgent(edge, sqs, { sessions, warmupMs: o.warmupMs, windowMs: o.windowMs });
     agent.push(run);
     const s = run.stageSharePct;
@@ -52,7 +54,7 @@ export async function runMediaSection(edge: LocalEdge, sqs: LocalSqs, o: MediaSe
       `  ${sessions} agent-path sessions: ${run.cpuPctPerSession}% of a core per session; transport ${s.transport}%, decode ${s.decode}%, resample ${s.resample}%, vad ${s.vad}%, encode ${s.encode}% of it`,
     );
   }
-  const machine = o.machine && !o.agentOnly ? await runMachineCapacity(edge, sqs, { ...o.machine, warmupMs: o.warmupMs, windowMs: o.windowMs }) : undefined;
+  const machine = o.machine && !o.agentOnly && !o.echoOnly ? await runMachineCapacity(edge, sqs, { ...o.machine, warmupMs: o.warmupMs, windowMs: o.windowMs }) : undefined;
   return { runs, ratios: ratiosByRound(pairs), agent, ...(machine ? { machine } : {}) };
 }
 
