@@ -60,6 +60,9 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     /** media: session counts instead of the preset's, e.g. --sizes 20,60 */
     sizes: { type: 'string' },
+    /** media: seconds of warm-up before each measured window, and the window's length, instead of the preset's */
+    'warmup-s': { type: 'string' },
+    'window-s': { type: 'string' },
     /** media: rounds of every size (each: ours, then the baseline), instead of the preset's */
     rounds: { type: 'string' },
     /** media: skip the aiortc baseline (for iterating on our own cost; no ratio is printed) */
@@ -102,6 +105,13 @@ if (args.sizes) {
   const sizes = args.sizes.split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes: positive integers separated by commas, not "${args.sizes}"`);
   P.mediaSizes = sizes;
+}
+for (const [flag, key] of [['warmup-s', 'warmupMs'], ['window-s', 'windowMs']] as const) {
+  const v = args[flag];
+  if (v === undefined) continue;
+  const s = Number(v);
+  if (!(s > 0) || !Number.isFinite(s)) throw new Error(`--${flag}: a positive number of seconds, not "${v}"`);
+  P[key] = s * 1000;
 }
 if (args['agent-sizes']) {
   const sizes = args['agent-sizes'].split(',').map(Number);

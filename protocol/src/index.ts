@@ -12,3 +12,4 @@ export * from './telnyx-media.ts';
 export * from './plivo-media.ts';
 export * from './stream-client.ts';
 export * from './legs.ts';
+export * from './relay-batch.ts';

@@ -1,4 +1,5 @@
 import { SELF } from 'cloudflare:test';
+import { encodeRelayBatch, PAYLOAD_SLOT } from '@switchboard/protocol';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { hashedSessionId, nextText, openStreamUrl, sessionStatus, type Socket } from './support/media.ts';
 import { drainQueue, nextJob, takeJobs } from './support/sqs.ts';
@@ -185,6 +186,16 @@ describe('GET /telnyx/media/<id>/<token>', () => {
     const out = [JSON.stringify({ event: 'media', media: { payload: 'f39/fw==' } }), JSON.stringify({ event: 'mark', mark: { name: 'm1' } })];
     media.send(out.join('\n'));
     expect([await nextText(stream), await nextText(stream)]).toEqual(out);
+    // A relay batch (binary): the media frame's payload written in as base64, then its mark.
+    const payload = Uint8Array.from({ length: 640 }, (_, i) => (i * 7) & 0xff);
+    const template = JSON.stringify({ event: 'media', media: { payload: PAYLOAD_SLOT } });
+    media.send(encodeRelayBatch([{ template, payload }, out[1]!]));
+    expect(await nextText(stream)).toBe(JSON.stringify({ event: 'media', media: { payload: btoa(String.fromCharCode(...payload)) } }));
+    expect(await nextText(stream)).toBe(out[1]);
+    // A batch that does not decode is dropped whole; the relay goes on.
+    media.send(encodeRelayBatch([{ template, payload }, out[1]!]).subarray(0, 20));
+    media.send(out[1]!);
+    expect(await nextText(stream)).toBe(out[1]);
     // A media socket dialled later (the worker's restart, a takeover) gets the stored start first and replaces the old one.
     const later = await dialMedia(id, resumeToken);
     expect(later.status).toBe(101);

@@ -1,4 +1,5 @@
 import { SELF, env, runInDurableObject } from 'cloudflare:test';
+import { encodeRelayBatch, PAYLOAD_SLOT } from '@switchboard/protocol';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { computeTwilioSignature, bodySha256Hex } from '../src/telephony/twilio/signature.ts';
 import { ANSWER, chromeOffer } from '../../test/fixtures/sdp.ts';
@@ -217,7 +218,7 @@ describe('the media format check moved to the worker', () => {
 });
 
 describe("the worker's media socket", () => {
-  it('relays frames both ways verbatim, text and binary', async () => {
+  it('relays frames both ways verbatim, text and binary (the worker\'s binary as a relay batch)', async () => {
     const { sid, id, twiml, media } = await claimedCall();
     const s = await twilioStream(id);
     const start = twilioStart({ sid, stream: streamSid('d'), twiml });
@@ -232,8 +233,10 @@ describe("the worker's media socket", () => {
     const reply = JSON.stringify({ event: 'media', streamSid: streamSid('d'), media: { payload: 'f39/fw==' } });
     media.send(reply);
     expect(await nextText(s)).toBe(reply);
-    media.send(new Uint8Array([9, 8, 7, 6]));
-    expect([...(await nextBinary(s))]).toEqual([9, 8, 7, 6]);
+    // The worker's binary message for a provider is a relay batch: the payload arrives as base64 in the frame.
+    const template = JSON.stringify({ event: 'media', streamSid: streamSid('d'), media: { payload: PAYLOAD_SLOT } });
+    media.send(encodeRelayBatch([{ template, payload: new Uint8Array([9, 8, 7, 6]) }]));
+    expect(await nextText(s)).toBe(JSON.stringify({ event: 'media', streamSid: streamSid('d'), media: { payload: 'CQgHBg==' } }));
     // The 16 KiB limit holds for binary frames too: the stream is closed, the frame not relayed.
     s.send(new Uint8Array(17_000));
     expect((await s.closed).code).toBe(1009);

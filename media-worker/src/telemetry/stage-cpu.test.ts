@@ -29,30 +29,35 @@ describe('stage-cpu', () => {
   });
 
   it('adds up the time of each stage', () => {
+    const t0 = performance.now();
     timed(Stage.decode, () => spin(5));
     timed(Stage.decode, () => spin(5));
+    const decodeSpanS = (performance.now() - t0) / 1000;
     timed(Stage.encode, () => spin(3));
     const s = stageSeconds();
     expect(s.decode).toBeGreaterThanOrEqual(0.01);
-    expect(s.decode).toBeLessThan(0.03);
+    expect(s.decode).toBeLessThanOrEqual(decodeSpanS);
     expect(s.encode).toBeGreaterThanOrEqual(0.003);
     expect(s.vad).toBe(0);
     expect(stageCalls().decode).toBe(2);
   });
 
   it('counts nested stages once: the outer stage pauses while the inner one runs', () => {
+    const t0 = performance.now();
     timed(Stage.playout, () => {
       spin(4);
       timed(Stage.resample, () => spin(6));
       timed(Stage.outside, () => timed(Stage.encode, () => spin(5)));
       spin(4);
     });
+    const spanS = (performance.now() - t0) / 1000;
     const s = stageSeconds();
     expect(s.resample).toBeGreaterThanOrEqual(0.006);
     expect(s.encode).toBeGreaterThanOrEqual(0.005);
     expect(s.playout).toBeGreaterThanOrEqual(0.008);
-    // Exclusive: playout is its own 8 ms, not the 19 ms span.
-    expect(s.playout).toBeLessThan(0.014);
+    // Exclusive: the stages add up to the span (playout is its own 8 ms, not the whole span), on
+    // a busy machine too (a preemption lands in one stage only).
+    expect(s.playout + s.resample + s.encode).toBeLessThanOrEqual(spanS + 0.0005);
   });
 
   it('keeps the outside pseudo-stage out of the exported stages', () => {

@@ -1,4 +1,4 @@
-import { verifyControlToken } from '@switchboard/protocol';
+import { decodeRelayBatch, verifyControlToken } from '@switchboard/protocol';
 import { jsonError } from './json-error.ts';
 import { verifyMediaNonce } from './media-nonce.ts';
 import { resumeTokenSubject, verifyMediaToken } from './media-token.ts';
@@ -224,24 +224,30 @@ export class MediaRelay {
   }
 
   /**
-   * The worker's frames for the peer: one per line of a text message, or one binary frame. Twilio
-   * addresses every message to its stream: when a stream was replaced (Twilio's `<Connect action>`
-   * after a drop), frames the worker wrote for the old one before it read the new `start` are
-   * dropped here (a substring test, no parse), as Twilio would refuse them on the new stream.
+   * The worker's frames for the peer: one per line of a text message; for a provider's stream, a
+   * binary message is a relay batch (protocol relay-batch.ts: its media frames' payloads travel as
+   * bytes and are written in here as base64), for a stream client one binary frame. A batch that
+   * does not decode is dropped whole, with a log line. Twilio addresses every message to its
+   * stream: when a stream was replaced (Twilio's `<Connect action>` after a drop), frames the
+   * worker wrote for the old one before it read the new `start` are dropped here (a substring
+   * test, no parse), as Twilio would refuse them on the new stream.
    */
   onWorkerMessage(data: string | ArrayBuffer): void {
     const peer = this.peerSocket();
     if (!peer) return;
-    if (typeof data !== 'string') {
-      peer.send(data);
-      return;
+    let frames: string[];
+    if (typeof data === 'string') frames = data.indexOf('\n') < 0 ? [data] : data.split('\n');
+    else if (this.host.rec?.kind !== 'phone') return peer.send(data);
+    else {
+      try {
+        frames = decodeRelayBatch(new Uint8Array(data));
+      } catch (err) {
+        console.error(`session ${this.host.rec.id}: dropped a worker message: ${(err as Error).message}`);
+        return;
+      }
     }
     const sid = this.currentTwilioStreamSid();
-    if (data.indexOf('\n') < 0) {
-      if (sid === null || data.includes(sid)) peer.send(data);
-      return;
-    }
-    for (const frame of data.split('\n')) if (sid === null || frame.includes(sid)) peer.send(frame);
+    for (const frame of frames) if (sid === null || frame.includes(sid)) peer.send(frame);
   }
 
   /** The worker's open media socket: the one last seen while it stays open, else looked up again. */

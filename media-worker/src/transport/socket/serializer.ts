@@ -5,7 +5,7 @@
  * `start`) and passes it in. Adding a provider is a serializer, an edge webhook module and a
  * simulator.
  */
-import type { ChannelMessage } from '@switchboard/protocol';
+import type { ChannelMessage, MediaParts } from '@switchboard/protocol';
 import type { AudioFrame } from '../../audio/frame.ts';
 
 export type StreamEncoding = 'mulaw' | 'l16' | 'pcm16le' | 'opus';
@@ -52,6 +52,12 @@ export interface MediaSerializer {
   decode(data: WireMessage, start: StreamStart | undefined): InboundEvent;
   /** One frame of reply audio, already at start.output's rate, mono. */
   encodeMedia(start: StreamStart, frame: AudioFrame): WireMessage;
+  /**
+   * The same frame as its message with the payload left out and the payload's bytes, for the
+   * session's Durable Object to write in as base64 (protocol relay-batch.ts): providers only, whose
+   * messages carry audio as base64 in JSON. encodeMedia is this, expanded.
+   */
+  encodeMediaParts?(start: StreamStart, frame: AudioFrame): MediaParts;
   /** A mark the far end acknowledges once everything sent before it has played. */
   encodeMark(start: StreamStart, name: string): WireMessage;
   /** Drops everything the far end has buffered. */

@@ -1,6 +1,8 @@
+import { decodeRelayBatch } from '@switchboard/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { audioFrame } from '../../audio/frame.ts';
 import type { StreamStart, WireMessage } from './serializer.ts';
+import { telnyxSerializer } from './serializers/telnyx.ts';
 import { twilioSerializer } from './serializers/twilio.ts';
 import { BATCH_FRAMES, MIN_HELD_MS, SocketSink } from './socket-sink.ts';
 
@@ -14,11 +16,10 @@ const START: StreamStart = {
 const frame = () => audioFrame(new Int16Array(160).fill(1000), 8000, 1);
 const meta = (seq: number) => ({ seq, rtpTimestamp: seq * 160, marker: seq === 1 });
 
-/** Each socket message as its parsed lines' events, with the mark names. */
+/** Each socket message (a relay batch, or one text frame) as its frames' events, with the mark names. */
 function lines(sent: WireMessage[]): string[][] {
   return sent.map((m) =>
-    String(m)
-      .split('\n')
+    (m instanceof Uint8Array ? decodeRelayBatch(m) : [m])
       .map((l) => {
         const j = JSON.parse(l) as { event: string; mark?: { name: string } };
         return j.event === 'mark' ? `mark:${j.mark!.name.split('-').pop()}` : j.event;
@@ -26,7 +27,7 @@ function lines(sent: WireMessage[]): string[][] {
   );
 }
 
-describe('SocketSink batches text frames', () => {
+describe('SocketSink batches a provider\'s frames', () => {
   let sent: WireMessage[];
   let sink: SocketSink;
   beforeEach(() => {
@@ -89,6 +90,25 @@ describe('SocketSink batches text frames', () => {
     const count = sent.length;
     vi.advanceTimersByTime(1000);
     expect(sent.length).toBe(count);
+  });
+
+  it('sends each batch as one relay batch whose frames are the provider\'s text, a quarter fewer bytes', () => {
+    const start16k: StreamStart = { ...START, format: { encoding: 'l16', sampleRate: 16000, channels: 1 }, output: { encoding: 'l16', sampleRate: 16000 } };
+    const l16 = new SocketSink({ sampleRate: 16000, serializer: telnyxSerializer, send: (d) => sent.push(d), start: () => start16k, now: () => Date.now() });
+    const speech = (seq: number) => audioFrame(Int16Array.from({ length: 320 }, (_, i) => Math.round(8000 * Math.sin((i + seq * 320) / 7))), 16000, 1);
+    for (let seq = 1; seq <= 30; seq++) {
+      l16.send(speech(seq), meta(seq));
+      vi.advanceTimersByTime(20);
+    }
+    vi.advanceTimersByTime(1000);
+    expect(sent.every((m) => m instanceof Uint8Array)).toBe(true);
+    const frames = sent.flatMap((m) => decodeRelayBatch(m as Uint8Array));
+    const media = frames.filter((f) => f.includes('"media"'));
+    // Frame for frame what the serializer writes as text: the provider sees no difference.
+    expect(media).toEqual(Array.from({ length: 30 }, (_, i) => telnyxSerializer.encodeMedia(start16k, speech(i + 1))));
+    const bytes = sent.reduce((a, m) => a + (m as Uint8Array).byteLength, 0);
+    const text = frames.reduce((a, f) => a + f.length + 1, 0);
+    expect(bytes / text).toBeLessThan(0.8);
   });
 
   it('sends binary frames (a stream client\'s Opus) one per message with their own mark', () => {

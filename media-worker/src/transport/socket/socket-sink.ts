@@ -4,17 +4,22 @@
  * Telnyx `mark`, Plivo `checkpoint`, a stream client's `mark`) whose acknowledgement is the truth
  * of what was heard.
  *
- * Text frames travel in batches: up to BATCH_FRAMES media lines and one mark (for the last of
- * them) in one socket message, one per line (the edge splits them and sends each line on to the
- * provider). Every message into the edge is billed and wakes the call's Durable Object, and every
- * mark comes back as a message from the provider: at one per frame that was 1,200 of each a
- * call-minute with the handler talking 40 % of the time (`npm run bench -- --only minute`).
+ * A provider's frames travel in batches: up to BATCH_FRAMES media frames and one mark (for the
+ * last of them) in one socket message, a relay batch (protocol relay-batch.ts): each media frame
+ * as its provider message with the payload left out, plus the payload's bytes, which the edge
+ * writes in as base64 as it sends each frame on to the provider (the hop carries a quarter fewer
+ * bytes than the provider's text). Every message into the edge is billed and wakes the call's
+ * Durable Object, and every mark comes back as a message from the provider: at one per frame that
+ * was 1,200 of each a call-minute with the handler talking 40 % of the time (`npm run bench --
+ * --only minute`).
  * A frame waits in the batch only while the far end still holds at least MIN_HELD_MS of audio
  * sent before it, so the first frames of a reply go out at once and the far end never runs dry
  * for the batching; a timer sends what waits when that margin is reached. An acknowledgement
  * names the batch's last frame, and the engine counts every frame up to it as heard
- * (playout/far-end.ts). Binary frames (a stream client's Opus) go one per message, mark apart.
+ * (playout/far-end.ts). A stream client's frames (binary: PCM, or Opus from the sink's codec) go
+ * one per message, mark apart.
  */
+import { encodeRelayBatch, type MediaParts } from '@switchboard/protocol';
 import type { AudioFrame } from '../../audio/frame.ts';
 import type { PlayoutSink, SendMeta } from '../../audio/playout/types.ts';
 import type { MediaSerializer, StreamStart, WireMessage } from './serializer.ts';
@@ -42,8 +47,10 @@ export class SocketSink implements PlayoutSink {
   /** Encodes a frame when a codec with state does it instead of the serializer (a stream client's Opus). */
   readonly #encode: ((frame: AudioFrame) => WireMessage) | undefined;
   readonly #now: () => number;
-  /** Media lines waiting for their batch, and the engine sequence number of the last of them. */
-  #pending: string[] = [];
+  /** Whether frames are batched: a provider's serializer (it has parts) and no codec of the sink's own. */
+  readonly #relay: boolean;
+  /** Media frames waiting for their batch, and the engine sequence number of the last of them. */
+  #pending: MediaParts[] = [];
   #pendingSeq = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
   /** When the far end will have played everything sent so far (this sink's own play clock). */
@@ -66,20 +73,20 @@ export class SocketSink implements PlayoutSink {
     this.#start = o.start;
     this.#encode = o.encode;
     this.#now = o.now ?? (() => performance.now());
+    this.#relay = !o.encode && o.serializer.encodeMediaParts !== undefined;
   }
 
   send(frame: AudioFrame, meta: SendMeta): void {
     const start = this.#start();
     if (!start) return; // the engine is paused until start; a frame here would have no stream to address
-    const media = this.#encode ? this.#encode(frame) : this.#serializer.encodeMedia(start, frame);
-    if (typeof media !== 'string') {
-      this.flush();
-      this.#out(media);
-      this.#out(this.#serializer.encodeMark(start, `${this.markPrefix}${meta.seq}`));
+    const serializer = this.#serializer;
+    if (!this.#relay || !serializer.encodeMediaParts) {
+      this.#out(this.#encode ? this.#encode(frame) : serializer.encodeMedia(start, frame));
+      this.#out(serializer.encodeMark(start, `${this.markPrefix}${meta.seq}`));
       this.#played(1);
       return;
     }
-    this.#pending.push(media);
+    this.#pending.push(serializer.encodeMediaParts(start, frame));
     this.#pendingSeq = meta.seq;
     const heldMs = this.#heldUntil - this.#now();
     if (this.#pending.length >= BATCH_FRAMES || heldMs < MIN_HELD_MS) return this.flush();
@@ -94,13 +101,10 @@ export class SocketSink implements PlayoutSink {
     const n = this.#pending.length;
     if (n === 0 || !start) return this.drop();
     const mark = this.#serializer.encodeMark(start, `${this.markPrefix}${this.#pendingSeq}`);
-    const lines = this.#pending;
+    const frames = this.#pending;
     this.#pending = [];
-    if (typeof mark === 'string') this.#out(`${lines.join('\n')}\n${mark}`);
-    else {
-      this.#out(lines.join('\n'));
-      this.#out(mark);
-    }
+    this.#out(encodeRelayBatch(typeof mark === 'string' ? [...frames, mark] : frames));
+    if (typeof mark !== 'string') this.#out(mark);
     this.#played(n);
   }
 

@@ -3,6 +3,7 @@
  * the relayed peer): a Twilio stream's start, audio, marks as playback truth, clear, a lost and
  * replaced stream, the no-media watchdog; a stream client's `started`, ping and abuse limits.
  */
+import { decodeRelayBatch } from '@switchboard/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { audioFrame, type AudioFrame } from '../../audio/frame.ts';
@@ -21,7 +22,7 @@ const twilioMedia = (streamSid: string) =>
 
 interface Edge {
   url: string;
-  /** Messages from the worker, one entry per frame (text lines split as the edge splits them). */
+  /** Messages from the worker, one entry per frame (text lines and relay batches split as the edge splits them). */
   got: Array<string | Buffer>;
   peer(): WebSocket;
   close(): Promise<void>;
@@ -34,8 +35,12 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
 
-/** The edge's media endpoint: checks the worker's credentials, sends `first` (the stored start), records what comes. */
-async function fakeEdge(first?: string): Promise<Edge> {
+/**
+ * The edge's media endpoint: checks the worker's credentials, sends `first` (the stored start),
+ * records what comes. `phone`: binary messages are relay batches, as the edge reads them for a
+ * provider's stream.
+ */
+async function fakeEdge(first?: string, phone = true): Promise<Edge> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => wss.once('listening', r));
   let socket: WebSocket | undefined;
@@ -51,7 +56,8 @@ async function fakeEdge(first?: string): Promise<Edge> {
     expect(req.headers['x-worker-id']).toBe('w-1');
     socket = ws;
     ws.on('message', (d: Buffer, isBinary) => {
-      if (isBinary) edge.got.push(d);
+      if (isBinary && phone) edge.got.push(...decodeRelayBatch(d));
+      else if (isBinary) edge.got.push(d);
       else for (const line of d.toString().split('\n')) edge.got.push(line);
     });
     if (first) ws.send(first);
@@ -192,7 +198,7 @@ describe('SocketTransport (stream client)', () => {
   const start = JSON.stringify({ type: 'start', format: { encoding: 'pcm16', sampleRate: 16000 } });
 
   it('says started, answers ping, hands other events and PCM16 audio to the pipeline, and sends reply audio as binary frames with marks', async () => {
-    const edge = await fakeEdge(start);
+    const edge = await fakeEdge(start, false);
     const { t } = await transport(edge, 'stream', 'stream');
     const events: unknown[] = [];
     const frames: AudioFrame[] = [];
@@ -215,7 +221,7 @@ describe('SocketTransport (stream client)', () => {
   });
 
   it('holds events sent before the client\'s start (a greeting\'s transcript) and sends them, in order, after started', async () => {
-    const edge = await fakeEdge();
+    const edge = await fakeEdge(undefined, false);
     const { t } = await transport(edge, 'stream', 'stream');
     t.sendEvent({ type: 'transcript', role: 'assistant', text: 'Hello!' });
     t.sendEvent({ type: 'note', n: 2 });
@@ -227,7 +233,7 @@ describe('SocketTransport (stream client)', () => {
   });
 
   it("a client echoing every mark (50/s) besides its events is within the limits: marks are not events", async () => {
-    const edge = await fakeEdge(start);
+    const edge = await fakeEdge(start, false);
     // Each check of a limit moves this clock 10 ms: a mark echo (one check) every 10 ms, a ping (two) every 20 ms.
     let t = 0;
     const { t: transportUnderTest } = await transport(edge, 'stream', 'stream', undefined, () => (t += 10));
@@ -244,7 +250,7 @@ describe('SocketTransport (stream client)', () => {
   });
 
   it('a client flooding messages is told once and cut off as abuse', async () => {
-    const edge = await fakeEdge(start);
+    const edge = await fakeEdge(start, false);
     const { t } = await transport(edge, 'stream', 'stream');
     await expect.poll(() => parsed(edge).some((m) => m.type === 'started')).toBe(true);
     const closed = new Promise<string>((r) => t.onClose(r));
@@ -257,7 +263,7 @@ describe('SocketTransport (stream client)', () => {
 describe('SocketTransport (stream client, Opus)', () => {
   it('decodes Opus packets from the client and encodes reply audio as one Opus packet per 20 ms frame', async () => {
     const { OpusDecoderStream, OpusEncoderStream } = await import('../../audio/opus.ts');
-    const edge = await fakeEdge(JSON.stringify({ type: 'start', format: { encoding: 'opus', sampleRate: 48000 } }));
+    const edge = await fakeEdge(JSON.stringify({ type: 'start', format: { encoding: 'opus', sampleRate: 48000 } }), false);
     const { t } = await transport(edge, 'stream', 'stream');
     const frames: AudioFrame[] = [];
     t.onAudio((f) => frames.push(f));

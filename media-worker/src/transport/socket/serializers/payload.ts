@@ -1,6 +1,6 @@
 /**
- * Audio payload bytes <-> PCM16 samples for the stream encodings, and the base64 that providers
- * wrap them in. Pure functions; every refusal throws an Error that names the provider.
+ * Audio payload bytes <-> PCM16 samples for the stream encodings, and the base64 decoding of
+ * what providers send. Pure functions; every refusal throws an Error that names the provider.
  *
  * - mulaw: G.711 mu-law, one byte a sample.
  * - l16: 16-bit signed linear PCM in network byte order (big-endian), as RTP's L16 (RFC 3551).
@@ -21,10 +21,6 @@ export function decodeBase64(text: string, who: string): Uint8Array {
   if (text.length === 0) throw new Error(`${who} media: empty payload`);
   if (!BASE64.test(text)) throw new Error(`${who} media: payload is not valid base64`);
   return Buffer.from(text, 'base64');
-}
-
-export function encodeBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
 /** Payload bytes in `encoding` to PCM16 samples. */

@@ -14,17 +14,20 @@
  * the stream ends when the socket closes. Phones show no pipeline events: encodeEvent is null.
  */
 import {
+  expandMedia,
+  PAYLOAD_SLOT,
   parsePlivoExtraHeaders,
   parsePlivoInbound,
   PLIVO_CONTENT_TYPES,
   PLIVO_INBOUND_EVENTS,
+  type MediaParts,
   type PlivoContentType,
   type PlivoOutbound,
 } from '@switchboard/protocol';
 import type { AudioFrame } from '../../../audio/frame.ts';
 import type { InboundEvent, MediaSerializer, StreamEncoding, StreamStart, WireMessage } from '../serializer.ts';
 import { checkReplyFrame, parsedOrIgnored, printable, requireStart, textOf } from './common.ts';
-import { encodeBase64, inboundAudio, samplesToBytes } from './payload.ts';
+import { inboundAudio, samplesToBytes } from './payload.ts';
 
 const WHO = 'plivo';
 
@@ -74,13 +77,13 @@ function decode(data: WireMessage, start: StreamStart | undefined): InboundEvent
   }
 }
 
-function encodeMedia(start: StreamStart, frame: AudioFrame): WireMessage {
+function encodeMediaParts(start: StreamStart, frame: AudioFrame): MediaParts {
   checkReplyFrame(start, frame, WHO);
   const contentType = contentTypeOf(start.output.encoding);
   const sampleRate = start.output.sampleRate;
   if (sampleRate !== 8000 && sampleRate !== 16000) throw new Error(`plivo encodeMedia: output rate ${sampleRate} Hz, Plivo takes 8000 or 16000`);
-  const payload = encodeBase64(samplesToBytes(frame.samples, start.output.encoding, WHO));
-  return send({ event: 'playAudio', media: { contentType, sampleRate, payload } });
+  const template = send({ event: 'playAudio', media: { contentType, sampleRate, payload: PAYLOAD_SLOT } });
+  return { template, payload: samplesToBytes(frame.samples, start.output.encoding, WHO) };
 }
 
 function contentTypeOf(encoding: StreamEncoding): PlivoContentType {
@@ -94,7 +97,8 @@ const send = (msg: PlivoOutbound): string => JSON.stringify(msg);
 export const plivoSerializer: MediaSerializer = {
   name: 'plivo',
   decode,
-  encodeMedia,
+  encodeMedia: (start, frame) => expandMedia(encodeMediaParts(start, frame)),
+  encodeMediaParts,
   /** Plivo answers with `playedStream` once the audio sent before the checkpoint has played. */
   encodeMark: (start, name) => send({ event: 'checkpoint', streamId: start.streamId, name }),
   /** Plivo drops its buffered audio and answers with `clearedAudio`. */

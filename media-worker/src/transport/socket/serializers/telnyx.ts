@@ -10,11 +10,11 @@
  * stream). Telnyx answers a `clear` by echoing every queued mark, so clear needs no ack of its
  * own. Phones show no pipeline events: encodeEvent returns null.
  */
-import { parseTelnyxInbound, TELNYX_INBOUND_EVENTS, type TelnyxMediaFormat, type TelnyxOutbound } from '@switchboard/protocol';
+import { expandMedia, PAYLOAD_SLOT, parseTelnyxInbound, TELNYX_INBOUND_EVENTS, type MediaParts, type TelnyxMediaFormat, type TelnyxOutbound } from '@switchboard/protocol';
 import type { AudioFrame } from '../../../audio/frame.ts';
 import type { InboundEvent, MediaSerializer, StreamEncoding, StreamStart, WireMessage } from '../serializer.ts';
 import { checkReplyFrame, parsedOrIgnored, printable, requireStart, textOf } from './common.ts';
-import { encodeBase64, inboundAudio, samplesToBytes } from './payload.ts';
+import { inboundAudio, samplesToBytes } from './payload.ts';
 
 const WHO = 'telnyx';
 
@@ -77,18 +77,20 @@ function decode(data: WireMessage, start: StreamStart | undefined): InboundEvent
   }
 }
 
-function encodeMedia(start: StreamStart, frame: AudioFrame): WireMessage {
+function encodeMediaParts(start: StreamStart, frame: AudioFrame): MediaParts {
   checkReplyFrame(start, frame, WHO);
-  const payload = encodeBase64(samplesToBytes(frame.samples, start.output.encoding, WHO));
-  return send({ event: 'media', media: { payload } });
+  return { template: MEDIA_TEMPLATE, payload: samplesToBytes(frame.samples, start.output.encoding, WHO) };
 }
+
+const MEDIA_TEMPLATE = JSON.stringify({ event: 'media', media: { payload: PAYLOAD_SLOT } } satisfies TelnyxOutbound);
 
 const send = (msg: TelnyxOutbound): string => JSON.stringify(msg);
 
 export const telnyxSerializer: MediaSerializer = {
   name: 'telnyx',
   decode,
-  encodeMedia,
+  encodeMedia: (start, frame) => expandMedia(encodeMediaParts(start, frame)),
+  encodeMediaParts,
   /** Echoed once the media sent before it has played (at once if nothing is queued). */
   encodeMark: (_start, name) => send({ event: 'mark', mark: { name } }),
   /** Stops playback and drops queued media; Telnyx echoes the queued marks. */

@@ -8,11 +8,11 @@
  * messages Twilio accepts on a bidirectional stream: media, mark and clear, each with the
  * streamSid. Twilio has no way to show pipeline events, so encodeEvent returns null.
  */
-import { mediaFormatProblem, parseTwilioInbound, TWILIO_MEDIA_FORMAT, type TwilioOutbound } from '@switchboard/protocol';
+import { expandMedia, mediaFormatProblem, PAYLOAD_SLOT, parseTwilioInbound, TWILIO_MEDIA_FORMAT, type MediaParts, type TwilioOutbound } from '@switchboard/protocol';
 import type { AudioFrame } from '../../../audio/frame.ts';
 import type { InboundEvent, MediaSerializer, StreamStart, WireMessage } from '../serializer.ts';
 import { checkReplyFrame, parsedOrIgnored, textOf } from './common.ts';
-import { encodeBase64, inboundAudio, samplesToBytes } from './payload.ts';
+import { inboundAudio, samplesToBytes } from './payload.ts';
 
 const WHO = 'twilio';
 const KNOWN = ['connected', 'start', 'media', 'dtmf', 'mark', 'stop'] as const;
@@ -53,11 +53,11 @@ function decode(data: WireMessage, _start: StreamStart | undefined): InboundEven
   }
 }
 
-function encodeMedia(start: StreamStart, frame: AudioFrame): WireMessage {
+function encodeMediaParts(start: StreamStart, frame: AudioFrame): MediaParts {
   checkReplyFrame(start, frame, WHO);
   if (start.output.encoding !== 'mulaw') throw new Error(`twilio encodeMedia: output encoding ${start.output.encoding}, Twilio takes mulaw`);
-  const payload = encodeBase64(samplesToBytes(frame.samples, 'mulaw', WHO));
-  return send({ event: 'media', streamSid: start.streamId, media: { payload } });
+  const template = send({ event: 'media', streamSid: start.streamId, media: { payload: PAYLOAD_SLOT } });
+  return { template, payload: samplesToBytes(frame.samples, 'mulaw', WHO) };
 }
 
 const send = (msg: TwilioOutbound): string => JSON.stringify(msg);
@@ -65,7 +65,8 @@ const send = (msg: TwilioOutbound): string => JSON.stringify(msg);
 export const twilioSerializer: MediaSerializer = {
   name: 'twilio',
   decode,
-  encodeMedia,
+  encodeMedia: (start, frame) => expandMedia(encodeMediaParts(start, frame)),
+  encodeMediaParts,
   /** Twilio echoes the mark once all media sent before it has played (or been cleared). */
   encodeMark: (start, name) => send({ event: 'mark', streamSid: start.streamId, mark: { name } }),
   /** Drops all audio Twilio has buffered for the stream; outstanding marks are echoed. */
