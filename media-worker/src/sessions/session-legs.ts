@@ -57,7 +57,7 @@ interface AddedLeg {
 
 /**
  * How a leg joins the conference, by its transport: a WebRTC leg's packets reach the mixer in the
- * receive batch drained right after each tick (transport/webrtc/receive-batch.ts), at a fixed phase
+ * receive batch drained right after each tick (transport/receive-batch.ts), at a fixed phase
  * of the mixer's clock, so a one-frame cushion suffices (the buffer deepens itself on underruns);
  * a socket's frames come at any phase and keep the default 40 ms. Measured web -> phone through
  * the conference: 108.8 ms p50 with 40 ms for both (`npm run bench -- --only legs`).

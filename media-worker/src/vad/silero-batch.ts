@@ -1,6 +1,6 @@
 /**
  * Silero inferences of every call of the process, run as one batch per event-loop turn. The
- * receive batch (transport/webrtc/receive-batch.ts) hands every call its audio in one drain per
+ * receive batch (transport/receive-batch.ts) hands every call its audio in one drain per
  * 20 ms tick, so the windows the calls complete in that drain are asked for together; run one by
  * one, each inference pays onnxruntime's fixed cost per run (tensors, a native call, its own
  * setImmediate). Measured on this model with one intra-op thread: 142 us of CPU per window run

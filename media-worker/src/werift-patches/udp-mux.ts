@@ -2,7 +2,7 @@
  * One UDP socket for every WebRTC session of the worker (RTC_UDP_PORT), as LiveKit and pion's
  * UDPMux do. With a socket per session, every received packet is a wake-up of its own; on one
  * socket, libuv reads the datagrams that queued during a wake-up in one go (up to 32), and the
- * receive batch (receive-batch.ts) handles them in one drain per tick.
+ * receive batch (transport/receive-batch.ts) handles them in one drain per tick.
  *
  * Demultiplexing, per datagram:
  * - a STUN binding request goes to the session whose ICE username fragment its USERNAME names

@@ -24,6 +24,7 @@ import { FrameClock } from '../../audio/frame-clock.ts';
 import { OpusDecoderStream, OpusEncoderStream } from '../../audio/opus.ts';
 import { PlayoutEngine } from '../../audio/playout/engine.ts';
 import { initResampler } from '../../audio/resampler.ts';
+import { ReceiveBatch, type BatchTarget } from '../receive-batch.ts';
 import type { MediaTransport } from '../types.ts';
 import { ClientEvents } from '../client-events.ts';
 import { PendingEvents } from '../pending-events.ts';
@@ -57,7 +58,7 @@ export interface SocketTransportOptions {
   now?: () => number;
 }
 
-export class SocketTransport implements MediaTransport {
+export class SocketTransport implements MediaTransport, BatchTarget<null, AudioFrame> {
   readonly kind: 'phone' | 'stream';
   readonly output = new DeferredOutput();
   readonly #serializer: MediaSerializer;
@@ -147,6 +148,12 @@ export class SocketTransport implements MediaTransport {
     return () => this.#starts.delete(cb);
   }
 
+  /** Caller audio, handed over in the tick's receive batch (transport/receive-batch.ts); dropped once closed. */
+  deliver(frame: AudioFrame): void {
+    if (this.#closed) return;
+    for (const l of this.#audio) l(frame);
+  }
+
   onAudio(cb: (frame: AudioFrame) => void): () => void {
     this.#audio.add(cb);
     return () => this.#audio.delete(cb);
@@ -195,7 +202,7 @@ export class SocketTransport implements MediaTransport {
         return this.#onStart(ev.start);
       case 'audio':
         this.#watchdog.heard();
-        for (const l of this.#audio) l(ev.frame);
+        ReceiveBatch.sharedFrames().push(this, ev.frame, null);
         return;
       case 'dtmf':
         for (const l of this.#events) l({ type: 'dtmf', digit: ev.digit });
@@ -330,7 +337,7 @@ export class SocketTransport implements MediaTransport {
       return;
     }
     this.#watchdog.heard();
-    for (const l of this.#audio) l(frame);
+    ReceiveBatch.sharedFrames().push(this, frame, null);
   }
 
   /** A stream client's message against its limits (client-events.ts; audio: audio-budget.ts). */

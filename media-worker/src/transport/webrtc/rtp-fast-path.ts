@@ -20,7 +20,7 @@
  */
 import type { Socket } from 'node:dgram';
 import type { RTCRtpTransceiver } from 'werift';
-import { ReceiveBatch, type BatchTarget } from './receive-batch.ts';
+import { ReceiveBatch, type BatchTarget } from '../receive-batch.ts';
 import { SrtpGcmReceiver, type SrtpRemoteContextLike } from './srtp-gcm-receive.ts';
 
 /** seq and timestamp from the RTP header; payload without padding (a view into the decrypted packet). */

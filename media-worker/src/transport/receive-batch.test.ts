@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameClock } from '../../audio/frame-clock.ts';
+import { FrameClock } from '../audio/frame-clock.ts';
 import { ReceiveBatch, type BatchTarget } from './receive-batch.ts';
 
 // Real clock, real timers.
@@ -82,5 +82,29 @@ describe('ReceiveBatch', () => {
     expect(log).toEqual(['ok:2@y']);
     expect(errors).toHaveLength(1);
     expect(clock.listeners).toBe(0);
+  });
+});
+
+describe('ReceiveBatch.sharedFrames', () => {
+  it('hands decoded frames of calls that arrived at different moments over in one turn, with the datagrams of the tick', async () => {
+    const frames = ReceiveBatch.sharedFrames();
+    expect(ReceiveBatch.sharedFrames()).toBe(frames);
+    const turns: Array<{ what: string; turn: number }> = [];
+    let turn = 0;
+    const counter = setInterval(() => turn++, 0);
+    const frameTarget = (name: string): BatchTarget<null, number> => ({ deliver: (n) => void turns.push({ what: `${name}${n}`, turn }) });
+    const dgram: BatchTarget<string> = { deliver: (d) => void turns.push({ what: `rtp${d.toString()}`, turn }) };
+    try {
+      const batch = frames as unknown as ReceiveBatch<null, number>;
+      // Pushed within one frame period, a few ms apart: as a phone call's frames arrive from the edge.
+      batch.push(frameTarget('a'), 1, null, performance.now() - 1);
+      ReceiveBatch.shared<string>().push(dgram, Buffer.from('1'), 'x', performance.now() - 1);
+      batch.push(frameTarget('b'), 1, null, performance.now() - 1);
+      await until(() => turns.length === 3);
+      expect(turns.map((t) => t.what).sort()).toEqual(['a1', 'b1', 'rtp1']);
+      expect(new Set(turns.map((t) => t.turn)).size).toBe(1);
+    } finally {
+      clearInterval(counter);
+    }
   });
 });
