@@ -4,7 +4,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { simulateCall } from '../../scripts/phone/caller.ts';
 import type { LocalWorker } from '../../scripts/stack/media-worker.ts';
 import { answerLeg, dialLeg, sessionStatus } from '../support/legs-calls.ts';
-import { heard, heardBySim, longestSilence, modulatedTone, saidBySim } from '../support/wall-audio.ts';
+import { firstAudible, heard, heardBySim, longestSilence, modulatedTone, saidBySim } from '../support/wall-audio.ts';
 import { killE2eWorkers, startE2eWorker } from '../support/worker-config.ts';
 
 /**
@@ -47,6 +47,7 @@ describe('a conference across a worker crash', { timeout: 45_000 }, () => {
     const leg = await dialLeg({ edge, sessionId, provider: 'twilio', to: '+15550100055', apiBase });
     const callee = answerLeg(edge, leg, { authToken, audio: { samples: calleeSpeech, sampleRate: RATE }, tailMs: 300, onLog: (l) => calleeLog.push(l) });
     await expect.poll(async () => (await sessionStatus(edge, sessionId)).legs?.find((l) => l.legId === leg.legId)?.state, { timeout: 10_000, interval: 50 }).toBe('joined');
+    const joinedAt = performance.now();
     await new Promise((r) => setTimeout(r, 2500));
     const victim = String((await sessionStatus(edge, sessionId)).workerId);
     expect(Object.keys(byId)).toContain(victim);
@@ -74,12 +75,17 @@ describe('a conference across a worker crash', { timeout: 45_000 }, () => {
     const from = killedAt + 4000;
     const toCaller = heard(callerHeard, calleeSaid, from, bothEnd - 800);
     const toCallee = heard(calleeHeard, callerSaid, from, bothEnd - 800);
-    // Before the kill too (the baseline the resumed call is held to).
-    const before = heard(callerHeard, calleeSaid, killedAt - 2000, killedAt - 200);
+    // Before the kill too (the baseline the resumed call is held to): from once the caller hears
+    // the callee (its audio starts some time after the leg is reported joined) to the kill.
+    const firstHeard = firstAudible(callerHeard, joinedAt);
+    const beforeFrom = Math.max(killedAt - 2000, firstHeard + 200);
+    const before = heard(callerHeard, calleeSaid, beforeFrom, killedAt - 200);
+    const beforeGap = longestSilence(callerHeard, beforeFrom, killedAt - 200);
     console.log(
-      `legs-resilience: killed ${victim} at caller stream time ${Math.round(killedAt - a.startedAt)} ms; the caller heard a gap of ${callerGap} ms, the callee ${calleeGap} ms; ` +
-        `after the takeover callee->caller r=${toCaller.r.toFixed(2)} (${toCaller.lagMs} ms), caller->callee r=${toCallee.r.toFixed(2)} (${toCallee.lagMs} ms); before the kill r=${before.r.toFixed(2)}`,
+      `legs-resilience: killed ${victim} at caller stream time ${Math.round(killedAt - a.startedAt)} ms; the caller first heard the callee ${Math.round(firstHeard - joinedAt)} ms after the join; the caller heard a gap of ${callerGap} ms, the callee ${calleeGap} ms; ` +
+        `after the takeover callee->caller r=${toCaller.r.toFixed(2)} (${toCaller.lagMs} ms), caller->callee r=${toCallee.r.toFixed(2)} (${toCallee.lagMs} ms); before the kill r=${before.r.toFixed(2)} over ${Math.round(killedAt - 200 - beforeFrom)} ms (longest silence ${beforeGap} ms)`,
     );
+    expect(killedAt - 200 - beforeFrom, 'the callee was heard too late to judge the call before the kill').toBeGreaterThan(1000);
     expect(before.r).toBeGreaterThan(0.6);
     expect(bothEnd - from, 'too little call left after the kill to judge').toBeGreaterThan(2500);
     expect(toCaller.r, logs).toBeGreaterThan(0.6);
