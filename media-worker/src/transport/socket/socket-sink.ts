@@ -47,8 +47,8 @@ export class SocketSink implements PlayoutSink {
   /** Encodes a frame when a codec with state does it instead of the serializer (a stream client's Opus). */
   readonly #encode: ((frame: AudioFrame) => WireMessage) | undefined;
   readonly #now: () => number;
-  /** Whether frames are batched: a provider's serializer (it has parts) and no codec of the sink's own. */
-  readonly #relay: boolean;
+  /** A provider's frames as parts, when they are batched (no codec of the sink's own). */
+  readonly #parts: ((start: StreamStart, frame: AudioFrame) => MediaParts) | undefined;
   /** Media frames waiting for their batch, and the engine sequence number of the last of them. */
   #pending: MediaParts[] = [];
   #pendingSeq = 0;
@@ -73,20 +73,19 @@ export class SocketSink implements PlayoutSink {
     this.#start = o.start;
     this.#encode = o.encode;
     this.#now = o.now ?? (() => performance.now());
-    this.#relay = !o.encode && o.serializer.encodeMediaParts !== undefined;
+    this.#parts = o.encode ? undefined : o.serializer.encodeMediaParts;
   }
 
   send(frame: AudioFrame, meta: SendMeta): void {
     const start = this.#start();
     if (!start) return; // the engine is paused until start; a frame here would have no stream to address
-    const serializer = this.#serializer;
-    if (!this.#relay || !serializer.encodeMediaParts) {
-      this.#out(this.#encode ? this.#encode(frame) : serializer.encodeMedia(start, frame));
-      this.#out(serializer.encodeMark(start, `${this.markPrefix}${meta.seq}`));
+    if (!this.#parts) {
+      this.#out(this.#encode ? this.#encode(frame) : this.#serializer.encodeMedia(start, frame));
+      this.#out(this.#serializer.encodeMark(start, `${this.markPrefix}${meta.seq}`));
       this.#played(1);
       return;
     }
-    this.#pending.push(serializer.encodeMediaParts(start, frame));
+    this.#pending.push(this.#parts(start, frame));
     this.#pendingSeq = meta.seq;
     const heldMs = this.#heldUntil - this.#now();
     if (this.#pending.length >= BATCH_FRAMES || heldMs < MIN_HELD_MS) return this.flush();
