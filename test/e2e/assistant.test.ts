@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from '../support/inject.ts';
 import { concatFrames, silence } from '../../media-worker/src/audio/pcm.ts';
 import { say } from '../../media-worker/src/voice/say.ts';
 import type { LocalWorker } from '../../scripts/stack/media-worker.ts';

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inject } from '../support/inject.ts';
 import type { LocalWorker } from '../../scripts/stack/media-worker.ts';
 import { killE2eWorkers, startE2eWorker } from '../support/worker-config.ts';
 import { RtcTestClient } from '../support/rtc-client.ts';

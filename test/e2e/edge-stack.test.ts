@@ -1,4 +1,5 @@
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inject } from '../support/inject.ts';
 import WebSocket from 'ws';
 import twilio from 'twilio';
 import { TestWorker } from '../support/worker-client.ts';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from '../support/inject.ts';
 import type { TransferResult } from '../../media-worker/src/conference/transfer.ts';
 import { stream } from '../../media-worker/src/handlers/stream.ts';
 import { createMetrics } from '../../media-worker/src/http/metrics.ts';

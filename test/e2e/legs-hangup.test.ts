@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from '../support/inject.ts';
 import { createMetrics } from '../../media-worker/src/http/metrics.ts';
 import { createVadFactory } from '../../media-worker/src/vad/factory.ts';
 import { MediaWorker } from '../../media-worker/src/worker.ts';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inject } from '../support/inject.ts';
 import { simulateCall } from '../../scripts/phone/caller.ts';
 import type { LocalWorker } from '../../scripts/stack/media-worker.ts';
 import { answerLeg, dialLeg, sessionStatus } from '../support/legs-calls.ts';

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from '../support/inject.ts';
 import type { AudioFrame } from '../../media-worker/src/audio/frame.ts';
 import { readWav } from '../../media-worker/src/audio/pcm.ts';
 import { stream } from '../../media-worker/src/handlers/stream.ts';

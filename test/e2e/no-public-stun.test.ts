@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from '../support/inject.ts';
 import { loadHandler } from '../../media-worker/src/handlers/load.ts';
 import { createMetrics } from '../../media-worker/src/http/metrics.ts';
 import { createVadFactory } from '../../media-worker/src/vad/factory.ts';

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from '../support/inject.ts';
 import { BATCH_FRAMES } from '../../media-worker/src/transport/socket/socket-sink.ts';
 import WebSocket from 'ws';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inject } from '../support/inject.ts';
 import { BATCH_FRAMES } from '../../media-worker/src/transport/socket/socket-sink.ts';
 import { simulateCall } from '../../scripts/phone/caller.ts';
 import { startMediaWorker, type LocalWorker } from '../../scripts/stack/media-worker.ts';

@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from '../support/inject.ts';
 import { BATCH_FRAMES } from '../../media-worker/src/transport/socket/socket-sink.ts';
 import type { AudioFrame } from '../../media-worker/src/audio/frame.ts';
 import { readWav } from '../../media-worker/src/audio/pcm.ts';

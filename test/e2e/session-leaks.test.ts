@@ -1,5 +1,6 @@
 import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from '../support/inject.ts';
 import { UdpMux } from '../../media-worker/src/werift-patches/udp-mux.ts';
 import { createMetrics, type Metrics } from '../../media-worker/src/http/metrics.ts';
 import type { VadFactory } from '../../media-worker/src/pipeline/session-pipeline.ts';

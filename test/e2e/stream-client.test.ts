@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from '../support/inject.ts';
 import { readWav } from '../../media-worker/src/audio/pcm.ts';
 import { resampleOnce } from '../../media-worker/src/audio/resampler.ts';
 import type { Handler } from '../../media-worker/src/handlers/types.ts';

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { inject } from '../support/inject.ts';
 import { readWav } from '../../media-worker/src/audio/pcm.ts';
 import { resampleOnce } from '../../media-worker/src/audio/resampler.ts';
 import { loadHandler } from '../../media-worker/src/handlers/load.ts';

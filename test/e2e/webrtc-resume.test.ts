@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inject } from '../support/inject.ts';
 import type { LocalWorker } from '../../scripts/stack/media-worker.ts';
 import { killE2eWorkers, startE2eWorker } from '../support/worker-config.ts';
 import { RtcTestClient } from '../support/rtc-client.ts';

@@ -1,4 +1,4 @@
-import { inject } from 'vitest';
+import { inject } from './inject.ts';
 import { loadWorkerConfig, type WorkerConfig } from '../../media-worker/src/config.ts';
 import { startMediaWorker, type LocalWorker } from '../../scripts/stack/media-worker.ts';
 
