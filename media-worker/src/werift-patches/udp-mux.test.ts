@@ -133,6 +133,18 @@ describe('UdpMux routing (datagrams handed to receive())', () => {
     await a.close();
   });
 
+  it('sends to a host name through a DNS lookup, and reports one that does not resolve', async () => {
+    const a = session(mux, 'jjjj', 'password-of-j-22-chars');
+    const peer: Socket = createSocket('udp4');
+    await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
+    const got = new Promise<Buffer>((r) => peer.once('message', r));
+    await a.send(RTP, ['localhost', peer.address().port]);
+    expect(await got).toEqual(RTP);
+    await expect(a.send(RTP, ['no-such-host.invalid', 3478])).rejects.toThrow(/ENOTFOUND|EAI_AGAIN/);
+    peer.close();
+    await a.close();
+  });
+
   it('shares one bound mux per port and address in the process, and reports a port in use', async () => {
     const one = await UdpMux.shared(0, '127.0.0.1');
     expect(await UdpMux.shared(0, '127.0.0.1')).toBe(one);
