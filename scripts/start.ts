@@ -1,6 +1,6 @@
-import { startEdge } from './stack/edge.ts';
+import { startEdge, type LocalEdge } from './stack/edge.ts';
 import { edgeVarsFromEnv, localRecordingVars } from './stack/config.ts';
-import { startLocalProviderApis } from './stack/local-provider-apis.ts';
+import { startLocalProviderApis, type LocalProviderApis } from './stack/local-provider-apis.ts';
 import { startLocalSqs, type LocalSqs } from './stack/local-sqs.ts';
 import { startWorkers, workerPlan, type WorkerPlan } from './stack/workers.ts';
 
@@ -18,24 +18,34 @@ try {
 }
 const edgePort = Number(process.env['EDGE_PORT'] ?? 8787);
 let sqs: LocalSqs | null = null;
-const overrides: Record<string, string> = {};
-if (!process.env['SQS_QUEUE_URL']) {
-  sqs = await startLocalSqs({ port: Number(process.env['LOCAL_SQS_PORT'] ?? 4566) });
-  overrides['SQS_QUEUE_URL'] = sqs.queueUrl;
-  overrides['SQS_ENDPOINT'] = sqs.endpoint;
+let providerApis: LocalProviderApis | null = null;
+let edge: LocalEdge;
+let vars: Record<string, string>;
+try {
+  const overrides: Record<string, string> = {};
+  if (!process.env['SQS_QUEUE_URL']) {
+    sqs = await startLocalSqs({ port: Number(process.env['LOCAL_SQS_PORT'] ?? 4566) });
+    overrides['SQS_QUEUE_URL'] = sqs.queueUrl;
+    overrides['SQS_ENDPOINT'] = sqs.endpoint;
+  }
+  if (!process.env['PUBLIC_BASE_URL']) overrides['PUBLIC_BASE_URL'] = `http://127.0.0.1:${edgePort}`;
+  // Providers with no account configured get their local fakes: calls dialled from the demo page go there.
+  providerApis = await startLocalProviderApis(process.env);
+  Object.assign(overrides, providerApis.vars);
+  vars = edgeVarsFromEnv(process.env, overrides);
+  edge = await startEdge({ port: edgePort, vars, quiet: false });
+} catch (err) {
+  console.error(`npm start: ${startupError(err)}`);
+  await providerApis?.stop();
+  await sqs?.stop();
+  process.exit(1);
 }
-if (!process.env['PUBLIC_BASE_URL']) overrides['PUBLIC_BASE_URL'] = `http://127.0.0.1:${edgePort}`;
-// Providers with no account configured get their local fakes: calls dialled from the demo page go there.
-const providerApis = await startLocalProviderApis(process.env);
-Object.assign(overrides, providerApis.vars);
-const vars = edgeVarsFromEnv(process.env, overrides);
-const edge = await startEdge({ port: edgePort, vars, quiet: false });
 const recording = localRecordingVars(process.env);
 const workers = await startWorkers(plan, { ...vars, ...recording.vars, ...pick(process.env) }).catch(async (err: unknown) => {
   console.error(`npm start: ${(err as Error).message}`);
   await edge.stop();
   await sqs?.stop();
-  await providerApis.stop();
+  await providerApis!.stop();
   process.exit(1);
 });
 const workerLines = workers.workers.map(
@@ -57,6 +67,15 @@ ${providerApis.started.length ? `  provider APIs (fake)  ${providerApis.started.
 Answer a call it dials (demo page "Add to this call"): npm run phone -- <speech.wav> --answer [--provider P]
 Press Ctrl-C to stop.`);
 
+/** A listen on a taken port as one line saying which and how to move the stack; other errors as they are. */
+function startupError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException & { port?: number };
+  if (e?.code === 'EADDRINUSE') {
+    return `port ${e.port ?? '?'} on 127.0.0.1 is in use (another \`npm start\`?): stop what holds it, or move this stack's queue (LOCAL_SQS_PORT, default 4566) or edge (EDGE_PORT, default 8787); the provider API fakes take 8791-8793`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** Worker settings from the environment (the README's worker variables). */
 function pick(env: NodeJS.ProcessEnv): Record<string, string> {
   const keys = ['HANDLER', 'MAX_SESSIONS', 'TIME_LIMIT_MS', 'DRAIN_TIMEOUT_MS', 'PUBLIC_IP', 'ICE_POLICY', 'RTC_INTERFACE', 'WORKER_ID'];
@@ -70,7 +89,7 @@ const stop = async () => {
   await workers.stop();
   await edge.stop();
   await sqs?.stop();
-  await providerApis.stop();
+  await providerApis!.stop();
   process.exit(0);
 };
 process.on('SIGINT', stop);

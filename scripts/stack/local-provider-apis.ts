@@ -12,12 +12,19 @@ import { startFakeTwilioApi } from './twilio-api-fake.ts';
 export const LOCAL_PROVIDER_API_PORTS = { twilio: 8791, telnyx: 8792, plivo: 8793 } as const;
 export const localProviderApiUrl = (provider: keyof typeof LOCAL_PROVIDER_API_PORTS) => `http://127.0.0.1:${LOCAL_PROVIDER_API_PORTS[provider]}`;
 
+/** The provider API fakes started, the edge variables pointing at them, and their stop. */
+export interface LocalProviderApis {
+  vars: Record<string, string>;
+  started: string[];
+  stop: () => Promise<void>;
+}
+
 /**
  * Starts a fake for each provider whose API the environment does not configure (no `*_API_BASE`
  * and no credentials of its own); returns the edge variables pointing at them, with a local caller
  * id (and Telnyx's key and application) where none is set.
  */
-export async function startLocalProviderApis(env: NodeJS.ProcessEnv): Promise<{ vars: Record<string, string>; started: string[]; stop: () => Promise<void> }> {
+export async function startLocalProviderApis(env: NodeJS.ProcessEnv): Promise<LocalProviderApis> {
   const servers: Server[] = [];
   const vars: Record<string, string> = {};
   const started: string[] = [];
