@@ -17,35 +17,16 @@ try {
   process.exit(1);
 }
 const edgePort = Number(process.env['EDGE_PORT'] ?? 8787);
-let sqs: LocalSqs | null = null;
-let providerApis: LocalProviderApis | null = null;
-let edge: LocalEdge;
-let vars: Record<string, string>;
-try {
-  const overrides: Record<string, string> = {};
-  if (!process.env['SQS_QUEUE_URL']) {
-    sqs = await startLocalSqs({ port: Number(process.env['LOCAL_SQS_PORT'] ?? 4566) });
-    overrides['SQS_QUEUE_URL'] = sqs.queueUrl;
-    overrides['SQS_ENDPOINT'] = sqs.endpoint;
-  }
-  if (!process.env['PUBLIC_BASE_URL']) overrides['PUBLIC_BASE_URL'] = `http://127.0.0.1:${edgePort}`;
-  // Providers with no account configured get their local fakes: calls dialled from the demo page go there.
-  providerApis = await startLocalProviderApis(process.env);
-  Object.assign(overrides, providerApis.vars);
-  vars = edgeVarsFromEnv(process.env, overrides);
-  edge = await startEdge({ port: edgePort, vars, quiet: false });
-} catch (err) {
+const { sqs, providerApis, edge, vars } = await startServices().catch((err: unknown) => {
   console.error(`npm start: ${startupError(err)}`);
-  await providerApis?.stop();
-  await sqs?.stop();
   process.exit(1);
-}
+});
 const recording = localRecordingVars(process.env);
 const workers = await startWorkers(plan, { ...vars, ...recording.vars, ...pick(process.env) }).catch(async (err: unknown) => {
-  console.error(`npm start: ${(err as Error).message}`);
+  console.error(`npm start: ${startupError(err)}`);
   await edge.stop();
   await sqs?.stop();
-  await providerApis!.stop();
+  await providerApis.stop();
   process.exit(1);
 });
 const workerLines = workers.workers.map(
@@ -66,6 +47,34 @@ ${workerLines.join('\n')}
 ${providerApis.started.length ? `  provider APIs (fake)  ${providerApis.started.join(', ')}\n` : ''}Call it as a phone would: npm run phone -- <speech.wav> [--provider twilio|telnyx|plivo]
 Answer a call it dials (demo page "Add to this call"): npm run phone -- <speech.wav> --answer [--provider P]
 Press Ctrl-C to stop.`);
+
+/**
+ * The queue (fauxqs, unless SQS_QUEUE_URL points elsewhere), the provider API fakes and the edge;
+ * if one fails, those already started are stopped before the error goes on.
+ */
+async function startServices(): Promise<{ sqs: LocalSqs | null; providerApis: LocalProviderApis; edge: LocalEdge; vars: Record<string, string> }> {
+  let sqs: LocalSqs | null = null;
+  let providerApis: LocalProviderApis | null = null;
+  try {
+    const overrides: Record<string, string> = {};
+    if (!process.env['SQS_QUEUE_URL']) {
+      sqs = await startLocalSqs({ port: Number(process.env['LOCAL_SQS_PORT'] ?? 4566) });
+      overrides['SQS_QUEUE_URL'] = sqs.queueUrl;
+      overrides['SQS_ENDPOINT'] = sqs.endpoint;
+    }
+    if (!process.env['PUBLIC_BASE_URL']) overrides['PUBLIC_BASE_URL'] = `http://127.0.0.1:${edgePort}`;
+    // Providers with no account configured get their local fakes: calls dialled from the demo page go there.
+    providerApis = await startLocalProviderApis(process.env);
+    Object.assign(overrides, providerApis.vars);
+    const vars = edgeVarsFromEnv(process.env, overrides);
+    const edge = await startEdge({ port: edgePort, vars, quiet: false });
+    return { sqs, providerApis, edge, vars };
+  } catch (err) {
+    await providerApis?.stop();
+    await sqs?.stop();
+    throw err;
+  }
+}
 
 /** A listen on a taken port as one line saying which and how to move the stack; other errors as they are. */
 function startupError(err: unknown): string {
@@ -89,7 +98,7 @@ const stop = async () => {
   await workers.stop();
   await edge.stop();
   await sqs?.stop();
-  await providerApis!.stop();
+  await providerApis.stop();
   process.exit(0);
 };
 process.on('SIGINT', stop);

@@ -1,7 +1,7 @@
 import type { TestProject } from 'vitest/node';
-import { startEdge, type LocalEdge } from '../../scripts/stack/edge.ts';
+import { startEdge } from '../../scripts/stack/edge.ts';
 import { LOCAL_DEFAULTS, edgeVarsFromEnv } from '../../scripts/stack/config.ts';
-import { startLocalSqs, type LocalSqs } from '../../scripts/stack/local-sqs.ts';
+import { startLocalSqs } from '../../scripts/stack/local-sqs.ts';
 import { freePort } from '../../scripts/stack/ports.ts';
 import { startFakePlivoApi } from '../../scripts/stack/plivo-api-fake.ts';
 import { startFakeTelnyxApi } from '../../scripts/stack/telnyx-api-fake.ts';
@@ -42,12 +42,12 @@ interface RunningStack {
  * file starts, and a worker of another file would claim its jobs.
  */
 async function startStack(): Promise<RunningStack> {
-  const sqs: LocalSqs = await startLocalSqs({ queueName: 'e2e-jobs' });
+  const sqs = await startLocalSqs({ queueName: 'e2e-jobs' });
   const twilioApi = await startFakeTwilioApi();
   const telnyxApi = await startFakeTelnyxApi();
   const plivoApi = await startFakePlivoApi({ authId: LOCAL_DEFAULTS.PLIVO_AUTH_ID!, authToken: LOCAL_DEFAULTS.PLIVO_AUTH_TOKEN! });
   const port = await freePort();
-  const edge: LocalEdge = await startEdge({
+  const edge = await startEdge({
     port,
     quiet: true,
     vars: edgeVarsFromEnv({}, {
