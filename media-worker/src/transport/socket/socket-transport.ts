@@ -15,33 +15,24 @@
  *   one for the current stream is a replay (the edge sends it to every media socket it accepts).
  * - A phone stream that brings no media for `noMediaMs` after its `start` is closed as
  *   `no_media` (no-media-watchdog.ts).
- * - A stream client's messages are held to the data channel's limits (channel-guard.ts) and its
- *   audio to twice real time; a `ping` is answered here.
+ * - A stream client's messages are held to its limits and its Opus decoded before anything else
+ *   (stream-client-intake.ts); its `ping` is answered there.
  */
 import type { ChannelMessage } from '@switchboard/protocol';
 import type { AudioFrame } from '../../audio/frame.ts';
-import { FrameClock } from '../../audio/frame-clock.ts';
-import { OpusDecoderStream, OpusEncoderStream } from '../../audio/opus.ts';
-import { PlayoutEngine } from '../../audio/playout/engine.ts';
+import type { PlayoutEngine } from '../../audio/playout/engine.ts';
 import { initResampler } from '../../audio/resampler.ts';
 import { ReceiveBatch, type BatchTarget } from '../receive-batch.ts';
 import type { MediaTransport } from '../types.ts';
-import { ClientEvents } from '../client-events.ts';
 import { PendingEvents } from '../pending-events.ts';
-import { ChannelGuard } from '../webrtc/channel-guard.ts';
-import { AudioBudget } from './audio-budget.ts';
 import { DeferredOutput } from './deferred-output.ts';
 import { MediaSocket } from './media-socket.ts';
 import type { InboundEvent, MediaSerializer, StreamStart, WireMessage } from './serializer.ts';
 import { encodeStarted } from './serializers/stream.ts';
 import { NoMediaWatchdog } from './no-media-watchdog.ts';
-import { SocketSink } from './socket-sink.ts';
-
-/** Bits/s of a stream client's Opus replies: what browsers send for mono speech (the WebRTC transport's choice too). */
-const OPUS_REPLY_BITRATE = 32_000;
-
-/** A stream client's text messages before parsing: events (50/s) plus mark echoes (50/s) with room to spare. */
-const WIRE_LIMITS = { ratePerSec: 150, burst: 400 };
+import type { SocketSink } from './socket-sink.ts';
+import { streamPlayout } from './stream-playout.ts';
+import { StreamClientIntake } from './stream-client-intake.ts';
 
 /** Default of noMediaMs for phone streams. */
 export const NO_MEDIA_MS = 10_000;
@@ -81,35 +72,23 @@ export class SocketTransport implements MediaTransport, BatchTarget<null, AudioF
   #closeReason = '';
   readonly #watchdog: NoMediaWatchdog;
   #decodeErrors = 0;
-  /** A stream client's Opus decoder: packets carry state from one to the next, so the serializer cannot decode them. */
-  #opusIn: OpusDecoderStream | null = null;
-  /** A stream client's events: their limits, the ping, delivery (client-events.ts); null for phones. */
-  readonly #clientEvents: ClientEvents | null;
-  readonly #audioBudget = new AudioBudget();
-  /**
-   * A stream client's text messages of every kind, before they are parsed: its mark echoes (one
-   * per 20 ms of reply audio, 50/s) come on top of the events the data channel's limits allow
-   * (50/s), so the wire's own limit is wider; the events alone are held to the data channel's.
-   */
-  readonly #wireGuard: ChannelGuard | null;
-  readonly #now: () => number;
+  /** A stream client's limits and Opus decoder (stream-client-intake.ts); null for phones. */
+  readonly #client: StreamClientIntake | null;
 
   constructor(o: SocketTransportOptions) {
     this.kind = o.kind;
     this.#serializer = o.serializer;
     this.#log = o.log;
     this.#watchdog = new NoMediaWatchdog(o.noMediaMs ?? (o.kind === 'phone' ? NO_MEDIA_MS : 0), () => void this.close('no_media'));
-    this.#now = o.now ?? (() => performance.now());
-    this.#wireGuard = o.kind === 'stream' ? new ChannelGuard(this.#now(), WIRE_LIMITS) : null;
-    this.#clientEvents =
+    this.#client =
       o.kind === 'stream'
-        ? new ClientEvents({
+        ? new StreamClientIntake({
             send: (e) => this.sendEvent(e),
             deliver: (e) => {
               for (const l of this.#events) l(e);
             },
             onAbuse: () => void this.close('abuse'),
-            now: this.#now,
+            now: o.now ?? (() => performance.now()),
           })
         : null;
     this.#socket = new MediaSocket({
@@ -185,8 +164,9 @@ export class SocketTransport implements MediaTransport, BatchTarget<null, AudioF
   /** One message from the socket. A message that fails to decode is logged (once per 100) and dropped. */
   receive(data: WireMessage): void {
     if (this.#closed) return;
-    if (this.#clientEvents && !this.#admit(this.#clientEvents, data)) return;
-    if (this.#opusIn && typeof data !== 'string') return this.#opusPacket(data);
+    const client = this.#client;
+    if (client && !client.admit(data, this.#start)) return;
+    if (client?.decodesOpus && typeof data !== 'string') return this.#opusPacket(client, data);
     let ev: InboundEvent;
     try {
       ev = this.#serializer.decode(data, this.#start);
@@ -213,8 +193,7 @@ export class SocketTransport implements MediaTransport, BatchTarget<null, AudioF
         return;
       }
       case 'event':
-        // The data channel's limits, for the events themselves (the wire's were checked before parsing).
-        if (this.#clientEvents?.admit(typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength)) this.#clientEvents.receive(ev.event);
+        this.#client?.event(ev.event, data);
         return;
       case 'stop':
         if (this.#away) return this.streamLost();
@@ -306,16 +285,8 @@ export class SocketTransport implements MediaTransport, BatchTarget<null, AudioF
     this.#start = start;
     this.#streams = 1;
     this.#watchdog.heard();
-    if (start.format.encoding === 'opus') this.#opusIn = new OpusDecoderStream(1, start.format.sampleRate);
-    const opusOut = start.output.encoding === 'opus' ? new OpusEncoderStream({ sampleRate: start.output.sampleRate, channels: 1, bitrate: OPUS_REPLY_BITRATE }) : null;
-    const sink = new SocketSink({
-      sampleRate: start.output.sampleRate,
-      serializer: this.#serializer,
-      send: (d) => this.#socket.send(d),
-      start: () => this.#start,
-      ...(opusOut ? { encode: (f: AudioFrame) => opusOut.encode(f) } : {}),
-    });
-    const engine = new PlayoutEngine({ sink, clock: FrameClock.shared(20) });
+    this.#client?.started(start);
+    const { sink, engine } = streamPlayout(start, this.#serializer, (d) => this.#socket.send(d), () => this.#start);
     this.#sink = sink;
     this.#engine = engine;
     engine.start();
@@ -328,28 +299,15 @@ export class SocketTransport implements MediaTransport, BatchTarget<null, AudioF
   }
 
   /** One Opus packet from a stream client: decoded here; a corrupt one is dropped (and reported like a bad message). */
-  #opusPacket(packet: Uint8Array): void {
+  #opusPacket(client: StreamClientIntake, packet: Uint8Array): void {
     let frame: AudioFrame;
     try {
-      frame = this.#opusIn!.decode(packet);
+      frame = client.decode(packet);
     } catch (err) {
       if (this.#decodeErrors++ % 100 === 0) this.sendEvent({ type: 'error', message: `stream: bad Opus packet: ${err instanceof Error ? err.message : String(err)}` });
       return;
     }
     this.#watchdog.heard();
     ReceiveBatch.sharedFrames().push(this, frame, null);
-  }
-
-  /** A stream client's message against its limits (client-events.ts; audio: audio-budget.ts). */
-  #admit(events: ClientEvents, data: WireMessage): boolean {
-    if (typeof data === 'string') {
-      const v = this.#wireGuard!.admitMessage(Buffer.byteLength(data), this.#now());
-      if (!v.ok) events.reject(v);
-      return v.ok;
-    }
-    const bytesPerSecond = this.#start ? this.#start.format.sampleRate * 2 : 48_000 * 2;
-    if (data.byteLength <= 16_384 && this.#audioBudget.admit(data.byteLength, bytesPerSecond, this.#now())) return true;
-    events.violation(data.byteLength > 16_384 ? 'audio frame over 16 KiB' : 'audio faster than twice real time');
-    return false;
   }
 }
