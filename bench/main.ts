@@ -1,35 +1,12 @@
 /**
- * `npm run bench [-- --quick] [--only media,setup,turns,agent,phone,minute,legs,dispatch,edge] [--out FILE] [--edge bundle|wrangler-dev]`
- *
- * Every benchmark on this machine in one run, printed as tables and written as JSON
- * (bench/results/<time>.json unless --out). --quick: the same table with small N (< 2 minutes).
- *   media     N two-way Opus echo sessions: our worker vs the aiortc baseline, CPU per session;
- *             then the agent path (replyOnPause at 16 kHz: VAD, turns, replies) at 10/20/60 sessions,
- *             the worker's CPU split by stage (transport, decode, resample, vad, encode, ...:
- *             bench/media/agent-path.ts, STAGE_TIMING=on on that worker); then sessions per machine:
- *             echo sessions on --workers N processes (default: one per core) within send p99 < 10 ms and
- *             no loss, at increasing --machine-sizes, vs one process (bench/media/machine-capacity.ts)
- *   setup     WHIP POST -> 201 through the whole stack, sequential and 20 at a time
- *   turns     WebRTC: end of speech -> first reply packet (minus silence), barge-in -> reply stops
- *   agent     cascade STT -> LLM -> TTS in a worker, providers faked at 0 ms and at realistic latencies:
- *             STT speech_final sent -> first reply packet at a WebRTC client, the cascade's hand-offs
- *   phone     per transport (Twilio, Telnyx, Plivo, /v1/stream): webhook, turn latency, barge-in -> clear,
- *             worker and edge CPU per session over N sessions at once
- *   minute    what a phone call-minute costs: N calls at once per provider (a conversation of turns,
- *             through a counting proxy in front of the edge): edge and worker CPU, WebSocket messages
- *             into the edge, worker -> edge bytes per call-minute, and $ per 1,000 call-minutes
- *             (bench/phone-minute.ts; --minute-calls N, --minute-s SECONDS, --minute-providers a,b)
- *   legs      a call's phone legs mixed by the worker: CPU per party at 2, 3, 5 parties vs as many plain
- *             calls; mouth-to-ear web -> phone and phone -> web through the conference
- *   dispatch  jobs across 4 workers: claim latency, double claims
- *   edge      workerd CPU per request (POST /v1/sessions, POST /twilio/voice)
+ * `npm run bench`: every benchmark on this machine in one run (bench/options.ts: USAGE, or
+ * `npm run bench -- --help`, says what each section measures and which flags it takes).
  * The edge runs as deployed (wrangler's bundle under workerd, scripts/stack/edge-bundle.ts);
  * --edge wrangler-dev runs it as `npm start` does, behind wrangler dev's reload proxy.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { LOCAL_DEFAULTS, edgeVarsFromEnv } from '../scripts/stack/config.ts';
 import { startEdge, type LocalEdge } from '../scripts/stack/edge.ts';
 import { startEdgeBundle } from '../scripts/stack/edge-bundle.ts';
@@ -37,7 +14,6 @@ import { startLocalSqsProcess, type LocalSqs } from '../scripts/stack/local-sqs.
 import { startMediaWorker, type LocalWorker } from '../scripts/stack/media-worker.ts';
 import { measureDispatch } from './dispatch.ts';
 import { edgeCostSessions, edgeCostVoiceWebhook } from './edge-cost.ts';
-import { parseSizes } from './media/machine-capacity.ts';
 import { printMediaSection, runMediaSection } from './media/media-section.ts';
 import { EDGE_PID, WORKER_PID, measurePhoneRows, phoneRowsTable } from './phone-rows.ts';
 import { measureSetup } from './setup-latency.ts';
@@ -46,109 +22,25 @@ import { printAgentSection, runAgentSection } from './agent-turns.ts';
 import { printLegsSection, runLegsSection } from './legs-section.ts';
 import { runMinuteSection } from './phone-minute.ts';
 import { printMinuteSection } from './phone-minute-report.ts';
-import type { Provider } from '../scripts/phone/providers/types.ts';
 import { cpuWindow } from './media/proc-cpu.ts';
 import { edgeProcesses } from './stack/edge-processes.ts';
+import { parseBenchOptions, USAGE, UsageError, type BenchOptions, type Section } from './options.ts';
 
-const SECTIONS = ['media', 'setup', 'turns', 'agent', 'phone', 'minute', 'legs', 'dispatch', 'edge'] as const;
-type Section = (typeof SECTIONS)[number];
-
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    out: { type: 'string' },
-    /** media: session counts instead of the preset's, e.g. --sizes 20,60 */
-    sizes: { type: 'string' },
-    /** media: seconds of warm-up before each measured window, and the window's length, instead of the preset's */
-    'warmup-s': { type: 'string' },
-    'window-s': { type: 'string' },
-    /** media: rounds of every size (each: ours, then the baseline), instead of the preset's */
-    rounds: { type: 'string' },
-    /** media: skip the aiortc baseline (for iterating on our own cost; no ratio is printed) */
-    'no-baseline': { type: 'boolean', default: false },
-    /** media: only the agent-path row (no echo rows) */
-    'agent-only': { type: 'boolean', default: false },
-    /** media: only the echo rows (no agent path, no sessions per machine) */
-    'echo-only': { type: 'boolean', default: false },
-    /** media: agent-path session counts instead of the preset's, e.g. --agent-sizes 20 */
-    'agent-sizes': { type: 'string' },
-    /** media: echo rows with STAGE_TIMING=on (to measure the stage timing's own cost against a run without) */
-    'echo-stage-timing': { type: 'boolean', default: false },
-    /** media: sessions-per-machine sizes and worker processes (default: cores); --machine-only runs only that row; --machine-no-single skips its one-process comparison */
-    'machine-sizes': { type: 'string' },
-    workers: { type: 'string' },
-    'machine-only': { type: 'boolean', default: false },
-    'machine-no-single': { type: 'boolean', default: false },
-    /** setup: sessions per run instead of the preset's */
-    'setup-sessions': { type: 'string' },
-    /** turns: WebRTC calls instead of the preset's */
-    'turn-calls': { type: 'string' },
-    /** the edge as deployed ('bundle', default: wrangler's bundle under workerd) or under 'wrangler-dev' (its reload proxy in front) */
-    edge: { type: 'string', default: 'bundle' },
-    /** minute: calls at once, their length in seconds, and the providers, instead of the preset's */
-    'minute-calls': { type: 'string' },
-    'minute-s': { type: 'string' },
-    'minute-providers': { type: 'string' },
-  },
-});
-const quick = args.quick ?? false;
-const only = new Set((args.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()));
-for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section "${s}" (one of ${SECTIONS.join(', ')})`);
-const wants = (s: Section) => only.has(s);
-
-const P = quick
-  ? { mediaSizes: [10], mediaRounds: 1, machineSizes: [20, 40, 80], agentSizes: [10], warmupMs: 2000, windowMs: 4000, setupSessions: 20, setupConcurrency: 10, turnCalls: 2, agentCalls: 2, agentTurns: 5, phoneCalls: 2, phoneConcurrent: 4, legs: { sizes: [2, 3, 5], rounds: 1, warmupMs: 2000, windowMs: 4000, latencyCalls: 1, bursts: 8 }, dispatchJobs: 100, edgeSessions: 30, edgeWebhooks: 60 }
-  : { mediaSizes: [10, 20, 40, 60, 80], mediaRounds: 2, machineSizes: [20, 40, 60, 80, 120, 160, 200, 240], agentSizes: [10, 20, 60], warmupMs: 3000, windowMs: 10_000, setupSessions: 200, setupConcurrency: 20, turnCalls: 10, agentCalls: 4, agentTurns: 10, phoneCalls: 6, phoneConcurrent: 10, legs: { sizes: [2, 3, 5], rounds: 3, warmupMs: 3000, windowMs: 10_000, latencyCalls: 3, bursts: 10 }, dispatchJobs: 1000, edgeSessions: 100, edgeWebhooks: 300 };
-
-if (args.sizes) {
-  const sizes = args.sizes.split(',').map(Number);
-  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes: positive integers separated by commas, not "${args.sizes}"`);
-  P.mediaSizes = sizes;
+let options: BenchOptions;
+try {
+  options = parseBenchOptions(process.argv.slice(2), availableParallelism());
+} catch (err) {
+  if (!(err instanceof UsageError)) throw err;
+  console.error(`bench: ${err.message}\n\n${USAGE}`);
+  process.exit(2);
 }
-for (const [flag, key] of [['warmup-s', 'warmupMs'], ['window-s', 'windowMs']] as const) {
-  const v = args[flag];
-  if (v === undefined) continue;
-  const s = Number(v);
-  if (!(s > 0) || !Number.isFinite(s)) throw new Error(`--${flag}: a positive number of seconds, not "${v}"`);
-  P[key] = s * 1000;
+if (options.help) {
+  console.log(USAGE);
+  process.exit(0);
 }
-if (args['agent-sizes']) {
-  const sizes = args['agent-sizes'].split(',').map(Number);
-  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--agent-sizes: positive integers separated by commas, not "${args['agent-sizes']}"`);
-  P.agentSizes = sizes;
-}
-if (args['machine-sizes']) P.machineSizes = parseSizes('--machine-sizes', args['machine-sizes']);
-const machineWorkers = Number(args.workers ?? availableParallelism());
-if (!Number.isInteger(machineWorkers) || machineWorkers < 1) throw new Error(`--workers: a positive integer, not "${args.workers}"`);
-if (args.rounds) {
-  const n = Number(args.rounds);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--rounds: a positive integer, not "${args.rounds}"`);
-  P.mediaRounds = n;
-}
-if (args['setup-sessions']) {
-  const n = Number(args['setup-sessions']);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--setup-sessions: a positive integer, not "${args['setup-sessions']}"`);
-  P.setupSessions = n;
-}
-if (args['turn-calls']) {
-  const n = Number(args['turn-calls']);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--turn-calls: a positive integer, not "${args['turn-calls']}"`);
-  P.turnCalls = n;
-}
-const minute = {
-  providers: (args['minute-providers'] ?? (quick ? 'twilio' : 'twilio,telnyx,plivo')).split(',').map((x) => x.trim()) as Provider[],
-  calls: Number(args['minute-calls'] ?? (quick ? 5 : 10)),
-  durationMs: Number(args['minute-s'] ?? (quick ? 60 : 120)) * 1000,
-  staggerMs: 300,
-  idleMs: quick ? 3000 : 5000,
-};
-for (const x of minute.providers) if (!['twilio', 'telnyx', 'plivo'].includes(x)) throw new Error(`--minute-providers: twilio, telnyx, plivo, not "${x}"`);
-if (!Number.isInteger(minute.calls) || minute.calls < 1) throw new Error(`--minute-calls: a positive integer, not "${args['minute-calls']}"`);
-if (!(minute.durationMs >= 20_000)) throw new Error(`--minute-s: at least 20, not "${args['minute-s']}"`);
-const withBaseline = !args['no-baseline'];
-if (args.edge !== 'bundle' && args.edge !== 'wrangler-dev') throw new Error(`--edge: bundle or wrangler-dev, not "${args.edge}"`);
-const startEdgeAs = args.edge === 'bundle' ? startEdgeBundle : startEdge;
+const { quick, P, minute, machineWorkers, withBaseline } = options;
+const wants = (s: Section) => options.only.has(s);
+const startEdgeAs = options.edge === 'bundle' ? startEdgeBundle : startEdge;
 
 const handlerPath = (name: string) => fileURLToPath(new URL(`../test/fixtures/handlers/${name}.ts`, import.meta.url));
 const results: Record<string, unknown> = { startedAt: new Date().toISOString(), quick, params: { ...P, minute } };
@@ -206,11 +98,11 @@ try {
       rounds: P.mediaRounds,
       withBaseline,
       agentSizes: P.agentSizes,
-      agentOnly: args['agent-only'] ?? false,
-      echoStageTiming: args['echo-stage-timing'] ?? false,
-      machine: { sizes: P.machineSizes, workers: machineWorkers, single: !args['machine-no-single'] },
-      machineOnly: args['machine-only'] ?? false,
-      echoOnly: args['echo-only'] ?? false,
+      agentOnly: options.agentOnly,
+      echoStageTiming: options.echoStageTiming,
+      machine: { sizes: P.machineSizes, workers: machineWorkers, single: !options.machineNoSingle },
+      machineOnly: options.machineOnly,
+      echoOnly: options.echoOnly,
     });
     printMediaSection(r);
     const slim = <T extends { load: { loadGen: unknown; setupFailures: unknown } }>({ load, ...run }: T) => ({ ...run, loadGen: load.loadGen, setupFailures: load.setupFailures });
@@ -322,7 +214,7 @@ try {
 
 results['elapsedMs'] = elapsed;
 console.log(`time per section (ms): ${JSON.stringify(elapsed)}`);
-const out = args.out ?? fileURLToPath(new URL(`./results/${String(results['startedAt']).replace(/[:.]/g, '-')}.json`, import.meta.url));
+const out = options.out ?? fileURLToPath(new URL(`./results/${String(results['startedAt']).replace(/[:.]/g, '-')}.json`, import.meta.url));
 mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nresults: ${out}`);
