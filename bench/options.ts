@@ -12,7 +12,8 @@ export type Section = (typeof SECTIONS)[number];
 export const USAGE = `npm run bench [-- --quick] [--only SECTIONS] [--out FILE] [--edge bundle|wrangler-dev] [section flags]
 
 Every benchmark on this machine in one run, printed as tables and written as JSON
-(bench/results/<time>.json unless --out). --quick: the same tables with small N (under 2 minutes).
+(bench/results/<time>.json unless --out); about 35 minutes on 2 cores. --quick: the same tables
+with small N (about 9 minutes).
 --only: a comma-separated list of ${SECTIONS.join(', ')}.
 
   media     N two-way Opus echo sessions, our worker vs the aiortc baseline (CPU per session); the
