@@ -19,7 +19,7 @@ with small N (about 9 minutes).
   media     N two-way Opus echo sessions, our worker vs the aiortc baseline (CPU per session); the
             agent path (replyOnPause at 16 kHz) by stage; echo sessions per machine on N processes
             --sizes 10,20  --rounds N  --warmup-s S  --window-s S  --no-baseline  --echo-only
-            --agent-only  --agent-sizes 10,20  --echo-stage-timing
+            --agent-only  --agent-sizes 10,20  --echo-stage-timing (echo rows split by stage)
             --machine-sizes 20,40  --workers N  --machine-only  --machine-no-single
   setup     WHIP POST -> 201 through the whole stack, sequential and 20 at a time   --setup-sessions N
   turns     WebRTC: end of speech -> first reply packet, barge-in -> reply stops     --turn-calls N

@@ -1,17 +1,16 @@
 import { fileURLToPath } from 'node:url';
-import { STAGE_NAMES, type StageName } from '../../media-worker/src/telemetry/stage-cpu.ts';
 import type { LocalEdge } from '../../scripts/stack/edge.ts';
 import type { LocalSqs } from '../../scripts/stack/local-sqs.ts';
 import { sampleSum } from '../stack/prom-text.ts';
+import { stageSplit, STAGES, type Stage } from './stage-split.ts';
 import { drive, lateTickPct, startBenchWorker, type MediaRun, type MediaRunOptions } from './media-cost.ts';
 import { stopLongPollingWorker } from './stop-long-polling-worker.ts';
 
 const AGENT_ECHO = fileURLToPath(new URL('../../test/fixtures/handlers/agent-echo-16k.ts', import.meta.url));
-const STAGE_SECONDS = 'switchboard_stage_seconds_total';
 const TURNS = 'switchboard_turns_total';
 
-export type AgentStage = 'transport' | StageName;
-export const AGENT_STAGES: readonly AgentStage[] = ['transport', ...STAGE_NAMES];
+export type AgentStage = Stage;
+export const AGENT_STAGES = STAGES;
 
 /** One agent-path run: the echo row's figures plus where the worker's CPU went. */
 export interface AgentRun extends MediaRun {
@@ -49,27 +48,18 @@ export async function switchboardAgent(edge: LocalEdge, sqs: LocalSqs, o: MediaR
 }
 
 /** The stage split of one run from the counters at the window's edges (pure). */
-export function stageFigures(run: MediaRun, m: { before: string; after: string }, windowMs: number): Omit<AgentRun, keyof MediaRun> {
-  const delta = (name: string, label?: RegExp) => sampleSum(m.after, name, label) - sampleSum(m.before, name, label);
-  if (!new RegExp(`^${STAGE_SECONDS}\\{`, 'm').test(m.after)) throw new Error(`agent path: the worker exports no ${STAGE_SECONDS} (STAGE_TIMING=on?)`);
-  const pctOfCore: Record<string, number> = {};
-  let measured = 0;
-  for (const stage of STAGE_NAMES) {
-    pctOfCore[stage] = ((delta(STAGE_SECONDS, new RegExp(`stage="${stage}"`)) * 1000) / windowMs) * 100;
-    measured += pctOfCore[stage];
-  }
-  pctOfCore['transport'] = run.cpuPct - measured;
+export function stageFigures(
+  run: MediaRun,
+  m: { before: string; after: string },
+  windowMs: number,
+): Pick<AgentRun, 'stagePctPerSession' | 'stageSharePct' | 'vadResampleOverTransport' | 'turnsPerSessionMin' | 'replyPct'> {
+  const delta = (name: string) => sampleSum(m.after, name) - sampleSum(m.before, name);
+  const split = stageSplit(run.cpuPct, run.connected, m, windowMs);
   const sessions = Math.max(1, run.connected);
-  const perSession = {} as Record<AgentStage, number>;
-  const share = {} as Record<AgentStage, number>;
-  for (const s of AGENT_STAGES) {
-    perSession[s] = round2(pctOfCore[s]! / sessions);
-    share[s] = Math.round((pctOfCore[s]! / run.cpuPct) * 1000) / 10;
-  }
   return {
-    stagePctPerSession: perSession,
-    stageSharePct: share,
-    vadResampleOverTransport: round2((pctOfCore['vad']! + pctOfCore['resample']!) / pctOfCore['transport']),
+    stagePctPerSession: split.pctPerSession,
+    stageSharePct: split.sharePct,
+    vadResampleOverTransport: round2((split.pctOfCore.vad + split.pctOfCore.resample) / split.pctOfCore.transport),
     turnsPerSessionMin: Math.round((delta(TURNS) / sessions / (windowMs / 60_000)) * 10) / 10,
     replyPct: run.load.sent > 0 ? Math.round((run.load.received / run.load.sent) * 1000) / 10 : Number.NaN,
   };

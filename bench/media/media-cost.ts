@@ -6,6 +6,7 @@ import { startAiortcEcho } from '../baseline/aiortc-echo.ts';
 import { histogramBuckets, histogramQuantile, sampleSum, scrapeMetrics } from '../stack/prom-text.ts';
 import { cpuWindow } from './proc-cpu.ts';
 import { runLoad, type LoadResult } from './run-load.ts';
+import { stageSplit, type Stage } from './stage-split.ts';
 import { stopLongPollingWorker } from './stop-long-polling-worker.ts';
 import type { SignalingConfig } from './signaling.ts';
 
@@ -47,6 +48,8 @@ export interface MediaRun {
   /** The load generator's own clock lateness p99: above a few ms the client-side figures are inflated. */
   loadGenClockP99Ms: number;
   load: LoadResult;
+  /** With STAGE_TIMING=on (switchboard only): each stage's share of the worker's CPU over the window, % (stage-split.ts). */
+  stageSharePct?: Record<Stage, number>;
 }
 
 export interface MediaRunOptions {
@@ -140,8 +143,9 @@ export async function lateTickPct(workerUrl: string): Promise<number> {
 export async function switchboardEcho(edge: LocalEdge, sqs: LocalSqs, o: MediaRunOptions, at16k = false): Promise<MediaRun> {
   const worker = await startBenchWorker(edge, sqs, o, at16k ? STREAM_ECHO_16K : STREAM_ECHO);
   try {
-    const { run } = await drive(at16k ? 'switchboard@16k' : 'switchboard', worker.pid, { kind: 'whip', url: edge.url }, o, true, worker.url);
-    return { ...run, workerLateTickPct: await lateTickPct(worker.url) };
+    const { run, metrics } = await drive(at16k ? 'switchboard@16k' : 'switchboard', worker.pid, { kind: 'whip', url: edge.url }, o, true, worker.url);
+    const stages = o.stageTiming && metrics ? { stageSharePct: stageSplit(run.cpuPct, run.connected, metrics, o.windowMs).sharePct } : {};
+    return { ...run, ...stages, workerLateTickPct: await lateTickPct(worker.url) };
   } finally {
     await stopLongPollingWorker(worker, sqs);
   }

@@ -16,7 +16,7 @@ export interface MediaSectionOptions {
   agentSizes: readonly number[];
   /** Only the agent-path row (no echo rows, no baseline). */
   agentOnly?: boolean;
-  /** Echo rows with STAGE_TIMING=on: compare with a run without to see the timing's own cost. */
+  /** Echo rows with STAGE_TIMING=on, each with its CPU by stage (compare with a run without for the timing's own cost). */
   echoStageTiming?: boolean;
   /** The sessions-per-machine row (machine-capacity.ts), after the others; its warm-up and window are the section's. */
   machine?: Omit<MachineCapacityOptions, 'warmupMs' | 'windowMs'>;
@@ -74,7 +74,7 @@ async function runEchoRows(edge: LocalEdge, sqs: LocalSqs, o: MediaSectionOption
         pairs.push({ sessions, ours: ours.cpuPctPerSession, baseline: base.cpuPctPerSession, baselineSaturated: saturated });
         note = ` / aiortc ${base.cpuPctPerSession}%${saturated ? ` (saturated: late p99 ${base.latenessMs.p99} ms, ${base.mediaGapPct}% unsent, at ${base.cpuPct}% of a core)` : ''}`;
       }
-      console.log(`  round ${round}, ${sessions} sessions: switchboard ${ours.cpuPctPerSession}%${note} of a core per session`);
+      console.log(`  round ${round}, ${sessions} sessions: switchboard ${ours.cpuPctPerSession}%${note} of a core per session${stagesNote(ours)}`);
     }
   }
   // The same echo with the handler at 16 kHz, as a voice agent runs (speech models and TTS at
@@ -82,7 +82,15 @@ async function runEchoRows(edge: LocalEdge, sqs: LocalSqs, o: MediaSectionOption
   const size16k = o.sizes.find((n) => n >= 20) ?? o.sizes[0]!;
   const at16k = await switchboardEcho(edge, sqs, { sessions: size16k, warmupMs: o.warmupMs, windowMs: o.windowMs, stageTiming }, true);
   runs.push({ ...at16k, round: 1 });
-  console.log(`  ${size16k} sessions, handler at 16 kHz: switchboard ${at16k.cpuPctPerSession}% of a core per session`);
+  console.log(`  ${size16k} sessions, handler at 16 kHz: switchboard ${at16k.cpuPctPerSession}% of a core per session${stagesNote(at16k)}`);
+}
+
+/** With --echo-stage-timing: where the echo worker's CPU went (stage-split.ts), the stages that ran. */
+function stagesNote(run: MediaRun): string {
+  const s = run.stageSharePct;
+  if (!s) return '';
+  const parts = (Object.entries(s) as [string, number][]).filter(([, pct]) => pct > 0).map(([stage, pct]) => `${stage} ${pct}%`);
+  return `; of it ${parts.join(', ')}`;
 }
 
 /** The section's tables: every run, then the ratio per size (per round and the median). */
