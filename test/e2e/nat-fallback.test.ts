@@ -14,6 +14,7 @@ import { startLocalSqsProcess, type LocalSqs } from '../../scripts/stack/local-s
 import { startMediaWorker, type LocalWorker } from '../../scripts/stack/media-worker.ts';
 import { freePort } from '../../scripts/stack/ports.ts';
 import { createNatLab, IP, netnsSkipReason, NS, type NatLab } from '../support/netns.ts';
+import { skipOutsideCi } from '../support/skip-outside-ci.ts';
 
 /**
  * NAT traversal proven with real network separation: headless Chromium and a media worker process
@@ -24,11 +25,10 @@ import { createNatLab, IP, netnsSkipReason, NS, type NatLab } from '../support/n
  * cross-checked with the router's count of UDP forwarded between the two subnets.
  *
  * Skipped, with the reason printed, where namespaces cannot be created (not root, or no
- * CAP_SYS_ADMIN); CI runs as root and runs it.
+ * CAP_SYS_ADMIN); under CI that is an error (support/skip-outside-ci.ts): CI runs as root and runs it.
  */
 
-const skipReason = await netnsSkipReason();
-if (skipReason) console.warn(`[nat-fallback] skipped: ${skipReason}`);
+const skip = skipOutsideCi('nat-fallback', await netnsSkipReason());
 
 const SECRET = 'e2e-nat-static-auth-secret';
 /** The edge is not on loopback, so it runs AUTH_MODE=token: the page gets a client token with this key. */
@@ -44,7 +44,7 @@ let worker: LocalWorker | undefined;
 let browser: Browser | undefined;
 let dir: string | undefined;
 
-const describeRoot = describe.skipIf(skipReason !== null);
+const describeRoot = describe.skipIf(skip);
 
 describeRoot('NAT traversal: Chromium and a media worker in separate network namespaces, a real coturn between them', () => {
   beforeAll(async () => {

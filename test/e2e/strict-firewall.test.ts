@@ -15,6 +15,7 @@ import { createFirewallLab, FW_IP, FW_NS, type FirewallLab } from '../support/fi
 import { netnsSkipReason } from '../support/netns.ts';
 import { callFromDemoPage, describePair, type PageCallResult } from '../support/page-call.ts';
 import { makeTestCa, nssSkipReason, trustInNssDb } from '../support/test-ca.ts';
+import { skipOutsideCi } from '../support/skip-outside-ci.ts';
 
 /**
  * Calls from behind an enterprise firewall that drops every UDP packet and lets TCP out only to
@@ -26,11 +27,11 @@ import { makeTestCa, nssSkipReason, trustInNssDb } from '../support/test-ca.ts';
  * call took is read from Chromium's selected candidate pair (`getStats()`); the firewall's
  * counters show the browser's UDP was really dropped.
  *
- * Skipped, with the reason printed, without root (network namespaces) or without certutil.
+ * Skipped, with the reason printed, without root (network namespaces) or without certutil; under
+ * CI that is an error instead (support/skip-outside-ci.ts).
  */
 
-const skipReason = (await netnsSkipReason()) ?? nssSkipReason();
-if (skipReason) console.warn(`[strict-firewall] skipped: ${skipReason}`);
+const skip = skipOutsideCi('strict-firewall', (await netnsSkipReason()) ?? nssSkipReason());
 
 const SECRET = 'e2e-firewall-static-auth-secret';
 /** The edge is not on loopback, so it requires tokens (AUTH_MODE=token); the page gets one with this key. */
@@ -45,7 +46,7 @@ let worker: LocalWorker | undefined;
 let browser: Browser | undefined;
 let dir: string | undefined;
 
-describe.skipIf(skipReason !== null)('strict firewall: browser UDP dropped, TCP only to 443', () => {
+describe.skipIf(skip)('strict firewall: browser UDP dropped, TCP only to 443', () => {
   beforeAll(async () => {
     const t0 = Date.now();
     dir = mkdtempSync(join(tmpdir(), 'sb-fw-'));
