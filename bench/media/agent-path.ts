@@ -9,15 +9,12 @@ import { stopLongPollingWorker } from './stop-long-polling-worker.ts';
 const AGENT_ECHO = fileURLToPath(new URL('../../test/fixtures/handlers/agent-echo-16k.ts', import.meta.url));
 const TURNS = 'switchboard_turns_total';
 
-export type AgentStage = Stage;
-export const AGENT_STAGES = STAGES;
-
 /** One agent-path run: the echo row's figures plus where the worker's CPU went. */
 export interface AgentRun extends MediaRun {
   /** Per stage, % of one core per connected session over the window; transport is the rest of the worker's CPU. */
-  stagePctPerSession: Record<AgentStage, number>;
+  stagePctPerSession: Record<Stage, number>;
   /** Each stage's share of the worker's CPU over the window, %. */
-  stageSharePct: Record<AgentStage, number>;
+  stageSharePct: Record<Stage, number>;
   /** (vad + resample) / transport; the goal is below 0.5. */
   vadResampleOverTransport: number;
   /** Turns answered in the window (switchboard_turns_total), per session per minute. */
@@ -74,7 +71,7 @@ export function printAgentRuns(runs: readonly AgentRun[]): void {
       connected: r.connected,
       'cpu %': r.cpuPct,
       'cpu %/session': r.cpuPctPerSession,
-      ...Object.fromEntries(AGENT_STAGES.map((s) => [`${s} %`, r.stageSharePct[s]])),
+      ...Object.fromEntries(STAGES.map((s) => [`${s} %`, r.stageSharePct[s]])),
       '(vad+resample)/transport': r.vadResampleOverTransport,
       'turns/session/min': r.turnsPerSessionMin,
       'reply %': r.replyPct,

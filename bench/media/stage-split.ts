@@ -7,7 +7,7 @@
 import { STAGE_NAMES, type StageName } from '../../media-worker/src/telemetry/stage-cpu.ts';
 import { sampleSum } from '../stack/prom-text.ts';
 
-export const STAGE_SECONDS = 'switchboard_stage_seconds_total';
+const STAGE_SECONDS = 'switchboard_stage_seconds_total';
 
 export type Stage = 'transport' | StageName;
 export const STAGES: readonly Stage[] = ['transport', ...STAGE_NAMES];
