@@ -34,6 +34,18 @@ describe('bench ratio over rounds', () => {
     ])[0]!.median).toBe(0.25);
   });
 
+  it('gives the floor ratio per round when every round of a size has a floor, and none otherwise', () => {
+    const r = ratiosByRound([
+      { sessions: 10, ours: 1.2, baseline: 4, oursFloor: 0.6 },
+      { sessions: 20, ours: 1.0, baseline: 4, oursFloor: 0.5 },
+      { sessions: 10, ours: 1.0, baseline: 5, oursFloor: 0.55, baselineSaturated: true },
+      { sessions: 20, ours: 1.1, baseline: 4.4 },
+      { sessions: 10, ours: 1.3, baseline: 4, oursFloor: 0.64 },
+    ]);
+    expect(r[0]).toEqual({ sessions: 10, perRound: [0.3, null, 0.33], median: 0.3, floor: { perRound: [0.15, null, 0.16], median: 0.15 } });
+    expect(r[1]).toEqual({ sessions: 20, perRound: [0.25, 0.25], median: 0.25 });
+  });
+
   it('refuses a baseline run that measured no CPU', () => {
     expect(() => ratiosByRound([{ sessions: 10, ours: 1, baseline: 0 }])).toThrow(/10 sessions.*baseline 0/);
   });

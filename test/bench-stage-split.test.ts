@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stageSplit } from '../bench/media/stage-split.ts';
+import { codecFloorPctPerSession, stageSplit } from '../bench/media/stage-split.ts';
 
 const metrics = (s: Record<string, number>) =>
   Object.entries(s)
@@ -19,5 +19,12 @@ describe('bench stage split', () => {
 
   it('refuses a worker that exports no stage counters (STAGE_TIMING off)', () => {
     expect(() => stageSplit(20, 10, { before: '', after: 'switchboard_turns_total 3' }, 10_000)).toThrow(/STAGE_TIMING=on/);
+  });
+
+  it('prices the codec floor: Opus decode and encode of the row plus the kernel, nothing else', () => {
+    // 1.2 % a session, Opus 20 % + 25 % of it (0.54), kernel 0.1 % a session; playout and transport count nothing.
+    const share = { transport: 52, decode: 20, resample: 0, vad: 0, turns: 0, encode: 25, playout: 3 };
+    expect(codecFloorPctPerSession(1.2, share, 0.1)).toBeCloseTo(0.64, 10);
+    expect(codecFloorPctPerSession(1.2, { ...share, transport: 97, decode: 0, encode: 0 }, 0)).toBe(0);
   });
 });

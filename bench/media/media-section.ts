@@ -4,6 +4,7 @@ import { printAgentRuns, switchboardAgent, type AgentRun } from './agent-path.ts
 import { printMachineCapacity, runMachineCapacity, type MachineCapacity, type MachineCapacityOptions } from './machine-capacity.ts';
 import { aiortcEcho, switchboardEcho, type MediaRun } from './media-cost.ts';
 import { baselineSaturated, ratiosByRound, SATURATION, type RoundPair, type SizeRatio } from './ratio-rounds.ts';
+import { codecFloorPctPerSession } from './stage-split.ts';
 
 export interface MediaSectionOptions {
   sizes: readonly number[];
@@ -71,7 +72,8 @@ async function runEchoRows(edge: LocalEdge, sqs: LocalSqs, o: MediaSectionOption
         const base = await aiortcEcho(load);
         const saturated = baselineSaturated(base);
         runs.push({ ...base, round, baselineSaturated: saturated });
-        pairs.push({ sessions, ours: ours.cpuPctPerSession, baseline: base.cpuPctPerSession, baselineSaturated: saturated });
+        const floor = ours.stageSharePct ? { oursFloor: codecFloorPctPerSession(ours.cpuPctPerSession, ours.stageSharePct, ours.systemPct / Math.max(1, ours.connected)) } : {};
+        pairs.push({ sessions, ours: ours.cpuPctPerSession, baseline: base.cpuPctPerSession, baselineSaturated: saturated, ...floor });
         note = ` / aiortc ${base.cpuPctPerSession}%${saturated ? ` (saturated: late p99 ${base.latenessMs.p99} ms, ${base.mediaGapPct}% unsent, at ${base.cpuPct}% of a core)` : ''}`;
       }
       console.log(`  round ${round}, ${sessions} sessions: switchboard ${ours.cpuPctPerSession}%${note} of a core per session${stagesNote(ours)}`);
@@ -132,8 +134,18 @@ function printEchoRows(s: MediaSection): void {
       sessions: r.sessions,
       'cpu per session, switchboard / aiortc (median of rounds)': r.median ?? 'aiortc saturated',
       'per round': r.perRound.map((x) => x ?? 'sat.').join(' '),
+      ...(r.floor
+        ? {
+            'floor: Opus + kernel only / aiortc': r.floor.median ?? 'aiortc saturated',
+            'floor per round': r.floor.perRound.map((x) => x ?? 'sat.').join(' '),
+          }
+        : {}),
     })),
   );
+  if (s.ratios.some((r) => r.floor))
+    console.log(
+      "  floor: our CPU per session with everything but Opus decoding and encoding and the kernel's socket work taken out, over aiortc's: the lowest ratio any transport could reach with these codec settings.",
+    );
   console.log(
     `  'sat.': aiortc fell behind real time (late p99 > ${SATURATION.lateP99Ms} ms or > ${SATURATION.gapPct}% of audio unsent); its CPU per session is then its ceiling / N, so no ratio.`,
   );

@@ -10,6 +10,8 @@ export interface RoundPair {
    * is then its ceiling divided by N, not its cost, and the round gives no ratio.
    */
   baselineSaturated?: boolean;
+  /** With stage timing: our CPU per session with everything but Opus and the kernel taken out (codecFloorPctPerSession). */
+  oursFloor?: number;
 }
 
 export interface SizeRatio {
@@ -21,6 +23,8 @@ export interface SizeRatio {
    * null when the baseline was saturated in every round.
    */
   median: number | null;
+  /** The same over `oursFloor`, when every round of the size has one: the ratio no transport work could go below. */
+  floor?: { perRound: (number | null)[]; median: number | null };
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
@@ -32,17 +36,25 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
  * rounds then drops a round where it did not. Sizes come out in the order they first appear.
  */
 export function ratiosByRound(pairs: readonly RoundPair[]): SizeRatio[] {
-  const bySize = new Map<number, (number | null)[]>();
+  const bySize = new Map<number, { ratios: (number | null)[]; floors: (number | null)[] | null }>();
   for (const p of pairs) {
     if (!(p.ours >= 0) || !(p.baseline > 0)) throw new Error(`round at ${p.sessions} sessions: CPU per session must be positive (ours ${p.ours}, baseline ${p.baseline})`);
-    const list = bySize.get(p.sessions) ?? [];
-    list.push(p.baselineSaturated ? null : p.ours / p.baseline);
-    bySize.set(p.sessions, list);
+    const size = bySize.get(p.sessions) ?? { ratios: [], floors: [] };
+    size.ratios.push(p.baselineSaturated ? null : p.ours / p.baseline);
+    if (p.oursFloor === undefined) size.floors = null;
+    else size.floors?.push(p.baselineSaturated ? null : p.oursFloor / p.baseline);
+    bySize.set(p.sessions, size);
   }
-  return [...bySize].map(([sessions, ratios]) => {
-    const valid = ratios.filter((r): r is number => r !== null);
-    return { sessions, perRound: ratios.map((r) => (r === null ? null : r2(r))), median: valid.length ? r2(percentile(valid, 50)) : null };
-  });
+  return [...bySize].map(([sessions, { ratios, floors }]) => ({
+    sessions,
+    ...medianOfRounds(ratios),
+    ...(floors && floors.length > 0 ? { floor: medianOfRounds(floors) } : {}),
+  }));
+}
+
+function medianOfRounds(ratios: readonly (number | null)[]): { perRound: (number | null)[]; median: number | null } {
+  const valid = ratios.filter((r): r is number => r !== null);
+  return { perRound: ratios.map((r) => (r === null ? null : r2(r))), median: valid.length ? r2(percentile(valid, 50)) : null };
 }
 
 /**

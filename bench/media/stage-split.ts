@@ -44,3 +44,14 @@ export function stageSplit(cpuPct: number, connected: number, m: { before: strin
   }
   return { pctPerSession, sharePct, pctOfCore };
 }
+
+/**
+ * What an echo row would cost per session if everything but its Opus decoding and encoding and the
+ * kernel's socket work cost nothing (SRTP, werift, timers, playout, glue all free): the least any
+ * transport and pipeline, in any language, could bring the row to with the same codec settings.
+ * `sharePct` from stageSplit; `kernelPctPerSession`: the process's system time per session (% of
+ * a core), which the stages do not include.
+ */
+export function codecFloorPctPerSession(cpuPctPerSession: number, sharePct: Record<Stage, number>, kernelPctPerSession: number): number {
+  return (cpuPctPerSession * (sharePct.decode + sharePct.encode)) / 100 + kernelPctPerSession;
+}
