@@ -144,7 +144,7 @@ function printEchoRows(s: MediaSection): void {
   );
   if (s.ratios.some((r) => r.floor))
     console.log(
-      "  floor: our CPU per session with everything but Opus decoding and encoding and the kernel's socket work taken out, over aiortc's: the lowest ratio any transport could reach with these codec settings.",
+      "  floor: our CPU per session with everything but Opus decoding and encoding and the kernel's socket work taken out, over aiortc's: about the lowest ratio any transport could reach with these codec settings (an estimate: the stages are timed by the wall clock, which counts a preempted call's wait too).",
     );
   console.log(
     `  'sat.': aiortc fell behind real time (late p99 > ${SATURATION.lateP99Ms} ms or > ${SATURATION.gapPct}% of audio unsent); its CPU per session is then its ceiling / N, so no ratio.`,
