@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { compareRuns, type AbRow } from './ab-compare.ts';
-import { runAb } from './ab-run.ts';
+import { AbInterrupted, runAb } from './ab-run.ts';
 
 export const AB_USAGE = `npm run bench:ab -- --base REV [--head REV] [--rounds N] [--metric REGEX] [--keep] -- BENCH-ARGS
 
@@ -17,6 +17,7 @@ a temporary git worktree; the head is the working tree as it is (uncommitted cha
   --rounds N        runs of each version (default 3)
   --metric REGEX    which figures, by their path in the result file (default: cpu|p50|p99, any case)
   --keep            keep the worktrees, result files and logs
+Ctrl-C (or SIGTERM) stops the run in progress with its whole stack and removes the worktrees.
 Example: npm run bench:ab -- --base HEAD~3 --metric 'setup.concurrent' -- --only setup`;
 
 export class AbUsageError extends Error {}
@@ -99,7 +100,14 @@ if (import.meta.main) {
     process.exit(0);
   }
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const runs = await runAb({ root, base: options.base, head: options.head, rounds: options.rounds, benchArgs: options.benchArgs, keep: options.keep });
+  let runs;
+  try {
+    runs = await runAb({ root, base: options.base, head: options.head, rounds: options.rounds, benchArgs: options.benchArgs, keep: options.keep });
+  } catch (err) {
+    if (!(err instanceof AbInterrupted)) throw err;
+    console.error(`bench:ab: ${err.message}; the worktrees are removed`);
+    process.exit(err.signal === 'SIGINT' ? 130 : 143);
+  }
   const rows = compareRuns(runs.base, runs.head, options.metric);
   console.log(`\nbase ${options.base}, head ${options.head ?? 'the working tree'}, ${options.rounds} rounds, alternating`);
   if (rows.length === 0) console.log(`no figure's path matches ${options.metric}`);

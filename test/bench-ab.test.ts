@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compareRuns, flattenNumbers, median, roundOrder } from '../bench/ab-compare.ts';
 import { AbUsageError, parseAbArgs } from '../bench/ab.ts';
@@ -59,6 +60,15 @@ describe('bench:ab command line', () => {
   });
 });
 
+/** Whether a process is alive and not a zombie (Linux /proc). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 describe('bench:ab runs', () => {
   let repo = '';
   afterEach(() => rmSync(repo, { recursive: true, force: true }));
@@ -105,5 +115,43 @@ describe('bench:ab runs', () => {
     rmSync(join(logFile, '..'), { recursive: true, force: true });
     const trees = execFileSync('git', ['-C', repo, 'worktree', 'list'], { encoding: 'utf8' }).trim().split('\n');
     expect(trees).toHaveLength(1);
+  });
+
+  it('stops on SIGTERM: the run in progress (its whole process group) ends and the worktree is removed', async () => {
+    makeRepo();
+    const marker = join(repo, '..', `${repo.split('/').pop()}-pid`);
+    const script = join(repo, '..', `${repo.split('/').pop()}-runner.mjs`);
+    // The stand-in benchmark starts a grandchild (sleep) that only a signal to the group reaches.
+    writeFileSync(
+      script,
+      `import { runAb, AbInterrupted } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, '../bench/ab-run.ts')).href)};
+      try {
+        await runAb({ root: ${JSON.stringify(repo)}, base: 'HEAD', head: null, rounds: 1, benchArgs: [], keep: false, install: ['true'],
+          bench: ['bash', '-c', 'sleep 60 & echo $! > ${marker}; wait', 'x'], log: () => {} });
+        process.exit(0);
+      } catch (err) { process.exit(err instanceof AbInterrupted && err.signal === 'SIGTERM' ? 43 : 1); }`,
+    );
+    const child = spawn(process.execPath, [script], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!existsSync(marker) || readFileSync(marker, 'utf8').trim() === '') {
+        if (Date.now() > deadline) throw new Error('the stand-in benchmark never started');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const sleeper = Number(readFileSync(marker, 'utf8').trim());
+      child.kill('SIGTERM');
+      expect(await exited).toBe(43);
+      // The group's signal ended the grandchild too (a zombie nobody reaps here counts as ended).
+      const until = Date.now() + 5000;
+      while (running(sleeper) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(running(sleeper)).toBe(false);
+      const trees = execFileSync('git', ['-C', repo, 'worktree', 'list'], { encoding: 'utf8' }).trim().split('\n');
+      expect(trees).toHaveLength(1);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(marker, { force: true });
+      rmSync(script, { force: true });
+    }
   });
 });
