@@ -104,7 +104,7 @@ export async function runAb(o: AbRunOptions): Promise<AbRuns> {
   process.on('SIGTERM', onSignal);
   const checkout = async (name: string, rev: string): Promise<string> => {
     const tree = join(dir, name);
-    log(`${name}: ${rev} in ${tree}, installing`);
+    log(`${name}: ${rev} in ${tree}: checking out and installing`);
     await git(o.root, ['worktree', 'add', '--detach', tree, rev], join(dir, `${name}-checkout.log`), runner);
     trees.push(tree);
     await run(o.install ?? INSTALL, tree, join(dir, `${name}-install.log`), runner);

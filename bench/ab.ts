@@ -104,9 +104,13 @@ if (import.meta.main) {
   try {
     runs = await runAb({ root, base: options.base, head: options.head, rounds: options.rounds, benchArgs: options.benchArgs, keep: options.keep });
   } catch (err) {
-    if (!(err instanceof AbInterrupted)) throw err;
-    console.error(`bench:ab: ${err.message}; the worktrees are removed`);
-    process.exit(err.signal === 'SIGINT' ? 130 : 143);
+    if (err instanceof AbInterrupted) {
+      console.error(`bench:ab: ${err.message}; the worktrees are removed`);
+      process.exit(err.signal === 'SIGINT' ? 130 : 143);
+    }
+    // A revision that does not exist, a failed install or run: one line naming its log.
+    console.error(`bench:ab: ${(err as Error).message}`);
+    process.exit(1);
   }
   const rows = compareRuns(runs.base, runs.head, options.metric);
   console.log(`\nbase ${options.base}, head ${options.head ?? 'the working tree'}, ${options.rounds} rounds, alternating`);

@@ -102,7 +102,7 @@ describe('bench:ab runs', () => {
     for (const l of ran) expect(l).toMatch(/ --only setup --out \S+\.json$/);
     const trees = execFileSync('git', ['-C', repo, 'worktree', 'list'], { encoding: 'utf8' }).trim().split('\n');
     expect(trees).toHaveLength(1);
-    expect(lines.some((l) => l.startsWith('base: HEAD in '))).toBe(true);
+    expect(lines.some((l) => l.startsWith('base: HEAD in ') && l.endsWith('checking out and installing'))).toBe(true);
   });
 
   it('names the failed run and its log, and still removes the worktree', async () => {
