@@ -16,8 +16,13 @@ export interface PageCallResult {
   errors: string[];
   /** The ICE server URLs the page handed to RTCPeerConnection. */
   iceUrls: string[];
-  /** `a=candidate` types of the browser's offer. */
+  /**
+   * `a=candidate` types of the browser's local description after the echo (trickled ones included;
+   * with `awaitGatheringMs`, once gathering completed or that long after the echo).
+   */
   offeredTypes: string[];
+  /** The browser's iceGatheringState when offeredTypes was read. */
+  gatheringState: string;
   pair: { state: string; nominated: boolean; bytesSent: number; bytesReceived: number } | null;
   local: PairEnd | null;
   remote: PairEnd | null;
@@ -35,9 +40,14 @@ export interface PageCallResult {
  * gets from `GET /v1/ice-servers` must match to be kept: a provider handing out only those.
  * `apiKey`, for an edge with AUTH_MODE=token: the page first gets a client token with it
  * (`POST /v1/tokens`), as an application's server would hand one to its page, and sends it with
- * every other `/v1/` request.
+ * every other `/v1/` request. `awaitGatheringMs`: how long to wait after the echo for the browser's
+ * candidate gathering to complete before reading its candidates (default: not at all).
  */
-export async function callFromDemoPage(browser: Browser, pageUrl: string, o: { keepIceUrl?: string; timeoutMs?: number; apiKey?: string } = {}): Promise<PageCallResult> {
+export async function callFromDemoPage(
+  browser: Browser,
+  pageUrl: string,
+  o: { keepIceUrl?: string; timeoutMs?: number; apiKey?: string; awaitGatheringMs?: number } = {},
+): Promise<PageCallResult> {
   const timeout = o.timeoutMs ?? 20_000;
   const page = await browser.newPage();
   const errors: string[] = [];
@@ -78,11 +88,18 @@ export async function callFromDemoPage(browser: Browser, pageUrl: string, o: { k
     const events = () => page.evaluate(() => (window as any).switchboard.events.map((e: any) => (e.type === 'error' ? `error: ${e.message}` : e.type)) as string[]);
     const iceUrls = await page.evaluate(() => (window as any).__iceUrls as string[]);
     if (status !== 'connected') {
-      return { status, events: await events(), errors, iceUrls, offeredTypes: [], pair: null, local: null, remote: null, inbound: null, connectMs: Date.now() - t0, echoMs: 0 };
+      return { status, events: await events(), errors, iceUrls, offeredTypes: [], gatheringState: '', pair: null, local: null, remote: null, inbound: null, connectMs: Date.now() - t0, echoMs: 0 };
     }
     const connectMs = Date.now() - t0;
     await page.waitForFunction(() => (window as any).switchboard.events.some((e: any) => e.type === 'reply.end'), null, { timeout });
     const echoMs = Date.now() - t0;
+    // A TURN allocation that is slow (a loaded machine) may finish after the call connected over
+    // another pair; with awaitGatheringMs its relay candidate counts once it is there.
+    if (o.awaitGatheringMs) {
+      await page
+        .waitForFunction(() => ((window as any).switchboard.pc as RTCPeerConnection).iceGatheringState === 'complete', null, { timeout: o.awaitGatheringMs })
+        .catch(() => {});
+    }
     const stats = await page.evaluate(async () => {
       const pc = (window as any).switchboard.pc as RTCPeerConnection;
       const report = (await pc.getStats()) as unknown as Map<string, any>;
@@ -95,6 +112,7 @@ export async function callFromDemoPage(browser: Browser, pageUrl: string, o: { k
       };
       const inbound: any = all.find((s) => s.type === 'inbound-rtp' && s.kind === 'audio');
       return {
+        gatheringState: pc.iceGatheringState,
         offeredTypes: (pc.localDescription?.sdp ?? '')
           .split(/\r?\n/)
           .filter((l) => l.startsWith('a=candidate:'))
