@@ -47,8 +47,9 @@ export function stageSplit(cpuPct: number, connected: number, m: { before: strin
 
 /**
  * What an echo row would cost per session if everything but its Opus decoding and encoding and the
- * kernel's socket work cost nothing (SRTP, werift, timers, playout, glue all free): the least any
- * transport and pipeline, in any language, could bring the row to with the same codec settings.
+ * kernel's socket work cost nothing (SRTP, werift, timers, playout, glue all free): about the least
+ * any transport and pipeline could bring the row to with the same codec settings (the stages are
+ * wall-clock, so it is an estimate).
  * `sharePct` from stageSplit; `kernelPctPerSession`: the process's system time per session (% of
  * a core), which the stages do not include.
  */

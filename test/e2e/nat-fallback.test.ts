@@ -178,8 +178,8 @@ describeRoot('NAT traversal: Chromium and a media worker in separate network nam
 
 /**
  * One call from the demo page (`query` appended to its URL), with a client token. The browser's
- * candidates are read once its gathering is complete (up to 10 s after the echo): on a loaded CI
- * machine its TURN allocation once finished after the call had connected over the worker's relay.
+ * candidates are read once its gathering is complete (up to 10 s after the echo), so a relay
+ * candidate whose TURN allocation ends after the call connected over another pair still counts.
  */
 function call(query = ''): Promise<PageCallResult> {
   return callFromDemoPage(browser!, `${edge!.url}/${query}`, { apiKey: API_KEY, awaitGatheringMs: 10_000 });
